@@ -1,0 +1,175 @@
+"""Config validation before any job runs: JSON schema (types, ranges, defaults) plus the checks a schema cannot
+express (names that must exist in a registry, sigmas on the grid). Every message names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from neft.data.registry import DatasetError, DatasetSpec, merged_registry
+from neft.devices import DeviceCardError, get, preset_names
+from neft.grid import grid_sigmas, train_sigmas
+from neft.methods import METHODS, build_method
+from neft.models import MODELS
+from neft.sigma import format_sigma
+
+#: The paper's learning rates (section 7), used when ``models.<name>.lr`` is null.
+DEFAULT_LR = {"vgg8": 1e-3, "resnet18": 1e-2}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message lists every problem found."""
+
+
+def _key(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<top level>"
+
+
+def fill_defaults(instance, schema: dict) -> None:
+    """Insert schema defaults into ``instance`` in place (recursing into objects and ``additionalProperties``)."""
+    if not isinstance(instance, dict) or schema.get("type") not in ("object", None):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = yaml.safe_load(yaml.safe_dump(sub["default"]))  # deep copy
+        if key in instance:
+            fill_defaults(instance[key], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                fill_defaults(value, extra)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    v = error.validator
+    if v == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{key}: {error.instance!r} is not allowed; allowed values: {allowed}"
+    if v == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{key}: unknown key(s) {', '.join(extra)}; allowed keys: {allowed}"
+    if v == "oneOf":
+        options = []
+        for sub in error.validator_value:
+            if "enum" in sub:
+                options.append("one of " + ", ".join(map(str, sub["enum"])))
+            elif sub.get("type") == "array":
+                options.append("a list of sigmas in [0, 1]")
+        return f"{key}: {error.instance!r} is not allowed; expected {' or '.join(options)}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"{key}: {error.instance!r} is out of range ({v} {error.validator_value})"
+    return f"{key}: {error.message}"
+
+
+def load_schema(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    """Fill defaults and validate in place; raise ``ConfigError`` listing every problem."""
+    schema = load_schema(schema_path)
+    fill_defaults(config, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = sorted({_describe(e) for e in validator.iter_errors(config)})
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+    problems = semantic_problems(config)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+    for name, entry in config.get("models", {}).items():
+        if entry.get("lr") is None:
+            entry["lr"] = DEFAULT_LR.get(name, 1e-3)
+    for model in {p["model"] for p in config["experiments"]["pairs"]}:
+        config["models"].setdefault(model, {"width": 1.0, "lr": DEFAULT_LR.get(model, 1e-3)})
+    return config
+
+
+def semantic_problems(config: dict) -> list[str]:
+    problems: list[str] = []
+    exp = config["experiments"]
+    # sigmas: exact decimals, unique after canonical spelling
+    sig: list[str] = []
+    for i, s in enumerate(config["sigmas"]):
+        try:
+            sig.append(format_sigma(s))
+        except ValueError as err:
+            problems.append(f"sigmas[{i}]: {err}")
+    if len(set(sig)) != len(sig):
+        problems.append(f"sigmas: duplicates after rounding to 4 decimals: {sig}")
+    # models and datasets
+    for i, pair in enumerate(exp["pairs"]):
+        if pair["model"] not in MODELS:
+            problems.append(
+                f"experiments.pairs[{i}].model: {pair['model']!r} is not allowed; allowed values: "
+                + ", ".join(sorted(MODELS))
+            )
+    registry = merged_registry(config.get("datasets"))
+    for i, pair in enumerate(exp["pairs"]):
+        name = pair["dataset"]
+        if name not in registry:
+            problems.append(
+                f"experiments.pairs[{i}].dataset: {name!r} is not allowed; allowed values: "
+                + ", ".join(sorted(registry))
+            )
+            continue
+        try:
+            DatasetSpec.from_dict(name, registry[name])
+        except DatasetError as err:
+            problems.append(f"datasets.{name}: {err}")
+    for name in config.get("models", {}):
+        if name not in MODELS:
+            problems.append(f"models.{name}: unknown model; allowed values: {', '.join(sorted(MODELS))}")
+    # methods
+    for i, name in enumerate(exp["methods"]):
+        if name not in config["methods"]:
+            problems.append(
+                f"experiments.methods[{i}]: {name!r} is not defined under methods; allowed values: "
+                + ", ".join(sorted(config["methods"]))
+            )
+    for name, entry in config["methods"].items():
+        key = f"methods.{name}"
+        if "/" in name or "~" in name or not name:
+            problems.append(f"{key}: method names may not contain '/' or '~'")
+        if entry["kind"] not in METHODS:
+            allowed = ", ".join(sorted(METHODS))
+            problems.append(f"{key}.kind: {entry['kind']!r} is not allowed; allowed values: {allowed}")
+            continue
+        try:
+            build_method(entry["kind"], entry.get("params"))
+        except (TypeError, ValueError) as err:
+            problems.append(f"{key}.params: {err}")
+        for field in ("train_at", "test_at"):
+            if isinstance(entry.get(field), list):
+                for s in entry[field]:
+                    try:
+                        if format_sigma(s) not in sig:
+                            problems.append(f"{key}.{field}: sigma {s} is not on the grid `sigmas` ({', '.join(sig)})")
+                    except ValueError as err:
+                        problems.append(f"{key}.{field}: {err}")
+        zero = entry.get("zero_from")
+        if zero is not None:
+            if zero not in config["methods"]:
+                allowed = ", ".join(config["methods"])
+                problems.append(f"{key}.zero_from: {zero!r} is not a method; allowed values: {allowed}")
+            elif not problems and "0" not in train_sigmas(config, zero) and "0" in grid_sigmas(config):
+                problems.append(f"{key}.zero_from: method {zero!r} is not trained at sigma 0")
+            elif zero not in exp["methods"]:
+                problems.append(f"{key}.zero_from: method {zero!r} must also be listed in experiments.methods")
+    # devices
+    for i, name in enumerate(exp["devices"]):
+        try:
+            get(name)
+        except DeviceCardError:
+            problems.append(
+                f"experiments.devices[{i}]: {name!r} is not allowed; allowed values: {', '.join(preset_names())}"
+            )
+    return problems

@@ -1,0 +1,192 @@
+"""Monte-Carlo evaluation over simulated chips: the hot loop of the whole workflow.
+
+A chip is a seed: the noise of chip ``k`` at sigma ``s`` on device ``d`` is drawn, layer by layer, from
+``derive_seed(base_seed, d, s, k, layer)``. It does not depend on the method, the loop order or the job that runs
+it, so every method is measured on the same chips (paired comparisons) and any chip can be replayed alone.
+
+The model is loaded once; BatchNorm is folded into the preceding convolution (exact up to float rounding); test
+data stay resident on the device; per chip, each noisy weight is ``folded + scale * eps`` written in place, where
+``scale`` (the per-element noise std times the BN factor) is computed once per sigma.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+import torch.fx
+from torch import nn
+
+from neft.devices import DeviceCard
+from neft.models import noisy_weight_names
+from neft.seeding import derive_seed
+from neft.sigma import format_sigma, sigma_float
+
+
+def chip_seed(base_seed: int, device_name: str, sigma, chip: int, layer: str) -> int:
+    return derive_seed("chip", base_seed, device_name, format_sigma(sigma), chip, layer)
+
+
+def fold_batchnorm(model: nn.Module) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """Fold every eval-mode BatchNorm2d that directly follows a Conv2d into that conv.
+
+    Returns the folded module (an FX GraphModule with the original parameter names) and, per folded conv weight,
+    the per-output-channel factor gamma / sqrt(var + eps) that multiplies both the weight and its noise.
+    """
+    gm = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
+    modules = dict(gm.named_modules())
+    factors: dict[str, torch.Tensor] = {}
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules[node.target], nn.BatchNorm2d):
+            continue
+        prev = node.args[0]
+        if not (
+            isinstance(prev, torch.fx.Node)
+            and prev.op == "call_module"
+            and isinstance(modules[prev.target], nn.Conv2d)
+            and len(prev.users) == 1
+        ):
+            continue
+        conv, bn = modules[prev.target], modules[node.target]
+        with torch.no_grad():
+            a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            conv.weight.mul_(a.view(-1, 1, 1, 1))
+            conv.bias = nn.Parameter((bias - bn.running_mean) * a + bn.bias)
+        factors[f"{prev.target}.weight"] = a.detach().clone()
+        node.replace_all_uses_with(prev)
+        gm.graph.erase_node(node)
+    gm.graph.lint()
+    gm.delete_all_unused_submodules()
+    gm.recompile()
+    return gm, factors
+
+
+@dataclass
+class ChipStats:
+    """Streams per-chip rows and the per-example sums that the expected KL needs (no second pass)."""
+
+    n: int
+    classes: int
+    device: torch.device
+    rows: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        z = dict(dtype=torch.float64, device=self.device)
+        self.sum_p = torch.zeros(self.n, self.classes, **z)
+        self.sum_logp = torch.zeros(self.n, self.classes, **z)
+        self.sum_entropy = torch.zeros(self.n, **z)
+
+    def add_batch(self, start: int, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        logp = torch.log_softmax(logits.double(), dim=1)
+        p = logp.exp()
+        end = start + len(y)
+        self.sum_p[start:end] += p
+        self.sum_logp[start:end] += logp
+        self.sum_entropy[start:end] -= torch.special.xlogy(p, p).sum(1)
+        conf, pred = p.max(1)
+        hit = pred == y
+        return hit.sum(), conf.sum(), (conf * hit).sum()
+
+    def finish_chip(self, chip: int, correct: torch.Tensor, conf: torch.Tensor, conf_hit: torch.Tensor) -> dict:
+        c = int(correct)
+        row = {
+            "chip": chip,
+            "correct": c,
+            "n": self.n,
+            "accuracy": 100.0 * c / self.n,
+            "confidence": float(conf) / self.n,
+            "confidence_correct": float(conf_hit) / c if c else float("nan"),
+        }
+        self.rows.append(row)
+        return row
+
+    def uncertainty(self) -> dict:
+        """Expected KL E_x E_chip[KL(mean softmax || chip softmax)] and mutual information (BALD), in nats."""
+        k = len(self.rows)
+        if k == 0:
+            return {"chips": 0, "ekl": float("nan"), "mutual_info": float("nan")}
+        mean_p = self.sum_p / k
+        ekl = (torch.special.xlogy(mean_p, mean_p) - mean_p * (self.sum_logp / k)).sum(1)
+        entropy_mean = -torch.special.xlogy(mean_p, mean_p).sum(1)
+        mi = entropy_mean - self.sum_entropy / k
+        return {"chips": k, "ekl": float(ekl.mean()), "mutual_info": float(mi.mean())}
+
+
+class ChipEvaluator:
+    """One trained model on many chips of one device card; load once, then ``evaluate(sigma, chips)``."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        card: DeviceCard,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int = 1000,
+        fold_bn: bool = True,
+        base_seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.device = torch.device(device)
+        self.card = card
+        self.base_seed = base_seed
+        self.layers = noisy_weight_names(model)
+        self.clean = {n: p.detach().to(self.device).clone() for n, p in model.named_parameters() if n in self.layers}
+        model = copy.deepcopy(model).eval().to(self.device)
+        self.factors: dict[str, torch.Tensor] = {}
+        if fold_bn:
+            model, self.factors = fold_batchnorm(model)
+        self.model = model.to(memory_format=torch.channels_last)
+        params = dict(self.model.named_parameters())
+        self.live = {n: params[n] for n in self.layers}
+        self.base = {n: p.detach().clone() for n, p in self.live.items()}
+        # contiguous on purpose: randn fills memory in order, so this layout keeps eps[i] = the i-th draw, as in
+        # DeviceCard.perturb, whatever memory format the weights use
+        self.eps = {n: torch.empty(p.shape, dtype=p.dtype, device=p.device) for n, p in self.live.items()}
+        self.x, self.y = x.to(self.device), y.to(self.device)
+        self.batch_size = batch_size
+        self.generator = torch.Generator(device=self.device)
+        self.scale: dict[str, torch.Tensor] = {}
+        self.sigma = None
+
+    def set_sigma(self, sigma) -> None:
+        self.sigma = format_sigma(sigma)
+        s = sigma_float(sigma)
+        self.scale = {}
+        for n in self.layers:
+            scale = self.card.noise_scale(self.clean[n], s) if s else torch.zeros_like(self.clean[n])
+            if n in self.factors:
+                scale = scale * self.factors[n].view(-1, *([1] * (scale.dim() - 1)))
+            self.scale[n] = torch.empty_like(self.base[n]).copy_(scale)  # same strides as the weight
+
+    @torch.no_grad()
+    def load_chip(self, chip: int) -> None:
+        for n in self.layers:
+            self.generator.manual_seed(chip_seed(self.base_seed, self.card.name, self.sigma, chip, n))
+            eps = self.eps[n]
+            torch.randn(eps.shape, generator=self.generator, out=eps)
+            torch.addcmul(self.base[n], self.scale[n], eps, out=self.live[n].data)
+
+    @torch.inference_mode()
+    def logits(self):
+        for start in range(0, len(self.y), self.batch_size):
+            xb = self.x[start : start + self.batch_size]
+            yield start, self.model(xb), self.y[start : start + self.batch_size]
+
+    def evaluate(self, sigma, chips: int | range) -> ChipStats:
+        self.set_sigma(sigma)
+        stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
+        for chip in range(chips) if isinstance(chips, int) else chips:
+            self.load_chip(chip)
+            acc = [torch.zeros((), device=self.device, dtype=torch.float64) for _ in range(3)]
+            for start, logits, yb in self.logits():
+                for a, v in zip(acc, stats.add_batch(start, logits, yb)):
+                    a += v
+            stats.finish_chip(chip, *acc)
+        return stats
+
+
+@torch.inference_mode()
+def _num_classes(model: nn.Module, x1: torch.Tensor) -> int:
+    return int(model(x1).shape[1])

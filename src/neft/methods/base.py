@@ -1,0 +1,42 @@
+"""What a training method is: a loss for one batch, plus any modules that exist only during training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from neft.devices import DeviceCard
+from neft.noise import NoisyForward
+
+
+@dataclass
+class Step:
+    """Everything a method may use to compute the loss of one batch."""
+
+    model: nn.Module
+    noisy: NoisyForward
+    sigma: float
+    generator: torch.Generator
+    aux: nn.Module | None = None
+
+
+@dataclass
+class Method:
+    """Base of every method. Subclasses are dataclasses whose fields are the method's config parameters."""
+
+    kind: ClassVar[str] = ""
+
+    def build_aux(self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int) -> nn.Module | None:
+        """Training-only modules (e.g. IRS heads); their parameters are optimised with the model's but are never
+        saved in the checkpoint, which holds the plain backbone only."""
+        return None
+
+    def loss(self, step: Step, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

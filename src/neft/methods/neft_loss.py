@@ -1,0 +1,62 @@
+"""The negative-feedback loss shared by NeFT's two instances (paper section 3).
+
+    z    = out - beta * sum_{n=1..N} gamma_n * out_n,   gamma_n = 10^-(n-1)
+    loss = CrossEntropy(z / (N + 1), y)
+
+The division by N + 1 acts like a softmax temperature on its own, which is why the ablation methods separate it
+from the feedback term (beta = 0 keeps the passes and the temperature, drops the feedback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+#: beta per (model, dataset, kind), paper section 3; used where a method's ``beta`` is ``"paper"``.
+PAPER_BETA: dict[tuple[str, str, str], float] = {
+    ("vgg8", "mnist", "ovf"): 1e-3,
+    ("vgg8", "mnist", "irs"): 1e-2,
+    ("vgg8", "cifar10", "ovf"): 1e-3,
+    ("vgg8", "cifar10", "irs"): 1e-1,
+    ("resnet18", "mnist", "ovf"): 1e-4,
+    ("resnet18", "mnist", "irs"): 1e-1,
+    ("resnet18", "cifar10", "ovf"): 1e-1,
+    ("resnet18", "cifar10", "irs"): 1e-3,
+    ("resnet18", "cifar100", "ovf"): 1e-1,
+    ("resnet18", "cifar100", "irs"): 1e-3,
+    ("resnet18", "tiny_imagenet", "ovf"): 1e-2,
+    ("resnet18", "tiny_imagenet", "irs"): 1e-2,
+}
+
+
+def gammas(n: int) -> list[float]:
+    return [10.0 ** -i for i in range(n)]
+
+
+def feedback_logits(out: torch.Tensor, feedback: Sequence[torch.Tensor], beta: float) -> torch.Tensor:
+    """z = out - beta * sum_n gamma_n out_n (the feedback outputs keep their gradients)."""
+    z = out
+    for g, o in zip(gammas(len(feedback)), feedback, strict=True):
+        z = z - (beta * g) * o
+    return z
+
+
+def neft_loss(
+    out: torch.Tensor, feedback: Sequence[torch.Tensor], y: torch.Tensor, beta: float, temperature: float | None = None
+) -> torch.Tensor:
+    t = len(feedback) + 1 if temperature is None else temperature
+    return F.cross_entropy(feedback_logits(out, feedback, beta) / t, y)
+
+
+def resolve_beta(beta, model: str, dataset: str, kind: str) -> float:
+    """A number, or ``"paper"`` for the paper's value for this (model, dataset, kind)."""
+    if beta == "paper":
+        try:
+            return PAPER_BETA[(model, dataset, kind)]
+        except KeyError:
+            raise ValueError(
+                f"the paper gives no beta for {kind} on {model}/{dataset}; set methods.<name>.params.beta to a number"
+            ) from None
+    return float(beta)

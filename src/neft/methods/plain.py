@@ -1,0 +1,20 @@
+"""W/O Noise: ordinary training on clean weights (evaluated on every sigma of the grid)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch.nn.functional as F
+
+from neft.methods.base import Method, Step
+from neft.methods.registry import register
+
+
+@register
+@dataclass
+class Plain(Method):
+    kind = "plain"
+    temperature: float = 1.0
+
+    def loss(self, step: Step, x, y):
+        return F.cross_entropy(step.model(x) / self.temperature, y)

@@ -1,0 +1,127 @@
+"""From per-chip CSVs to tidy tables: aggregation, summaries and the per-method accuracy curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from neft.sigma import format_sigma
+from neft.stats import summarize
+
+KEYS = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
+KEY_DTYPES = {
+    "model": str,
+    "dataset": str,
+    "method": str,
+    "device": str,
+    "sigma_train": str,
+    "sigma_test": str,
+    "sigma": str,
+    "label": str,
+    "source_method": str,
+}
+
+
+def read_chips(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=KEY_DTYPES)
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, float_format: str = "%.6f") -> None:
+    """Fixed float formatting and row order: the same numbers always give the same bytes."""
+    from neft.io import atomic_write_text
+
+    atomic_write_text(path, df.to_csv(index=False, float_format=float_format, lineterminator="\n"))
+
+
+def _sort(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    order = [out[k].astype(float) if k.startswith("sigma") else out[k] for k in keys]
+    tmp = pd.DataFrame({f"_k{i}": v for i, v in enumerate(order)})
+    idx = tmp.sort_values(list(tmp.columns), kind="mergesort").index
+    return out.loc[idx].reset_index(drop=True)
+
+
+def aggregate(chip_files: list[str], stats_files: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All chip rows, and per (experiment, sigma_test): accuracy statistics, confidences, expected KL."""
+    chips = pd.concat([read_chips(f) for f in chip_files], ignore_index=True)
+    chips = _sort(chips, KEYS + ["chip"])
+    stats = pd.DataFrame([json.loads(Path(f).read_text()) for f in stats_files])
+    stats["sigma_train"] = stats["sigma_train"].map(format_sigma)
+    stats["sigma_test"] = stats["sigma_test"].map(format_sigma)
+    rows = []
+    for key, g in chips.groupby(KEYS, sort=False):
+        row = dict(zip(KEYS, key))
+        row.update(summarize(g["accuracy"].to_numpy()))
+        row["confidence"] = g["confidence"].mean()
+        row["confidence_correct"] = g["confidence_correct"].mean()
+        rows.append(row)
+    summary = pd.DataFrame(rows).merge(stats[KEYS + ["ekl", "mutual_info", "n_test"]], on=KEYS, how="left")
+    return chips, _sort(summary, KEYS)
+
+
+def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, sigmas: list, ci: float = 0.95):
+    """One row per (pair, device, method, sigma): the experiment that represents that point of the paper's figure.
+
+    The point at sigma is the run trained at sigma and tested at sigma; a method trained only at 0 (W/O Noise)
+    is tested at every sigma; a method with ``zero_from`` takes that method's point at sigma 0. Seeds are pooled
+    (their chips concatenated).
+    """
+    grid = [format_sigma(s) for s in sigmas]
+    rows = []
+    pairs = summary[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
+    for model, dataset, device in pairs:
+        sel = chips[(chips.model == model) & (chips.dataset == dataset) & (chips.device == device)]
+        for method, spec in methods.items():
+            for s in grid:
+                source, train_sigma = method, s
+                if spec.get("train_at") == "zero":
+                    train_sigma = "0"
+                elif s == "0" and spec.get("zero_from"):
+                    source, train_sigma = spec["zero_from"], "0"
+                g = sel[(sel.method == source) & (sel.sigma_train == train_sigma) & (sel.sigma_test == s)]
+                if g.empty:
+                    continue
+                st = summarize(g["accuracy"].to_numpy(), levels=(ci,))
+                tag = f"ci{round(ci * 100)}"
+                s_rows = summary[
+                    (summary.model == model)
+                    & (summary.dataset == dataset)
+                    & (summary.device == device)
+                    & (summary.method == source)
+                    & (summary.sigma_train == train_sigma)
+                    & (summary.sigma_test == s)
+                ]
+                rows.append(
+                    {
+                        "model": model,
+                        "dataset": dataset,
+                        "device": device,
+                        "method": method,
+                        "label": spec.get("label", method),
+                        "sigma": s,
+                        "source_method": source,
+                        "sigma_train": train_sigma,
+                        "seeds": g["seed"].nunique(),
+                        "chips": st["chips"],
+                        "mean": st["mean"],
+                        "std": st["std"],
+                        "ci_low": st[f"{tag}_low"],
+                        "ci_high": st[f"{tag}_high"],
+                        "p1": st["p1"],
+                        "p5": st["p5"],
+                        "confidence": g["confidence"].mean(),
+                        "confidence_correct": g["confidence_correct"].mean(),
+                        "ekl": s_rows["ekl"].mean(),
+                        "mutual_info": s_rows["mutual_info"].mean(),
+                    }
+                )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    order = {m: i for i, m in enumerate(methods)}
+    out["_m"] = out["method"].map(order)
+    out["_s"] = out["sigma"].astype(float)
+    out = out.sort_values(["model", "dataset", "device", "_m", "_s"], kind="mergesort")
+    return out.drop(columns=["_m", "_s"]).reset_index(drop=True)

@@ -1,0 +1,212 @@
+"""One function per workflow job (prepare, train, Monte-Carlo), taking plain values so that Snakemake scripts are
+thin adapters and every job can also be run, tested and debugged from Python."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from neft.data import get_spec, load_prepared, make_splits, prepare_dataset, preprocess_all
+from neft.data.loader import Preprocess
+from neft.devices import DeviceCard
+from neft.io import atomic_write_text, load_state_dict_strict, load_tensors
+from neft.mc import ChipEvaluator
+from neft.methods import build_method
+from neft.sigma import format_sigma, sigma_float
+from neft.train import TrainSettings, seeded_model, train
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"compute.device is {name!r} but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def setup_threads(threads: int) -> None:
+    """A fixed intra-op thread count (from config, not from the scheduler) keeps float reductions in the same order
+    whatever ``--cores`` is, so results do not depend on how many jobs run side by side."""
+    torch.set_num_threads(max(1, int(threads)))
+
+
+def prepare_job(dataset: str, registry: dict, out: str, download_dir: str, allow_download: bool, log=print) -> None:
+    spec = get_spec(dataset, registry)
+    t0 = time.perf_counter()
+    files = prepare_dataset(spec, out, download_dir, allow_download)
+    log(f"prepared {dataset} from {files} in {time.perf_counter() - t0:.1f} s")
+
+
+def load_splits(dataset: str, registry: dict, data_path: str, data_cfg: dict):
+    spec = get_spec(dataset, registry)
+    prepared = load_prepared(data_path, spec)
+    splits = make_splits(
+        prepared,
+        val_size=int(data_cfg.get("val_size") or spec.val_size),
+        seed=int(data_cfg.get("split_seed", 0)),
+        train_subset=data_cfg.get("train_subset"),
+        val_subset=data_cfg.get("val_subset"),
+        test_subset=data_cfg.get("test_subset"),
+    )
+    return spec, splits
+
+
+def train_job(
+    *,
+    model: str,
+    width: float,
+    dataset: str,
+    registry: dict,
+    data_path: str,
+    data_cfg: dict,
+    method_kind: str,
+    method_params: dict,
+    card_path: str,
+    sigma,
+    seed: int,
+    settings: dict,
+    compute: dict,
+    out_model: str,
+    out_log: str,
+    state_path: str | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    setup_threads(compute.get("threads", 1))
+    device = resolve_device(compute.get("device", "auto"))
+    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
+    card = DeviceCard.load(card_path)
+    method = build_method(method_kind, method_params)
+    ts = TrainSettings(seed=seed, **settings)
+    fingerprint = json.dumps(
+        [
+            model,
+            width,
+            dataset,
+            data_cfg,
+            method_kind,
+            method_params,
+            card.to_dict(),
+            format_sigma(sigma),
+            seed,
+            settings,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    net = seeded_model(model, spec, width, seed)
+    log(
+        f"training {model} (width {width}) on {dataset} ({len(splits['train'])} train, {len(splits['val'])} val) "
+        f"with {method_kind} {method_params} at sigma {format_sigma(sigma)} on {card.name}, device {device}"
+    )
+    return train(
+        net,
+        method,
+        card,
+        sigma_float(sigma),
+        splits,
+        spec,
+        ts,
+        model_name=model,
+        device=device,
+        out_model=out_model,
+        out_log=out_log,
+        state_path=state_path,
+        fingerprint=fingerprint,
+        log=log,
+    )
+
+
+def load_model(model: str, width: float, spec, checkpoint: str) -> torch.nn.Module:
+    net = seeded_model(model, spec, width, 0)
+    load_state_dict_strict(net, load_tensors(checkpoint), checkpoint)
+    return net
+
+
+MC_COLUMNS = ("chip", "correct", "n", "accuracy", "confidence", "confidence_correct")
+
+
+def mc_job(
+    *,
+    model: str,
+    width: float,
+    dataset: str,
+    registry: dict,
+    data_path: str,
+    data_cfg: dict,
+    checkpoint: str,
+    card_path: str,
+    sigma_test,
+    mc: dict,
+    compute: dict,
+    keys: dict,
+    out_csv: str,
+    out_stats: str,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Evaluate one checkpoint on ``mc['chips']`` chips at ``sigma_test``; one CSV row per chip."""
+    setup_threads(compute.get("threads", 1))
+    device = resolve_device(compute.get("device", "auto"))
+    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
+    card = DeviceCard.load(card_path)
+    net = load_model(model, width, spec, checkpoint)
+    test = splits["test"]
+    x = preprocess_all(test, Preprocess(spec, device), device)
+    ev = ChipEvaluator(
+        net,
+        card,
+        x,
+        test.y,
+        batch_size=int(mc.get("batch_size", 1000)),
+        fold_bn=bool(mc.get("fold_bn", True)),
+        base_seed=int(mc.get("seed", 0)),
+        device=device,
+    )
+    t0 = time.perf_counter()
+    stats = ev.evaluate(sigma_test, int(mc["chips"]))
+    seconds = time.perf_counter() - t0
+    sigma = format_sigma(sigma_test)
+    write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)
+    summary = keys | {"sigma_test": sigma, **stats.uncertainty(), "n_test": len(test)}
+    atomic_write_text(out_stats, json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    log(f"{len(stats.rows)} chips at sigma {sigma} in {seconds:.1f} s ({len(stats.rows) / seconds:.2f} chips/s)")
+    return summary
+
+
+def write_chip_csv(rows: list[dict], keys: dict, path: str | Path) -> None:
+    """Tidy rows with fixed formatting, so the same chips give byte-identical files."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*keys, *MC_COLUMNS])
+    for r in rows:
+        w.writerow(
+            [
+                *keys.values(),
+                r["chip"],
+                r["correct"],
+                r["n"],
+                f"{r['accuracy']:.4f}",
+                f"{r['confidence']:.6f}",
+                f"{r['confidence_correct']:.6f}",
+            ]
+        )
+    atomic_write_text(path, buf.getvalue())
+
+
+def job_log(path: str | Path) -> Callable[[str], None]:
+    """Send this process's stderr (tracebacks included) to the rule's log and return a line logger for it."""
+    import sys
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job process
+    sys.stderr = fh
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=fh, flush=True)
+
+    return log

@@ -1,0 +1,215 @@
+"""The training loop shared by every method: Adam, cosine schedule, seeded data order, augmentation and noise,
+per-epoch log, model selection, atomic checkpoints and resume from the last finished epoch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from neft.data import DatasetSpec, Preprocess, Split, preprocess_all
+from neft.devices import DeviceCard
+from neft.io import atomic_torch_save, atomic_write_text, load_tensors
+from neft.mc import ChipEvaluator
+from neft.methods import Method, Step
+from neft.models import build_model
+from neft.noise import NoisyForward
+from neft.seeding import derive_seed
+
+SELECTION_SPLITS = ("val", "test")
+SELECTION_METRICS = ("noisy", "clean", "last")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    selection_split: str = "val"
+    selection_metric: str = "noisy"
+    selection_chips: int = 1
+    eval_batch_size: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"training.schedule is {self.schedule!r}; allowed: cosine, constant")
+        if self.selection_split not in SELECTION_SPLITS:
+            raise ValueError(f"training.selection.split is {self.selection_split!r}; allowed: val, test")
+        if self.selection_metric not in SELECTION_METRICS:
+            raise ValueError(f"training.selection.metric is {self.selection_metric!r}; allowed: noisy, clean, last")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("training.epochs and training.batch_size must be >= 1")
+
+
+def seeded_model(name: str, spec: DatasetSpec, width: float, seed: int) -> nn.Module:
+    """The initial weights are a function of the seed only (the global RNG is left untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(seed, "init"))
+        return build_model(name, spec.num_classes, spec.channels, spec.image_size, width)
+
+
+@torch.inference_mode()
+def clean_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    was = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    for i in range(0, len(y), batch_size):
+        correct += (model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum()
+    model.train(was)
+    return 100.0 * int(correct) / len(y)
+
+
+def train(
+    model: nn.Module,
+    method: Method,
+    card: DeviceCard,
+    sigma: float,
+    splits: dict[str, Split],
+    spec: DatasetSpec,
+    settings: TrainSettings,
+    *,
+    model_name: str,
+    device: torch.device,
+    out_model: str | Path,
+    out_log: str | Path,
+    state_path: str | Path | None = None,
+    fingerprint: str = "",
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Train ``model`` with ``method`` at device noise ``sigma``; write the selected plain state_dict."""
+    model = model.to(device).to(memory_format=torch.channels_last)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(settings.seed, "aux init"))
+        aux = method.build_aux(model, card, model_name, spec.num_classes)
+    if aux is not None:
+        aux = aux.to(device)
+    params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs)
+        if settings.schedule == "cosine"
+        else torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    )
+    order_gen = torch.Generator().manual_seed(derive_seed(settings.seed, "data order"))
+    step_gen = torch.Generator(device=device).manual_seed(derive_seed(settings.seed, "noise and augmentation"))
+    pre = Preprocess(spec, device)
+    train_split = splits["train"]
+    sel = splits[settings.selection_split]
+    sel_x, sel_y = preprocess_all(sel, pre, device), sel.y.to(device)
+    noisy = NoisyForward(model, card)
+    step = Step(model=model, noisy=noisy, sigma=sigma, generator=step_gen, aux=aux)
+
+    rows: list[dict] = []
+    best_score, best_state, start = -1.0, None, 0
+    if state_path is not None and Path(state_path).exists():
+        state = load_tensors(state_path, map_location=device)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            if aux is not None:
+                aux.load_state_dict(state["aux"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            order_gen.set_state(state["order_gen"])
+            step_gen.set_state(state["step_gen"].to(step_gen.get_state().device))
+            rows, best_score, best_state = state["rows"], state["best_score"], state["best_state"]
+            start = state["epoch"] + 1
+            log(f"resuming from {state_path} after epoch {start}")
+        else:
+            log(f"ignoring {state_path}: written for another configuration")
+
+    n = len(train_split)
+    for epoch in range(start, settings.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        if aux is not None:
+            aux.train()
+        perm = torch.randperm(n, generator=order_gen)
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        batches = 0
+        for i in range(0, n, settings.batch_size):
+            idx = perm[i : i + settings.batch_size]
+            if len(idx) < 2:  # BatchNorm cannot train on a single example
+                continue
+            xb = pre(train_split.x[idx].to(device, non_blocking=True), train=True, generator=step_gen)
+            yb = train_split.y[idx].to(device, non_blocking=True)
+            loss = method.loss(step, xb, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+            batches += 1
+        lr = opt.param_groups[0]["lr"]
+        sched.step()
+        clean = clean_accuracy(model, sel_x, sel_y, settings.eval_batch_size)
+        noisy_acc = clean
+        if sigma > 0 and settings.selection_chips > 0:
+            ev = ChipEvaluator(
+                model,
+                card,
+                sel_x,
+                sel_y,
+                batch_size=settings.eval_batch_size,
+                base_seed=derive_seed(settings.seed, "selection chips"),
+                device=device,
+            )
+            noisy_acc = sum(r["accuracy"] for r in ev.evaluate(sigma, settings.selection_chips).rows)
+            noisy_acc /= settings.selection_chips
+        row = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "loss": float(loss_sum) / max(batches, 1),
+            "split": settings.selection_split,
+            "clean_acc": clean,
+            "noisy_acc": noisy_acc,
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+        score = {"noisy": noisy_acc, "clean": clean, "last": float(epoch)}[settings.selection_metric]
+        row["selected"] = score > best_score
+        if row["selected"]:
+            best_score = score
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        rows.append(row)
+        log(
+            f"epoch {epoch + 1}/{settings.epochs} loss {row['loss']:.4f} {row['split']} clean {clean:.2f} "
+            f"noisy {noisy_acc:.2f} ({row['seconds']:.1f} s)"
+        )
+        if state_path is not None:
+            atomic_torch_save(
+                {
+                    "fingerprint": fingerprint,
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "aux": aux.state_dict() if aux is not None else {},
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "order_gen": order_gen.get_state(),
+                    "step_gen": step_gen.get_state().cpu(),
+                    "rows": rows,
+                    "best_score": best_score,
+                    "best_state": best_state,
+                },
+                state_path,
+            )
+    atomic_torch_save(best_state, out_model)
+    write_log(rows, out_log)
+    if state_path is not None:
+        Path(state_path).unlink(missing_ok=True)
+    return rows
+
+
+def write_log(rows: list[dict], path: str | Path) -> None:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())

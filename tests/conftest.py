@@ -1,0 +1,42 @@
+"""Shared fixtures: the repository root, config loading as Snakemake merges it, and Snakemake runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """Snakemake's merge of --configfile over the Snakefile's configfile: mappings recursively, else replace."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(*presets: str | Path, extra: dict | None = None) -> dict:
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    for p in presets:
+        cfg = deep_merge(cfg, yaml.safe_load((REPO / p).read_text()))
+    return deep_merge(cfg, extra or {})
+
+
+def snakemake(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 900):
+    """Run Snakemake with this interpreter on the repository's Snakefile (outputs go to ``cwd``)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), *args]
+    proc = subprocess.run(cmd, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,84 @@
+import pytest
+
+from neft import grid
+from neft.config import ConfigError, validate_config
+from neft.sigma import format_sigma, parse_sigma
+
+from .conftest import SCHEMA, load_config
+
+
+@pytest.mark.parametrize("presets", [(), ("config/presets/test.yaml",), ("config/presets/paper.yaml",)])
+def test_shipped_configs_are_valid(presets):
+    cfg = validate_config(load_config(*presets), SCHEMA)
+    assert cfg["models"]["vgg8"]["lr"] == 1e-3
+    assert cfg["mc"]["chips"] >= 1
+
+
+def test_defaults_are_filled():
+    cfg = validate_config(load_config(extra={"training": {"epochs": 2}}), SCHEMA)
+    assert cfg["training"]["batch_size"] == 128
+    assert cfg["training"]["schedule"] == "cosine"
+    assert cfg["methods"]["plain"]["params"] == {}
+    assert cfg["compute"]["device"] == "auto"
+
+
+BAD = [
+    ({"experiments": {"methods": ["plain", "dropout"]}}, "experiments.methods[1]: 'dropout'", "noise_injection, plain"),
+    (
+        {"experiments": {"pairs": [{"model": "alexnet", "dataset": "mnist"}]}},
+        "experiments.pairs[0].model",
+        "resnet18, vgg8",
+    ),
+    ({"experiments": {"pairs": [{"model": "vgg8", "dataset": "svhn"}]}}, "experiments.pairs[0].dataset", "cifar10"),
+    ({"experiments": {"devices": ["PCM"]}}, "experiments.devices[0]", "RRAM1"),
+    ({"sigmas": [0, 1.5]}, "sigmas[1]", "out of range"),
+    ({"sigmas": [0, 0.00001]}, "sigmas[1]", "more than 4 decimals"),
+    ({"mc": {"chips": -5}}, "mc.chips", "out of range"),
+    ({"training": {"epochs": "ten"}}, "training.epochs", "not of type 'integer'"),
+    ({"training": {"selection": {"split": "train"}}}, "training.selection.split", "allowed values: val, test"),
+    ({"methods": {"plain": {"kind": "magic"}}}, "methods.plain.kind", "allowed values: noise_injection, plain"),
+    ({"methods": {"plain": {"params": {"beta": 0.1}}}}, "methods.plain.params", "no parameter(s) beta"),
+    ({"methods": {"noise_injection": {"train_at": [0.3]}}}, "methods.noise_injection.train_at", "not on the grid"),
+    ({"methods": {"noise_injection": {"train_at": "some"}}}, "methods.noise_injection.train_at", "zero, nonzero, all"),
+    ({"compute": {"device": "tpu"}}, "compute.device", "does not match"),
+    ({"mc": {"chipz": 3}}, "mc: unknown key(s) chipz", "allowed keys: batch_size, chips"),
+    ({"figures": {"formats": ["gif"]}}, "figures.formats[0]", "pdf, png, svg"),
+]
+
+
+@pytest.mark.parametrize("extra,key,allowed", BAD, ids=[b[1] for b in BAD])
+def test_invalid_config_names_key_and_allowed_values(extra, key, allowed):
+    with pytest.raises(ConfigError) as err:
+        validate_config(load_config(extra=extra), SCHEMA)
+    assert key in str(err.value) and allowed in str(err.value)
+
+
+def test_sigma_spelling_is_canonical():
+    assert [format_sigma(s) for s in (0, 0.0, "0.050", 0.1, 0.0175, 1)] == ["0", "0", "0.05", "0.1", "0.0175", "1"]
+    assert parse_sigma(0.15) == parse_sigma("0.15")
+    for bad in (-0.1, 1.01, "x", float("nan")):
+        with pytest.raises(ValueError):
+            parse_sigma(bad)
+
+
+def test_grid_of_the_mini_scale():
+    cfg = validate_config(load_config(), SCHEMA)
+    runs = grid.runs(cfg)
+    n_sigma = len(cfg["sigmas"])
+    assert sum(r.method == "plain" for r in runs) == 1
+    assert sum(r.method == "noise_injection" for r in runs) == n_sigma - 1
+    evals = grid.evaluations(cfg)
+    assert sum(e.run.method == "plain" for e in evals) == n_sigma
+    assert all(e.sigma_test == e.run.sigma for e in evals if e.run.method == "noise_injection")
+
+
+def test_full_grid_switch_evaluates_every_run_everywhere():
+    cfg = validate_config(load_config(extra={"mc": {"full_grid": True}}), SCHEMA)
+    n = len(cfg["sigmas"])
+    assert len(grid.evaluations(cfg)) == len(grid.runs(cfg)) * n
+
+
+def test_paths_are_key_value_segments():
+    cfg = validate_config(load_config(), SCHEMA)
+    e = [e for e in grid.evaluations(cfg) if e.run.method == "noise_injection"][0]
+    assert e.path == f"vgg8/mnist/noise_injection/RRAM1/sigma~{e.run.sigma}/seed~0/test~{e.run.sigma}"

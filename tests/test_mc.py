@@ -1,0 +1,119 @@
+import copy
+
+import pytest
+import torch
+
+from neft import devices
+from neft.mc import ChipEvaluator, ChipStats, chip_seed, fold_batchnorm
+from neft.models import VGG8, ResNet18
+
+
+def trained_like(model):
+    """Random BN statistics so that folding is not trivially the identity."""
+    g = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model.eval()
+
+
+@pytest.mark.parametrize("model", [VGG8(10, 1, 32, 0.125), ResNet18(10, 3, 32, 0.125)])
+def test_batchnorm_folding_is_exact_up_to_rounding(model):
+    model = trained_like(model)
+    x = torch.randn(8, model.features[0].in_channels if isinstance(model, VGG8) else 3, 32, 32)
+    folded, factors = fold_batchnorm(model)
+    assert len(factors) == sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_chip_seed_is_a_pure_function_of_its_keys():
+    a = chip_seed(1, "RRAM1", 0.1, 7, "features.0.weight")
+    assert a == chip_seed(1, "RRAM1", "0.10", 7, "features.0.weight")  # sigma spelled differently, same value
+    others = {
+        chip_seed(2, "RRAM1", 0.1, 7, "features.0.weight"),
+        chip_seed(1, "RRAM4", 0.1, 7, "features.0.weight"),
+        chip_seed(1, "RRAM1", 0.15, 7, "features.0.weight"),
+        chip_seed(1, "RRAM1", 0.1, 8, "features.0.weight"),
+        chip_seed(1, "RRAM1", 0.1, 7, "features.3.weight"),
+    }
+    assert a not in others and len(others) == 5
+
+
+def test_chip_weights_equal_perturb_with_the_chip_seed():
+    """The fast in-place path draws exactly what DeviceCard.perturb draws for that chip and layer."""
+    card = devices.get("RRAM4")
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    ev = ChipEvaluator(
+        model, card, torch.randn(4, 1, 32, 32), torch.zeros(4, dtype=torch.long), fold_bn=False, base_seed=3
+    )
+    ev.set_sigma(0.2)
+    ev.load_chip(5)
+    for name, p in model.named_parameters():
+        if name in ev.layers:
+            g = torch.Generator().manual_seed(chip_seed(3, "RRAM4", 0.2, 5, name))
+            torch.testing.assert_close(ev.live[name].detach(), card.perturb(p.detach(), 0.2, g))
+
+
+def test_folded_and_unfolded_chips_agree():
+    card = devices.get("RRAM1")
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    x, y = torch.randn(64, 1, 32, 32), torch.randint(0, 10, (64,))
+    a = ChipEvaluator(model, card, x, y, fold_bn=True).evaluate(0.1, 4)
+    b = ChipEvaluator(model, card, x, y, fold_bn=False).evaluate(0.1, 4)
+    for ra, rb in zip(a.rows, b.rows):
+        assert abs(ra["correct"] - rb["correct"]) <= 1  # a borderline example may flip on rounding
+        assert ra["confidence"] == pytest.approx(rb["confidence"], abs=1e-3)
+
+
+def test_sigma_zero_chips_equal_the_clean_model():
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    x, y = torch.randn(50, 1, 32, 32), torch.randint(0, 10, (50,))
+    stats = ChipEvaluator(model, devices.get("RRAM1"), x, y).evaluate(0, 3)
+    with torch.no_grad():
+        clean = (model(x).argmax(1) == y).sum().item()
+    assert [r["correct"] for r in stats.rows] == [clean] * 3
+    assert stats.uncertainty()["ekl"] == pytest.approx(0, abs=1e-12)
+
+
+def test_chips_do_not_depend_on_batch_size_or_order():
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    x, y = torch.randn(60, 1, 32, 32), torch.randint(0, 10, (60,))
+    card = devices.get("FeFET2")
+    a = ChipEvaluator(model, card, x, y, batch_size=60).evaluate(0.1, range(0, 4))
+    b = ChipEvaluator(model, card, x, y, batch_size=7).evaluate(0.1, [3, 2])
+    assert [r["correct"] for r in a.rows[2:]][::-1] == [r["correct"] for r in b.rows]
+
+
+def test_streamed_expected_kl_equals_two_pass_computation():
+    torch.manual_seed(0)
+    logits = [torch.randn(20, 5) for _ in range(6)]
+    y = torch.randint(0, 5, (20,))
+    st = ChipStats(20, 5, torch.device("cpu"))
+    for k, lg in enumerate(logits):
+        c, conf, ch = st.add_batch(0, lg, y)
+        st.finish_chip(k, c, conf, ch)
+    p = torch.stack([torch.softmax(lg.double(), 1) for lg in logits])  # chips x n x classes
+    mean = p.mean(0)
+    ekl = (mean[None] * (mean[None].log() - p.log())).sum(-1).mean()
+    ent = lambda q: -(q * q.log()).sum(-1)  # noqa: E731
+    mi = (ent(mean) - ent(p).mean(0)).mean()
+    u = st.uncertainty()
+    assert u["ekl"] == pytest.approx(ekl.item(), rel=1e-9)
+    assert u["mutual_info"] == pytest.approx(mi.item(), rel=1e-9)
+    acc0 = (logits[0].argmax(1) == y).float().mean().item() * 100
+    assert st.rows[0]["accuracy"] == pytest.approx(acc0)
+
+
+def test_evaluator_leaves_the_given_model_untouched():
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    before = copy.deepcopy(model.state_dict())
+    ChipEvaluator(model, devices.get("RRAM1"), torch.randn(8, 1, 32, 32), torch.zeros(8, dtype=torch.long)).evaluate(
+        0.3, 2
+    )
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])

@@ -1,0 +1,57 @@
+import pytest
+import torch
+from torch import nn
+
+from neft.models import VGG8, ResNet18, build_model, noisy_weight_names
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_vgg8_layout_matches_paper():
+    m = VGG8(num_classes=10, in_channels=3, image_size=32)
+    convs = [x for x in m.features if isinstance(x, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64, 128, 256, 256, 512, 512]
+    assert all(c.bias is None and c.kernel_size == (3, 3) for c in convs)
+    fcs = [x for x in m.classifier if isinstance(x, nn.Linear)]
+    assert [(f.in_features, f.out_features) for f in fcs] == [(8192, 1024), (1024, 10)]
+    assert sum(isinstance(x, nn.MaxPool2d) for x in m.features) == 3
+    assert m(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_resnet18_has_the_cifar_parameter_count():
+    # 11,173,962 is the well-known size of CIFAR ResNet-18 with 10 classes
+    assert n_params(ResNet18(num_classes=10)) == 11_173_962
+    m = ResNet18(num_classes=100)
+    assert m.stem[0].stride == (1, 1) and not any(isinstance(x, nn.MaxPool2d) for x in m.modules())
+    assert m(torch.randn(2, 3, 32, 32)).shape == (2, 100)
+    assert m(torch.randn(2, 3, 64, 64)).shape == (2, 100)  # Tiny ImageNet size
+
+
+@pytest.mark.parametrize("name", ["vgg8", "resnet18"])
+def test_width_multiplier_shrinks_models(name):
+    full = build_model(name, 10, 1, 32, 1.0)
+    narrow = build_model(name, 10, 1, 32, 0.125)
+    assert n_params(narrow) < n_params(full) / 30
+    assert narrow(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_noisy_weights_are_every_conv_and_linear_weight():
+    assert len(noisy_weight_names(VGG8())) == 8
+    names = noisy_weight_names(ResNet18())
+    assert len(names) == 1 + 16 + 3 + 1  # stem, 8 blocks x 2, three 1x1 shortcuts, fc
+    assert "stem.0.weight" in names and "fc.weight" in names and "layer2.0.shortcut.0.weight" in names
+
+
+def test_kaiming_fan_out_init_and_zero_bias():
+    torch.manual_seed(0)
+    m = VGG8(width=1.0)
+    w = m.features[3].weight  # 64 -> 128, fan_out = 128 * 9
+    assert w.std().item() == pytest.approx((2 / (128 * 9)) ** 0.5, rel=0.05)
+    assert torch.all(m.classifier[1].bias == 0)
+
+
+def test_unknown_model_lists_allowed():
+    with pytest.raises(ValueError, match="resnet18, vgg8"):
+        build_model("alexnet", 10)

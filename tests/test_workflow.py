@@ -1,0 +1,143 @@
+"""Workflow tier: lint, formatting, the paper preset's DAG, and the test scale run end to end."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from .conftest import REPO, snakemake
+
+pytestmark = pytest.mark.workflow
+TEST_PRESET = str(REPO / "config/presets/test.yaml")
+PAPER_PRESET = str(REPO / "config/presets/paper.yaml")
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    table = dry_run_output.split("Job stats:")[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m[1]] = int(m[2])
+    return counts
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint", "-n", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
+    out = snakemake("-n", "--configfile", PAPER_PRESET, "reproduce_all", cwd=tmp_path).stdout
+    counts = job_counts(out)
+    pairs, sigmas = 6, 9
+    assert counts["train"] == pairs * (1 + (sigmas - 1))  # W/O Noise once, W/ Noise at every non-zero sigma
+    assert counts["evaluate_mc"] == pairs * (sigmas + (sigmas - 1))
+    assert counts["prepare_dataset"] == 4 and counts["device_card"] == 1
+    assert counts["plot_accuracy"] == counts["tabulate_accuracy"] == 1
+
+
+def test_invalid_config_stops_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mc: {chips: -3}\nexperiments: {methods: [plain, ovf9]}\n")
+    proc = snakemake("--configfile", TEST_PRESET, str(bad), "--cores", "1", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    msg = proc.stdout + proc.stderr
+    assert "mc.chips: -3 is out of range" in msg
+    assert "experiments.methods[1]: 'ovf9' is not defined under methods; allowed values:" in msg
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory):
+    """The test scale run end to end into a temporary directory."""
+    work = tmp_path_factory.mktemp("e2e")
+    snakemake("--configfile", TEST_PRESET, "--cores", "2", "reproduce_all", cwd=work)
+    return work
+
+
+def test_every_figure_and_table_is_built_from_computed_data(e2e):
+    for f in (
+        "figures/accuracy.pdf",
+        "figures/accuracy.png",
+        "tables/accuracy.csv",
+        "tables/accuracy.md",
+        "tables/accuracy.tex",
+        "tables/mc_summary.csv",
+    ):
+        assert (e2e / "results" / f).stat().st_size > 0, f
+    acc = pd.read_csv(e2e / "results/tables/accuracy.csv")
+    assert set(acc["method"]) == {"plain", "noise_injection"}
+    assert acc["mean"].between(0, 100).all() and (acc["chips"] == 3).all()
+    chips = pd.read_csv(e2e / "results/tables/mc_chips.csv")
+    assert list(chips.columns) == [
+        "model",
+        "dataset",
+        "method",
+        "device",
+        "sigma_train",
+        "seed",
+        "sigma_test",
+        "chip",
+        "correct",
+        "n",
+        "accuracy",
+        "confidence",
+        "confidence_correct",
+    ]
+    # the table's means are the means of the chip rows (no number from anywhere else)
+    row = acc[(acc.method == "plain") & (acc.sigma == 0.1)].iloc[0]
+    sel = chips[(chips.method == "plain") & (chips.sigma_test == 0.1)]
+    assert row["mean"] == pytest.approx(sel["accuracy"].mean(), abs=1e-4)
+    log = pd.read_csv(next((e2e / "results/models").rglob("train_log.csv")))
+    assert {"loss", "clean_acc", "noisy_acc"} <= set(log.columns)
+
+
+def test_second_run_has_nothing_to_do(e2e):
+    proc = snakemake("--configfile", TEST_PRESET, "-n", "reproduce_all", cwd=e2e)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_deleting_one_figure_rebuilds_only_that_figure(e2e):
+    (e2e / "results/figures/accuracy.png").unlink()
+    counts = job_counts(snakemake("--configfile", TEST_PRESET, "-n", "reproduce_all", cwd=e2e).stdout)
+    assert counts == {"plot_accuracy": 1, "reproduce_all": 1, "total": 2}
+    snakemake("--configfile", TEST_PRESET, "--cores", "1", "figure_accuracy", cwd=e2e)
+    assert (e2e / "results/figures/accuracy.png").exists()
+
+
+def test_rerun_from_scratch_gives_byte_identical_csvs(e2e, tmp_path):
+    """Same config, another directory, --cores 1 instead of 2: every MC CSV and table has the same bytes."""
+    snakemake("--configfile", TEST_PRESET, "--cores", "1", "reproduce_all", cwd=tmp_path)
+    files = sorted(p.relative_to(e2e) for p in (e2e / "results").rglob("*.csv") if "models" not in p.parts)
+    assert len(files) > 8
+    for f in files:
+        assert (tmp_path / f).read_bytes() == (e2e / f).read_bytes(), f
+
+
+def test_report_builds(e2e):
+    snakemake("--configfile", TEST_PRESET, "--report", "report.zip", cwd=e2e)
+    assert (e2e / "report.zip").stat().st_size > 10_000
+
+
+def test_config_change_reruns_only_what_depends_on_it(e2e, tmp_path):
+    """Changing the number of chips reruns MC and downstream, never training."""
+    extra = tmp_path / "more_chips.yaml"
+    extra.write_text("mc: {chips: 4}\n")
+    counts = job_counts(snakemake("--configfile", TEST_PRESET, str(extra), "-n", "reproduce_all", cwd=e2e).stdout)
+    assert "train" not in counts and counts["evaluate_mc"] == 5

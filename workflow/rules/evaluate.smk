@@ -1,0 +1,44 @@
+rule evaluate_mc:
+    """Monte-Carlo sweep: one checkpoint on mc.chips simulated chips at one test sigma; one CSV row per chip."""
+    input:
+        model=f"results/models/{RUN_PATH}/model.pt",
+        data="results/data/{dataset}/prepared.pt",
+        card="results/devices/{device}/card.yaml",
+    output:
+        chips=f"results/mc/{RUN_PATH}/test~{{test}}.csv",
+        stats=f"results/mc/{RUN_PATH}/test~{{test}}.json",
+    log:
+        f"logs/evaluate_mc/{RUN_PATH}/test~{{test}}.log",
+    benchmark:
+        f"benchmarks/evaluate_mc/{RUN_PATH}/test~{{test}}.tsv"
+    conda:
+        "../envs/neft.yaml"
+    threads: config["compute"]["threads"]
+    resources:
+        gpu=gpu_request(),
+        mem_mb=config["compute"]["mem_mb"],
+        runtime=config["compute"]["mc_runtime"],
+    params:
+        model=model_slice,
+        data=data_slice,
+        registry=registry_slice,
+        mc=lambda wc: {k: config["mc"][k] for k in ("chips", "seed", "batch_size", "fold_bn")},
+        compute=compute_slice,
+    script:
+        "../scripts/evaluate_mc.py"
+
+
+rule aggregate_mc:
+    """All chip rows in one tidy table, and one summary row per (experiment, test sigma)."""
+    input:
+        chips=all_mc_csvs(),
+        stats=all_mc_stats(),
+    output:
+        chips="results/tables/mc_chips.csv",
+        summary="results/tables/mc_summary.csv",
+    log:
+        "logs/aggregate_mc.log",
+    conda:
+        "../envs/neft.yaml"
+    script:
+        "../scripts/aggregate_mc.py"

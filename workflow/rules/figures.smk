@@ -1,0 +1,59 @@
+rule accuracy_data:
+    """The accuracy curve of every (pair, method): the point at sigma is the run trained for sigma, tested at it."""
+    input:
+        summary="results/tables/mc_summary.csv",
+        chips="results/tables/mc_chips.csv",
+    output:
+        curves="results/tables/accuracy_curves.csv",
+    log:
+        "logs/accuracy_data.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
+        sigmas=config["sigmas"],
+        ci=config["figures"]["ci"],
+    script:
+        "../scripts/accuracy_data.py"
+
+
+rule plot_accuracy:
+    """Figure: MC mean accuracy vs sigma with CI bands, one panel per (model, dataset)."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        figures=report(
+            expand("results/figures/accuracy.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/accuracy_figure.rst",
+            category="Figures",
+            labels={"figure": "accuracy vs sigma"},
+        ),
+    log:
+        "logs/plot_accuracy.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        scale=config["scale"],
+    script:
+        "../scripts/plot_accuracy.py"
+
+
+rule tabulate_accuracy:
+    """Table: MC mean accuracy and its CI per (model, dataset, method, sigma), as CSV, Markdown and LaTeX."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        csv=report(
+            "results/tables/accuracy.csv",
+            caption="../report/accuracy_table.rst",
+            category="Tables",
+            labels={"table": "accuracy", "format": "csv"},
+        ),
+        md="results/tables/accuracy.md",
+        tex="results/tables/accuracy.tex",
+    log:
+        "logs/tabulate_accuracy.log",
+    conda:
+        "../envs/neft.yaml"
+    script:
+        "../scripts/tabulate_accuracy.py"

@@ -1,0 +1,21 @@
+"""Rule accuracy_data -> neft.results.accuracy_curves."""
+
+from neft.results import accuracy_curves, read_chips, write_csv
+from neft.runs import job_log
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    curves = accuracy_curves(
+        read_chips(smk.input.chips),
+        read_chips(smk.input.summary),
+        smk.params.methods,
+        smk.params.sigmas,
+        smk.params.ci,
+    )
+    write_csv(curves, smk.output.curves)
+    log(f"{len(curves)} curve points")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,16 @@
+"""Rule aggregate_mc -> neft.results.aggregate."""
+
+from neft.results import aggregate, write_csv
+from neft.runs import job_log
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    chips, summary = aggregate(list(smk.input.chips), list(smk.input.stats))
+    write_csv(chips, smk.output.chips)
+    write_csv(summary, smk.output.summary)
+    log(f"{len(chips)} chip rows, {len(summary)} experiments x test sigmas")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

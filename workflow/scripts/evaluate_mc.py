@@ -1,0 +1,37 @@
+"""Rule evaluate_mc -> neft.runs.mc_job."""
+
+from neft.runs import job_log, mc_job
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    wc, p = smk.wildcards, smk.params
+    keys = {
+        "model": wc.model,
+        "dataset": wc.dataset,
+        "method": wc.method,
+        "device": wc.device,
+        "sigma_train": wc.sigma,
+        "seed": int(wc.seed),
+    }
+    mc_job(
+        model=wc.model,
+        width=p.model["width"],
+        dataset=wc.dataset,
+        registry=p.registry,
+        data_path=smk.input.data,
+        data_cfg=p.data,
+        checkpoint=smk.input.model,
+        card_path=smk.input.card,
+        sigma_test=wc.test,
+        mc=p.mc,
+        compute=p.compute,
+        keys=keys,
+        out_csv=smk.output.chips,
+        out_stats=smk.output.stats,
+        log=log,
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
