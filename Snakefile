@@ -23,6 +23,8 @@ localrules:
     reproduce_all,
     figure_accuracy,
     table_accuracy,
+    figure_ablation,
+    table_ablation,
 
 
 rule figure_accuracy:
@@ -37,9 +39,24 @@ rule table_accuracy:
         multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
 
 
+rule figure_ablation:
+    """Where NeFT's gain comes from (temperature, passes/heads, feedback), and the beta sweep."""
+    input:
+        expand("results/figures/ablation.{ext}", ext=config["figures"]["formats"]),
+
+
+rule table_ablation:
+    """The ablation's paired differences and beta sweep as CSV, Markdown and LaTeX."""
+    input:
+        multiext("results/tables/ablation", ".csv", ".md", ".tex"),
+        "results/tables/ablation_beta_sweep.csv",
+
+
 rule reproduce_all:
     """Every figure and table of the configured scale."""
     default_target: True
     input:
         rules.figure_accuracy.input,
         rules.table_accuracy.input,
+        rules.figure_ablation.input if config["ablation"]["enabled"] else [],
+        rules.table_ablation.input if config["ablation"]["enabled"] else [],

@@ -23,7 +23,11 @@ def test_defaults_are_filled():
 
 
 BAD = [
-    ({"experiments": {"methods": ["plain", "dropout"]}}, "experiments.methods[1]: 'dropout'", "noise_injection, plain"),
+    (
+        {"experiments": {"methods": ["plain", "dropout"]}},
+        "experiments.methods[1]: 'dropout'",
+        "allowed values: correctnet, irs,",
+    ),
     (
         {"experiments": {"pairs": [{"model": "alexnet", "dataset": "mnist"}]}},
         "experiments.pairs[0].model",
@@ -36,13 +40,23 @@ BAD = [
     ({"mc": {"chips": -5}}, "mc.chips", "out of range"),
     ({"training": {"epochs": "ten"}}, "training.epochs", "not of type 'integer'"),
     ({"training": {"selection": {"split": "train"}}}, "training.selection.split", "allowed values: val, test"),
-    ({"methods": {"plain": {"kind": "magic"}}}, "methods.plain.kind", "allowed values: noise_injection, plain"),
+    ({"methods": {"plain": {"kind": "magic"}}}, "methods.plain.kind", "correctnet, irs, noise_injection, ovf, plain"),
     ({"methods": {"plain": {"params": {"beta": 0.1}}}}, "methods.plain.params", "no parameter(s) beta"),
     ({"methods": {"noise_injection": {"train_at": [0.3]}}}, "methods.noise_injection.train_at", "not on the grid"),
     ({"methods": {"noise_injection": {"train_at": "some"}}}, "methods.noise_injection.train_at", "zero, nonzero, all"),
     ({"compute": {"device": "tpu"}}, "compute.device", "does not match"),
     ({"mc": {"chipz": 3}}, "mc: unknown key(s) chipz", "allowed keys: batch_size, chips"),
     ({"figures": {"formats": ["gif"]}}, "figures.formats[0]", "pdf, png, svg"),
+    ({"ablation": {"sigmas": [0.5]}}, "ablation.sigmas: sigma 0.5 is not on the grid", "0.0175"),
+    (
+        {"ablation": {"instances": {"ovf": {"temperature": "t4"}}}},
+        "ablation.instances.ovf.temperature: 't4'",
+        "ovf_beta0",
+    ),
+    ({"ablation": {"beta_sweep": {"plain": [0.1]}}}, "ablation.beta_sweep.plain", "has no beta"),
+    ({"ablation": {"sigmas": [0]}}, "ablation.sigmas: 'noise_injection' is not trained at 0", "train_at"),
+    ({"methods": {"ovf": {"params": {"raise_in": "some"}}}}, "methods.ovf.params", "allowed: all, authors"),
+    ({"methods": {"irs": {"params": {"beta": [1]}}}}, "methods.irs.params", "beta"),
 ]
 
 
@@ -76,6 +90,31 @@ def test_full_grid_switch_evaluates_every_run_everywhere():
     cfg = validate_config(load_config(extra={"mc": {"full_grid": True}}), SCHEMA)
     n = len(cfg["sigmas"])
     assert len(grid.evaluations(cfg)) == len(grid.runs(cfg)) * n
+
+
+def test_paper_preset_is_the_paper_grid():
+    cfg = validate_config(load_config("config/presets/paper.yaml"), SCHEMA)
+    assert grid.grid_sigmas(cfg) == ["0", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3", "0.35", "0.4"]
+    assert cfg["methods"]["ovf"]["params"]["offsets"] == [0.15, 0.10, 0.05]
+    assert cfg["methods"]["ovf"]["params"]["beta"] == cfg["methods"]["irs"]["params"]["beta"] == "paper"
+    assert cfg["training"]["epochs"] == 200 and cfg["mc"]["chips"] == 1000 and cfg["data"]["test_subset"] is None
+    assert cfg["training"]["selection"]["split"] == "test"  # the authors' (faithful) choice
+    assert all(m["width"] == 1.0 for m in cfg["models"].values())
+    assert not cfg["ablation"]["enabled"]
+    runs = grid.runs(cfg)
+    assert len(runs) == 210  # 35 trainings per pair, 6 pairs
+    per_method = {m: sum(r.method == m for r in runs) / 6 for m in cfg["experiments"]["methods"]}
+    assert per_method == {"plain": 1, "noise_injection": 8, "correctnet": 8, "ovf": 9, "irs": 9}
+
+
+def test_beta_sweep_adds_variants_at_the_sweep_sigmas():
+    cfg = validate_config(load_config(), SCHEMA)
+    assert cfg["methods"]["ovf_beta0.01"]["params"]["beta"] == 0.01
+    assert cfg["methods"]["ovf_beta0.01"]["params"]["offsets"] == cfg["methods"]["ovf"]["params"]["offsets"]
+    sweep = [r for r in grid.runs(cfg) if "_beta0." in r.method]
+    assert {r.sigma for r in sweep} == {grid.format_sigma(s) for s in cfg["ablation"]["sweep_sigmas"]}
+    controls = [r for r in grid.runs(cfg) if r.method in ("ovf_beta0", "irs_beta0", "ni_temperature")]
+    assert len(controls) == 3 * len(cfg["ablation"]["sigmas"])
 
 
 def test_paths_are_key_value_segments():

@@ -85,14 +85,18 @@ def test_ovf_runs_one_plus_n_forwards_at_the_configured_sigmas(model_name):
 def test_ovf_authors_switch_raises_only_stem_and_classifier_on_resnet():
     card = RecordingCard(devices.get("RRAM1"))
     step = make_step("resnet18", 0.1, card=card)
-    build_method("ovf", {"beta": 1e-3, "raise_in": "authors"}).loss(step, torch.randn(2, 1, 32, 32), torch.tensor([0, 1]))
+    build_method("ovf", {"beta": 1e-3, "raise_in": "authors"}).loss(
+        step, torch.randn(2, 1, 32, 32), torch.tensor([0, 1])
+    )
     n = len(step.noisy.layers)
     first_oriented = card.calls[n : 2 * n]
     assert first_oriented[0] == pytest.approx(0.25) and first_oriented[-1] == pytest.approx(0.25)
     assert first_oriented[1:-1] == pytest.approx([0.1] * (n - 2))
     card.calls.clear()
     vgg = make_step("vgg8", 0.1, card=card)
-    build_method("ovf", {"beta": 1e-3, "raise_in": "authors"}).loss(vgg, torch.randn(2, 1, 32, 32), torch.tensor([0, 1]))
+    build_method("ovf", {"beta": 1e-3, "raise_in": "authors"}).loss(
+        vgg, torch.randn(2, 1, 32, 32), torch.tensor([0, 1])
+    )
     m = len(vgg.noisy.layers)
     assert card.calls[m : 2 * m] == pytest.approx([0.25] * m)  # VGG-8: every layer, as in the authors' code
 

@@ -43,23 +43,30 @@ def test_snakefmt_is_clean():
 
 
 def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
-    out = snakemake("-n", "--configfile", PAPER_PRESET, "reproduce_all", cwd=tmp_path).stdout
+    out = snakemake("reproduce_all", "-n", "--configfile", PAPER_PRESET, cwd=tmp_path).stdout
     counts = job_counts(out)
     pairs, sigmas = 6, 9
-    assert counts["train"] == pairs * (1 + (sigmas - 1))  # W/O Noise once, W/ Noise at every non-zero sigma
-    assert counts["evaluate_mc"] == pairs * (sigmas + (sigmas - 1))
+    # W/O Noise once; W/ Noise and CorrectNet at every non-zero sigma; OVF and IRS at every sigma: 35 per pair
+    assert counts["train"] == pairs * (1 + 2 * (sigmas - 1) + 2 * sigmas) == 210
+    # W/O Noise tested over the whole grid, every other run at its training sigma
+    assert counts["evaluate_mc"] == pairs * (sigmas + 2 * (sigmas - 1) + 2 * sigmas) == 258
     assert counts["prepare_dataset"] == 4 and counts["device_card"] == 1
     assert counts["plot_accuracy"] == counts["tabulate_accuracy"] == 1
+    assert "plot_ablation" not in counts  # the ablation is not part of the paper's grid
 
 
-def test_invalid_config_stops_before_any_job(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("mc: {chips: -3}\nexperiments: {methods: [plain, ovf9]}\n")
-    proc = snakemake("--configfile", TEST_PRESET, str(bad), "--cores", "1", cwd=tmp_path, check=False)
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("mc: {chips: -3}\n", "mc.chips: -3 is out of range"),
+        ("experiments: {methods: [plain, ovf9]}\n", "experiments.methods[1]: 'ovf9' is not defined under methods"),
+    ],
+)
+def test_invalid_config_stops_before_any_job(tmp_path, bad, message):
+    (tmp_path / "bad.yaml").write_text(bad)
+    proc = snakemake("--cores", "1", "--configfile", TEST_PRESET, str(tmp_path / "bad.yaml"), cwd=tmp_path, check=False)
     assert proc.returncode != 0
-    msg = proc.stdout + proc.stderr
-    assert "mc.chips: -3 is out of range" in msg
-    assert "experiments.methods[1]: 'ovf9' is not defined under methods; allowed values:" in msg
+    assert message in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
 
 
@@ -67,7 +74,7 @@ def test_invalid_config_stops_before_any_job(tmp_path):
 def e2e(tmp_path_factory):
     """The test scale run end to end into a temporary directory."""
     work = tmp_path_factory.mktemp("e2e")
-    snakemake("--configfile", TEST_PRESET, "--cores", "2", "reproduce_all", cwd=work)
+    snakemake("reproduce_all", "--cores", "2", "--configfile", TEST_PRESET, cwd=work)
     return work
 
 
@@ -82,9 +89,26 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
     ):
         assert (e2e / "results" / f).stat().st_size > 0, f
     acc = pd.read_csv(e2e / "results/tables/accuracy.csv")
-    assert set(acc["method"]) == {"plain", "noise_injection"}
+    assert list(dict.fromkeys(acc["method"])) == ["plain", "noise_injection", "correctnet", "ovf", "irs"]
     assert acc["mean"].between(0, 100).all() and (acc["chips"] == 3).all()
+    assert acc[(acc.method == "plain") & (acc.sigma == 0)]["mean"].item() > 50  # the model did learn
     chips = pd.read_csv(e2e / "results/tables/mc_chips.csv")
+    # every method's checkpoint, ablation variants included, went through the same Monte-Carlo path
+    assert set(chips["method"]) == {
+        "plain",
+        "noise_injection",
+        "correctnet",
+        "ovf",
+        "irs",
+        "ni_temperature",
+        "ovf_beta0",
+        "irs_beta0",
+        "ovf_beta0.01",
+        "irs_beta0.1",
+    }
+    ablation = pd.read_csv(e2e / "results/tables/ablation.csv")
+    assert set(ablation["comparison"]) == {"gain", "temp", "structure", "feedback"}
+    assert set(ablation["instance"]) == {"ovf", "irs"}
     assert list(chips.columns) == [
         "model",
         "dataset",
@@ -109,21 +133,21 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
 
 
 def test_second_run_has_nothing_to_do(e2e):
-    proc = snakemake("--configfile", TEST_PRESET, "-n", "reproduce_all", cwd=e2e)
+    proc = snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, cwd=e2e)
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
 def test_deleting_one_figure_rebuilds_only_that_figure(e2e):
     (e2e / "results/figures/accuracy.png").unlink()
-    counts = job_counts(snakemake("--configfile", TEST_PRESET, "-n", "reproduce_all", cwd=e2e).stdout)
+    counts = job_counts(snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, cwd=e2e).stdout)
     assert counts == {"plot_accuracy": 1, "reproduce_all": 1, "total": 2}
-    snakemake("--configfile", TEST_PRESET, "--cores", "1", "figure_accuracy", cwd=e2e)
+    snakemake("figure_accuracy", "--cores", "1", "--configfile", TEST_PRESET, cwd=e2e)
     assert (e2e / "results/figures/accuracy.png").exists()
 
 
 def test_rerun_from_scratch_gives_byte_identical_csvs(e2e, tmp_path):
     """Same config, another directory, --cores 1 instead of 2: every MC CSV and table has the same bytes."""
-    snakemake("--configfile", TEST_PRESET, "--cores", "1", "reproduce_all", cwd=tmp_path)
+    snakemake("reproduce_all", "--cores", "1", "--configfile", TEST_PRESET, cwd=tmp_path)
     files = sorted(p.relative_to(e2e) for p in (e2e / "results").rglob("*.csv") if "models" not in p.parts)
     assert len(files) > 8
     for f in files:
@@ -139,5 +163,5 @@ def test_config_change_reruns_only_what_depends_on_it(e2e, tmp_path):
     """Changing the number of chips reruns MC and downstream, never training."""
     extra = tmp_path / "more_chips.yaml"
     extra.write_text("mc: {chips: 4}\n")
-    counts = job_counts(snakemake("--configfile", TEST_PRESET, str(extra), "-n", "reproduce_all", cwd=e2e).stdout)
-    assert "train" not in counts and counts["evaluate_mc"] == 5
+    counts = job_counts(snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, str(extra), cwd=e2e).stdout)
+    assert "train" not in counts and counts["evaluate_mc"] == 18

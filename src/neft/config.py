@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from neft import grid
 from neft.data.registry import DatasetError, DatasetSpec, merged_registry
 from neft.devices import DeviceCardError, get, preset_names
 from neft.grid import grid_sigmas, train_sigmas
@@ -82,7 +83,8 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     problems = sorted({_describe(e) for e in validator.iter_errors(config)})
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
-    problems = semantic_problems(config)
+    problems = expand_beta_sweep(config)
+    problems += semantic_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     for name, entry in config.get("models", {}).items():
@@ -91,6 +93,35 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     for model in {p["model"] for p in config["experiments"]["pairs"]}:
         config["models"].setdefault(model, {"width": 1.0, "lr": DEFAULT_LR.get(model, 1e-3)})
     return config
+
+
+def expand_beta_sweep(config: dict) -> list[str]:
+    """Add one method variant per (method, beta) of ``ablation.beta_sweep``, trained at ``ablation.sweep_sigmas``."""
+    ab = config["ablation"]
+    problems = []
+    if not ab.get("enabled"):
+        return problems
+    for method, betas in ab.get("beta_sweep", {}).items():
+        if method not in config["methods"]:
+            problems.append(
+                f"ablation.beta_sweep.{method}: not a method; allowed values: {', '.join(config['methods'])}"
+            )
+            continue
+        base = config["methods"][method]
+        if "beta" not in build_method(base["kind"], {}).parameter_names():
+            problems.append(f"ablation.beta_sweep.{method}: method kind {base['kind']!r} has no beta")
+            continue
+        for beta in betas:
+            variant = yaml.safe_load(yaml.safe_dump(base))
+            variant["params"] = dict(variant.get("params") or {}, beta=beta)
+            variant["label"] = f"{base.get('label', method)} (beta={float(beta):g})"
+            variant["train_at"] = list(ab["sweep_sigmas"])
+            variant["test_at"] = "train"
+            variant["zero_from"] = None
+            config["methods"].setdefault(grid.sweep_name(method, beta), variant)
+    if ab.get("enabled") and ab.get("beta_sweep") and not ab["sweep_sigmas"]:
+        problems.append("ablation.sweep_sigmas: empty, but ablation.beta_sweep lists betas")
+    return problems
 
 
 def semantic_problems(config: dict) -> list[str]:
@@ -164,6 +195,35 @@ def semantic_problems(config: dict) -> list[str]:
                 problems.append(f"{key}.zero_from: method {zero!r} is not trained at sigma 0")
             elif zero not in exp["methods"]:
                 problems.append(f"{key}.zero_from: method {zero!r} must also be listed in experiments.methods")
+    # ablation
+    ab = config["ablation"]
+    if ab.get("enabled"):
+        for key in ("sigmas", "sweep_sigmas"):
+            for s in ab[key]:
+                try:
+                    if format_sigma(s) not in sig:
+                        problems.append(f"ablation.{key}: sigma {s} is not on the grid `sigmas` ({', '.join(sig)})")
+                except ValueError as err:
+                    problems.append(f"ablation.{key}: {err}")
+        if not ab["sigmas"]:
+            problems.append("ablation.sigmas: must list at least one sigma when ablation.enabled is true")
+        names = [("ablation.baseline", ab["baseline"])]
+        for inst, controls in ab["instances"].items():
+            names += [(f"ablation.instances.{inst}", inst)]
+            names += [(f"ablation.instances.{inst}.{k}", v) for k, v in controls.items()]
+        for key, name in names:
+            if name not in config["methods"]:
+                problems.append(
+                    f"{key}: {name!r} is not defined under methods; allowed values: {', '.join(config['methods'])}"
+                )
+        if not problems:
+            for inst in [ab["baseline"], *ab["instances"]]:
+                missing = [s for s in map(format_sigma, ab["sigmas"]) if s not in train_sigmas(config, inst)]
+                if missing:
+                    problems.append(
+                        f"ablation.sigmas: {inst!r} is not trained at {', '.join(missing)} (its train_at), so the "
+                        "controls would have nothing to be compared with"
+                    )
     # devices
     for i, name in enumerate(exp["devices"]):
         try:

@@ -14,7 +14,7 @@ The noise never carries a gradient (d w~ / d w = I), so noise-aware training is 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -107,6 +107,10 @@ class DeviceCard:
             return weight.clone()
         eps = torch.randn(weight.shape, generator=generator, device=weight.device, dtype=weight.dtype)
         return weight + eps.mul_(self.noise_scale(weight, sigma))
+
+    def uniform(self) -> DeviceCard:
+        """The same card with every level equally noisy (s = 1): what IRS's auxiliary heads use."""
+        return replace(self, name=f"{self.name}-uniform", middle_multiplier=1.0)
 
     # -- serialisation -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -45,7 +45,7 @@ def grid_sigmas(config: dict) -> list[str]:
 
 def train_sigmas(config: dict, method: str) -> list[str]:
     """Sigmas a method is trained at: ``zero`` (W/O Noise), ``nonzero`` (W/ Noise: at 0 it *is* W/O Noise),
-    ``all`` (OVF and IRS differ from plain training even at 0), or an explicit list."""
+    ``all`` (OVF and IRS differ from plain training even at 0), ``ablation`` (the ablation sigmas), or a list."""
     spec = config["methods"][method]["train_at"]
     grid = grid_sigmas(config)
     if spec == "zero":
@@ -54,7 +54,30 @@ def train_sigmas(config: dict, method: str) -> list[str]:
         return [s for s in grid if s != "0"]
     if spec == "all":
         return grid
+    if spec == "ablation":
+        return [format_sigma(s) for s in config["ablation"]["sigmas"]]
     return [format_sigma(s) for s in spec]
+
+
+def ablation_methods(config: dict) -> list[str]:
+    """Method variants the ablation adds to the main ones (temperature and no-feedback controls, beta sweep)."""
+    ab = config.get("ablation", {})
+    if not ab.get("enabled"):
+        return []
+    names = [ab["baseline"]]
+    for inst, controls in ab["instances"].items():
+        names += [inst, controls["temperature"], controls["no_feedback"]]
+    names += [sweep_name(m, b) for m, betas in ab.get("beta_sweep", {}).items() for b in betas]
+    main = config["experiments"]["methods"]
+    return [n for n in dict.fromkeys(names) if n not in main]
+
+
+def sweep_name(method: str, beta: float) -> str:
+    return f"{method}_beta{float(beta):g}"
+
+
+def all_methods(config: dict) -> list[str]:
+    return list(config["experiments"]["methods"]) + ablation_methods(config)
 
 
 def test_sigmas(config: dict, method: str, sigma_train: str) -> list[str]:
@@ -70,7 +93,7 @@ def runs(config: dict) -> list[Run]:
     exp = config["experiments"]
     out = []
     for pair in exp["pairs"]:
-        for method in exp["methods"]:
+        for method in all_methods(config):
             for device in exp["devices"]:
                 for sigma in train_sigmas(config, method):
                     for seed in exp["seeds"]:

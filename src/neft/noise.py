@@ -29,6 +29,10 @@ class NoisyForward:
             raise ValueError(f"noisy layers not in the model: {', '.join(unknown)}")
         self._params = {n: params[n] for n in self.layers}
 
+    def weights(self) -> list[torch.Tensor]:
+        """The clean CIM weights (what a regulariser such as CorrectNet's acts on)."""
+        return list(self._params.values())
+
     def noisy_parameters(
         self, sigma: float, generator: torch.Generator | None, layer_sigma: Mapping[str, float] | None = None
     ) -> dict[str, torch.Tensor]:

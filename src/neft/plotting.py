@@ -16,6 +16,32 @@ MODEL_NAMES = {"vgg8": "VGG-8", "resnet18": "ResNet-18"}
 DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tiny_imagenet": "Tiny ImageNet"}
 
 
+SCALE_NOTES = {
+    "test": "test scale (CI smoke run): tiny models and data, numbers are not meaningful",
+    "mini": "mini scale: narrow VGG-8, few epochs, rescaled sigma grid (docs/calibration.md); not the paper's numbers",
+}
+
+
+def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
+    """Panel suffix '(beta_OVF, beta_IRS)' as in the paper's figure, from the methods actually plotted."""
+    from neft.methods.neft_loss import resolve_beta
+
+    titles = {}
+    for model, dataset in curves[["model", "dataset"]].drop_duplicates().itertuples(index=False):
+        parts = []
+        for kind in ("ovf", "irs"):
+            name = next((m for m, spec in methods.items() if spec["kind"] == kind), None)
+            if name is not None:
+                beta = (methods[name].get("params") or {}).get("beta", "paper")
+                try:
+                    parts.append(f"{resolve_beta(beta, model, dataset, kind):g}")
+                except ValueError:
+                    parts.append("?")
+        if parts:
+            titles[(model, dataset)] = "(" + ", ".join(parts) + ")"
+    return titles
+
+
 def panel_title(model: str, dataset: str) -> str:
     return f"{MODEL_NAMES.get(model, model)} / {DATASET_NAMES.get(dataset, dataset)}"
 
@@ -66,4 +92,59 @@ def plot_accuracy(
     if note:
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97 if note else 1))
+    save(fig, paths)
+
+
+COMPARISON_LABELS = {
+    "gain": "NeFT - W/ Noise",
+    "temp": "temperature alone",
+    "structure": "passes/heads, no feedback",
+    "feedback": "feedback term",
+}
+
+
+def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | Path], note: str | None = None) -> None:
+    """Left: paired differences (with CIs) that split NeFT's gain; right: accuracy against beta."""
+    sns.set_theme(style="whitegrid", context="paper")
+    pairs = list(decomp[["model", "dataset"]].drop_duplicates().itertuples(index=False)) if not decomp.empty else []
+    nrows = max(1, len(pairs))
+    fig, axes = plt.subplots(nrows, 2, figsize=(10, 3.6 * nrows), squeeze=False)
+    colors = dict(zip(COMPARISON_LABELS, sns.color_palette("colorblind", len(COMPARISON_LABELS))))
+    for row, (model, dataset) in zip(axes, pairs or [(None, None)]):
+        ax = row[0]
+        d = decomp[(decomp.model == model) & (decomp.dataset == dataset)] if model else decomp
+        groups = list(dict.fromkeys(zip(d.instance, d.sigma)))
+        width = 0.8 / len(COMPARISON_LABELS)
+        for j, (comp, label) in enumerate(COMPARISON_LABELS.items()):
+            g = d[d.comparison == comp].set_index(["instance", "sigma"]).reindex(groups)
+            x = [i + (j - 1.5) * width for i in range(len(groups))]
+            err = [g["diff"] - g["ci_low"], g["ci_high"] - g["diff"]]
+            ax.bar(x, g["diff"], width, yerr=err, capsize=2, color=colors[comp], label=label)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(range(len(groups)), [f"{i.upper()}\nσ={s}" for i, s in groups])
+        ax.set_ylabel("paired accuracy difference (pp)")
+        ax.set_title(f"{panel_title(model, dataset) if model else ''}: where the gain comes from")
+        ax.legend(fontsize=7, frameon=False)
+        ax = row[1]
+        s = sweep[(sweep.model == model) & (sweep.dataset == dataset)] if model and not sweep.empty else sweep
+        for inst, g in s.groupby("instance", sort=False) if not s.empty else []:
+            for sig, gg in g.groupby("sigma", sort=False):
+                x = gg["beta"].clip(lower=1e-6)
+                ax.errorbar(
+                    x,
+                    gg["mean"],
+                    yerr=[gg["mean"] - gg["ci_low"], gg["ci_high"] - gg["mean"]],
+                    marker="o",
+                    capsize=2,
+                    label=f"{inst.upper()} σ={sig}",
+                )
+        ax.set_xscale("log")
+        ax.set_xlabel("beta (beta = 0 drawn at 1e-6)")
+        ax.set_ylabel("MC mean accuracy (%)")
+        ax.set_title("beta sweep")
+        if not s.empty:
+            ax.legend(fontsize=7, frameon=False)
+    if note:
+        fig.suptitle(note, fontsize=9, y=1.0)
+    fig.tight_layout()
     save(fig, paths)

@@ -89,7 +89,7 @@ def train(
     model = model.to(device).to(memory_format=torch.channels_last)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(settings.seed, "aux init"))
-        aux = method.build_aux(model, card, model_name, spec.num_classes)
+        aux = method.build_aux(model, card, model_name, spec.num_classes, spec.image_size)
     if aux is not None:
         aux = aux.to(device)
     params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
@@ -106,7 +106,7 @@ def train(
     sel = splits[settings.selection_split]
     sel_x, sel_y = preprocess_all(sel, pre, device), sel.y.to(device)
     noisy = NoisyForward(model, card)
-    step = Step(model=model, noisy=noisy, sigma=sigma, generator=step_gen, aux=aux)
+    step = Step(model, noisy, sigma, step_gen, aux, model_name=model_name, dataset=spec.name)
 
     rows: list[dict] = []
     best_score, best_state, start = -1.0, None, 0

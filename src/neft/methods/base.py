@@ -21,6 +21,14 @@ class Step:
     sigma: float
     generator: torch.Generator
     aux: nn.Module | None = None
+    model_name: str = ""
+    dataset: str = ""
+
+    def beta(self, value, kind: str) -> float:
+        """A method's beta: a number, or ``"paper"`` for the paper's value for this (model, dataset, kind)."""
+        from neft.methods.neft_loss import resolve_beta
+
+        return resolve_beta(value, self.model_name, self.dataset, kind)
 
 
 @dataclass
@@ -29,7 +37,9 @@ class Method:
 
     kind: ClassVar[str] = ""
 
-    def build_aux(self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int) -> nn.Module | None:
+    def build_aux(
+        self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int
+    ) -> nn.Module | None:
         """Training-only modules (e.g. IRS heads); their parameters are optimised with the model's but are never
         saved in the checkpoint, which holds the plain backbone only."""
         return None

@@ -10,7 +10,7 @@ from torch import nn
 
 from neft.devices import DeviceCard
 from neft.methods.base import Method, Step
-from neft.methods.neft_loss import neft_loss
+from neft.methods.neft_loss import check_beta, neft_loss
 from neft.methods.registry import register
 from neft.noise import NoisyForward
 
@@ -45,10 +45,11 @@ class Heads(nn.Module):
             raise ValueError(f"IRS taps not in the model: {', '.join(missing)}")
         self.taps = [t for t, _ in taps]
         self.captured: dict[str, torch.Tensor] = {}
-        channels = self._channels(backbone, image_size)
-        self.heads = nn.ModuleList(Head(channels[t], p, hidden, classes) for t, p in taps)
+        self.active = False  # hooks record only inside IRS's loss (evaluation copies of the model keep them)
         for t in self.taps:
             modules[t].register_forward_hook(self._capture(t))
+        channels = self._channels(backbone, image_size)
+        self.heads = nn.ModuleList(Head(channels[t], p, hidden, classes) for t, p in taps)
         for m in self.heads.modules():
             if isinstance(m, nn.Linear):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -56,7 +57,8 @@ class Heads(nn.Module):
 
     def _capture(self, name: str):
         def hook(_module, _inputs, output):
-            self.captured[name] = output
+            if self.active:
+                self.captured[name] = output
 
         return hook
 
@@ -64,8 +66,10 @@ class Heads(nn.Module):
         first = next(m for m in backbone.modules() if isinstance(m, nn.Conv2d))
         was = backbone.training
         backbone.eval()
+        self.active = True
         with torch.no_grad():
             backbone(torch.zeros(1, first.in_channels, image_size, image_size, device=first.weight.device))
+        self.active = False
         backbone.train(was)
         channels = {t: self.captured[t].shape[1] for t in self.taps}
         self.captured.clear()
@@ -87,7 +91,12 @@ class IRS(Method):
     head_sigma: float | None = None
     temperature: float | None = None
 
-    def build_aux(self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int = 32):
+    def __post_init__(self) -> None:
+        check_beta(self.beta, self.kind)
+        if self.hidden < 1:
+            raise ValueError(f"irs hidden must be >= 1, got {self.hidden}")
+
+    def build_aux(self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int):
         taps = self.taps if self.taps is not None else PAPER_TAPS.get(model_name)
         if not taps:
             raise ValueError(f"no IRS taps known for model {model_name!r}; set methods.<name>.params.taps")
@@ -97,8 +106,11 @@ class IRS(Method):
 
     def loss(self, step: Step, x, y):
         heads = step.aux
-        heads.captured.clear()
-        out = step.noisy(x, step.sigma, step.generator)
+        heads.active = True
+        try:
+            out = step.noisy(x, step.sigma, step.generator)
+        finally:
+            heads.active = False
         features = [heads.captured[t] for t in heads.taps]
         heads.captured.clear()
         s = step.sigma if self.head_sigma is None else self.head_sigma

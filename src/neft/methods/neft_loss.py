@@ -32,7 +32,7 @@ PAPER_BETA: dict[tuple[str, str, str], float] = {
 
 
 def gammas(n: int) -> list[float]:
-    return [10.0 ** -i for i in range(n)]
+    return [10.0**-i for i in range(n)]
 
 
 def feedback_logits(out: torch.Tensor, feedback: Sequence[torch.Tensor], beta: float) -> torch.Tensor:
@@ -48,6 +48,14 @@ def neft_loss(
 ) -> torch.Tensor:
     t = len(feedback) + 1 if temperature is None else temperature
     return F.cross_entropy(feedback_logits(out, feedback, beta) / t, y)
+
+
+def check_beta(beta, kind: str) -> None:
+    """beta is ``"paper"`` or a non-negative number (a bool or a list is a config mistake, not a beta)."""
+    if beta == "paper":
+        return
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+        raise ValueError(f"{kind} beta is {beta!r}; allowed: 'paper' or a number >= 0")
 
 
 def resolve_beta(beta, model: str, dataset: str, kind: str) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neft.methods.base import Method, Step
-from neft.methods.neft_loss import neft_loss
+from neft.methods.neft_loss import check_beta, neft_loss
 from neft.methods.registry import register
 
 RAISE_IN = ("all", "authors")
@@ -26,6 +26,7 @@ class OVF(Method):
     temperature: float | None = None
 
     def __post_init__(self) -> None:
+        check_beta(self.beta, self.kind)
         if self.raise_in not in RAISE_IN:
             raise ValueError(f"ovf raise_in is {self.raise_in!r}; allowed: {', '.join(RAISE_IN)}")
         if not self.offsets or any(o < 0 for o in self.offsets):

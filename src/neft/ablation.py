@@ -1,0 +1,126 @@
+"""How much of NeFT's gain is the feedback term itself? Paired comparisons on the same chips.
+
+For a NeFT instance I (OVF or IRS), its baseline B (W/ Noise), the temperature control T (W/ Noise with the
+logits divided by N + 1, no extra passes or heads) and the no-feedback control I0 (I with beta = 0: same passes or
+heads, same temperature), all trained at sigma and tested at sigma on the same chips:
+
+    gain      = I  - B     what NeFT adds over noise injection
+    temp      = T  - B     what the division by N + 1 alone recovers
+    structure = I0 - B     what the extra passes / heads recover without any feedback
+    feedback  = I  - I0    what the feedback term itself adds
+
+Each is a mean over chips of per-chip differences with a Student-t CI; chips pair because chip k is the same seeded
+noise for every method.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from neft.grid import sweep_name
+from neft.methods.neft_loss import resolve_beta
+from neft.sigma import format_sigma
+from neft.stats import paired_difference, summarize
+
+COMPARISONS = (
+    ("gain", "instance", "baseline"),
+    ("temp", "temperature", "baseline"),
+    ("structure", "no_feedback", "baseline"),
+    ("feedback", "instance", "no_feedback"),
+)
+
+
+def _chips(chips: pd.DataFrame, model, dataset, device, method, sigma) -> pd.Series:
+    g = chips[
+        (chips.model == model)
+        & (chips.dataset == dataset)
+        & (chips.device == device)
+        & (chips.method == method)
+        & (chips.sigma_train == sigma)
+        & (chips.sigma_test == sigma)
+    ]
+    return g.set_index(["seed", "chip"])["accuracy"].sort_index()
+
+
+def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.DataFrame:
+    rows = []
+    pairs = chips[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
+    for model, dataset, device in pairs:
+        for inst, controls in ablation["instances"].items():
+            names = {"instance": inst, "baseline": ablation["baseline"], **controls}
+            for s in map(format_sigma, ablation["sigmas"]):
+                acc = {role: _chips(chips, model, dataset, device, m, s) for role, m in names.items()}
+                if any(v.empty for v in acc.values()):
+                    continue
+                for comparison, a, b in COMPARISONS:
+                    common = acc[a].index.intersection(acc[b].index)
+                    d = paired_difference(acc[a][common].to_numpy(), acc[b][common].to_numpy(), ci)
+                    rows.append(
+                        {
+                            "model": model,
+                            "dataset": dataset,
+                            "device": device,
+                            "instance": inst,
+                            "sigma": s,
+                            "comparison": comparison,
+                            "method_a": names[a],
+                            "method_b": names[b],
+                            "chips": d["chips"],
+                            "mean_a": acc[a][common].mean(),
+                            "mean_b": acc[b][common].mean(),
+                            "diff": d["diff"],
+                            "ci_low": d["ci_low"],
+                            "ci_high": d["ci_high"],
+                        }
+                    )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    gain = out[out.comparison == "gain"].set_index(["model", "dataset", "device", "instance", "sigma"])["diff"]
+    key = list(zip(out.model, out.dataset, out.device, out.instance, out.sigma))
+    out["share_of_gain"] = [
+        (d / gain[k]) if c != "gain" and abs(gain[k]) > 1e-12 else np.nan
+        for d, c, k in zip(out["diff"], out.comparison, key)
+    ]
+    return out
+
+
+def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0.95) -> pd.DataFrame:
+    """Accuracy against beta per instance: beta = 0 (the no-feedback control), the paper's beta (the main run) and
+    the swept betas, each with a paired difference to beta = 0."""
+    rows = []
+    pairs = chips[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
+    for model, dataset, device in pairs:
+        for inst, betas in ablation.get("beta_sweep", {}).items():
+            zero = ablation["instances"].get(inst, {}).get("no_feedback")
+            kind = methods[inst]["kind"]
+            main_beta = resolve_beta((methods[inst].get("params") or {}).get("beta", "paper"), model, dataset, kind)
+            variants = [(0.0, zero), (main_beta, inst)] + [(float(b), sweep_name(inst, b)) for b in betas]
+            for s in map(format_sigma, ablation["sweep_sigmas"]):
+                ref = _chips(chips, model, dataset, device, zero, s) if zero else pd.Series(dtype=float)
+                for beta, name in sorted(variants, key=lambda v: v[0]):
+                    acc = _chips(chips, model, dataset, device, name, s) if name else pd.Series(dtype=float)
+                    if acc.empty:
+                        continue
+                    st = summarize(acc.to_numpy(), levels=(ci,))
+                    tag = f"ci{round(ci * 100)}"
+                    row = {
+                        "model": model,
+                        "dataset": dataset,
+                        "device": device,
+                        "instance": inst,
+                        "sigma": s,
+                        "beta": beta,
+                        "method": name,
+                        "chips": st["chips"],
+                        "mean": st["mean"],
+                        "ci_low": st[f"{tag}_low"],
+                        "ci_high": st[f"{tag}_high"],
+                    }
+                    if not ref.empty:
+                        common = acc.index.intersection(ref.index)
+                        d = paired_difference(acc[common].to_numpy(), ref[common].to_numpy(), ci)
+                        row |= {"diff_vs_beta0": d["diff"], "diff_ci_low": d["ci_low"], "diff_ci_high": d["ci_high"]}
+                    rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,16 @@
+"""Rule plot_ablation -> neft.plotting.plot_ablation."""
+
+from neft.plotting import SCALE_NOTES, plot_ablation
+from neft.results import read_chips
+from neft.runs import job_log
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    decomp, sweep = read_chips(smk.input.decomposition), read_chips(smk.input.sweep)
+    plot_ablation(decomp, sweep, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale))
+    log(f"drew {len(decomp)} comparisons and {len(sweep)} sweep points")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

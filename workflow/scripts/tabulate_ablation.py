@@ -1,0 +1,16 @@
+"""Rule tabulate_ablation -> neft.tables.write_ablation_tables."""
+
+from neft.results import read_chips
+from neft.runs import job_log
+from neft.tables import write_ablation_markdown
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    decomp, sweep = read_chips(smk.input.decomposition), read_chips(smk.input.sweep)
+    write_ablation_markdown(decomp, sweep, smk.output.md, smk.output.tex)
+    log(f"{len(decomp)} comparisons, {len(sweep)} sweep rows")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
