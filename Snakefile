@@ -17,46 +17,136 @@ include: "workflow/rules/devices.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/ablation.smk"
+include: "workflow/rules/convergence.smk"
+include: "workflow/rules/scorecard.smk"
+include: "workflow/rules/report.smk"
+
+
+TARGETS = final_targets()
 
 
 localrules:
     reproduce_all,
+    report_html,
     figure_accuracy,
+    figure_accuracy_panels,
     table_accuracy,
+    figure_uncertainty,
+    table_uncertainty,
+    figure_confidence,
+    table_confidence,
+    table_headline,
+    scorecard_all,
     figure_ablation,
     table_ablation,
+    figure_convergence,
+    table_convergence,
+    figure_devices,
+    table_devices,
+    figure_device_fits,
+
+
+rule reproduce_all:
+    """Every figure and table of the configured scale, and the HTML report that tells the story."""
+    default_target: True
+    input:
+        report_inputs(),
+        "reports/neft_report.html",
+
+
+rule report_html:
+    """The papermill-rendered notebook (reports/neft_report.html) summarising the run."""
+    input:
+        "reports/neft_report.html",
 
 
 rule figure_accuracy:
-    """Accuracy vs sigma: one panel per (model, dataset), one line per method."""
+    """Accuracy vs sigma: one panel per (model, dataset), one line per method (the paper's main figure)."""
     input:
-        expand("results/figures/accuracy.{ext}", ext=config["figures"]["formats"]),
+        TARGETS["figure_accuracy"],
+
+
+rule figure_accuracy_panels:
+    """Each panel of the accuracy figure as its own file (results/figures/accuracy_panels/<model>/<dataset>)."""
+    input:
+        TARGETS["figure_accuracy_panels"],
 
 
 rule table_accuracy:
     """Accuracy per (model, dataset, method, sigma) as CSV, Markdown and LaTeX."""
     input:
-        multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
+        TARGETS["table_accuracy"],
+
+
+rule figure_uncertainty:
+    """Epistemic uncertainty (expected KL over chips) vs sigma."""
+    input:
+        TARGETS["figure_uncertainty"],
+
+
+rule table_uncertainty:
+    input:
+        TARGETS["table_uncertainty"],
+
+
+rule figure_confidence:
+    """Mean max-softmax probability of all and of correct predictions vs sigma."""
+    input:
+        TARGETS["figure_confidence"],
+
+
+rule table_confidence:
+    input:
+        TARGETS["table_confidence"],
+
+
+rule table_headline:
+    """Per panel, the largest gain of OVF or IRS over the best baseline and over W/ Noise, and where."""
+    input:
+        TARGETS["table_headline"],
+
+
+rule scorecard_all:
+    """Reproduced vs paper: points, claims, headline, and the overlay figure."""
+    input:
+        TARGETS["scorecard"],
 
 
 rule figure_ablation:
-    """Where NeFT's gain comes from (temperature, passes/heads, feedback), and the beta sweep."""
+    """Where NeFT's gain comes from (temperature, passes/heads, feedback), and the beta sweep (ablation.enabled)."""
     input:
-        expand("results/figures/ablation.{ext}", ext=config["figures"]["formats"]),
+        TARGETS["figure_ablation"],
 
 
 rule table_ablation:
-    """The ablation's paired differences and beta sweep as CSV, Markdown and LaTeX."""
     input:
-        multiext("results/tables/ablation", ".csv", ".md", ".tex"),
-        "results/tables/ablation_beta_sweep.csv",
+        TARGETS["table_ablation"],
 
 
-rule reproduce_all:
-    """Every figure and table of the configured scale."""
-    default_target: True
+rule figure_convergence:
+    """Convergence probability per method and sigma (convergence.enabled)."""
     input:
-        rules.figure_accuracy.input,
-        rules.table_accuracy.input,
-        rules.figure_ablation.input if config["ablation"]["enabled"] else [],
-        rules.table_ablation.input if config["ablation"]["enabled"] else [],
+        TARGETS["figure_convergence"],
+
+
+rule table_convergence:
+    input:
+        TARGETS["table_convergence"],
+
+
+rule figure_devices:
+    """Every method on RRAM1, FeFET2, RRAM4, FeFET6 (device_study.enabled)."""
+    input:
+        TARGETS["figure_devices"],
+
+
+rule table_devices:
+    input:
+        TARGETS["table_devices"],
+
+
+rule figure_device_fits:
+    """Goodness of fit of the device cards fitted from measured statistics (fitted_devices)."""
+    input:
+        TARGETS["figure_device_fits"],

@@ -77,11 +77,11 @@ def test_sigma_spelling_is_canonical():
 
 def test_grid_of_the_mini_scale():
     cfg = validate_config(load_config(), SCHEMA)
-    runs = grid.runs(cfg)
+    evals = grid.main_evaluations(cfg)
+    runs = list(dict.fromkeys(e.run for e in evals))
     n_sigma = len(cfg["sigmas"])
     assert sum(r.method == "plain" for r in runs) == 1
     assert sum(r.method == "noise_injection" for r in runs) == n_sigma - 1
-    evals = grid.evaluations(cfg)
     assert sum(e.run.method == "plain" for e in evals) == n_sigma
     assert all(e.sigma_test == e.run.sigma for e in evals if e.run.method == "noise_injection")
 
@@ -89,7 +89,8 @@ def test_grid_of_the_mini_scale():
 def test_full_grid_switch_evaluates_every_run_everywhere():
     cfg = validate_config(load_config(extra={"mc": {"full_grid": True}}), SCHEMA)
     n = len(cfg["sigmas"])
-    assert len(grid.evaluations(cfg)) == len(grid.runs(cfg)) * n
+    evals = grid.main_evaluations(cfg)
+    assert len(set(evals)) == len({e.run for e in evals}) * n
 
 
 def test_paper_preset_is_the_paper_grid():
@@ -101,7 +102,8 @@ def test_paper_preset_is_the_paper_grid():
     assert cfg["training"]["selection"]["split"] == "test"  # the authors' (faithful) choice
     assert all(m["width"] == 1.0 for m in cfg["models"].values())
     assert not cfg["ablation"]["enabled"]
-    runs = grid.runs(cfg)
+    runs = [e.run for e in grid.main_evaluations(cfg)]
+    runs = list(dict.fromkeys(runs))
     assert len(runs) == 210  # 35 trainings per pair, 6 pairs
     per_method = {m: sum(r.method == m for r in runs) / 6 for m in cfg["experiments"]["methods"]}
     assert per_method == {"plain": 1, "noise_injection": 8, "correctnet": 8, "ovf": 9, "irs": 9}
@@ -115,6 +117,20 @@ def test_beta_sweep_adds_variants_at_the_sweep_sigmas():
     assert {r.sigma for r in sweep} == {grid.format_sigma(s) for s in cfg["ablation"]["sweep_sigmas"]}
     controls = [r for r in grid.runs(cfg) if r.method in ("ovf_beta0", "irs_beta0", "ni_temperature")]
     assert len(controls) == 3 * len(cfg["ablation"]["sigmas"])
+
+
+def test_studies_add_runs_on_other_devices_and_seeds():
+    cfg = validate_config(load_config(), SCHEMA)
+    study = grid.device_study_evaluations(cfg)
+    assert {e.device for e in study} == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"}
+    plain = [e for e in study if e.run.method == "plain"]
+    assert {e.run.device for e in plain} == {"RRAM1"}  # one noise-free model evaluated on every card
+    assert {e.device for e in plain} == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"}
+    ovf = [e for e in study if e.run.method == "ovf"]
+    assert {e.run.device for e in ovf} == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"}  # trained on each card
+    conv = grid.convergence_runs(cfg)
+    assert {r.seed for r in conv} == {0, 1, 2} and {r.sigma for r in conv} == {"0.14"}
+    assert len(grid.runs(cfg)) == len(set(grid.runs(cfg)))
 
 
 def test_paths_are_key_value_segments():

@@ -47,9 +47,14 @@ def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
     counts = job_counts(out)
     pairs, sigmas = 6, 9
     # W/O Noise once; W/ Noise and CorrectNet at every non-zero sigma; OVF and IRS at every sigma: 35 per pair
-    assert counts["train"] == pairs * (1 + 2 * (sigmas - 1) + 2 * sigmas) == 210
+    grid = pairs * (1 + 2 * (sigmas - 1) + 2 * sigmas)
+    assert grid == 210
+    device_study = pairs * 3 * 4  # three more device cards x the four noise-aware methods (W/O Noise is shared)
+    convergence = pairs * 2 * 4  # two more seeds x four methods at one sigma
+    assert counts["train"] == grid + device_study + convergence
+    assert counts["fit_device"] == 4  # the shipped measured devices are fitted first
     # W/O Noise tested over the whole grid, every other run at its training sigma
-    assert counts["evaluate_mc"] == pairs * (sigmas + 2 * (sigmas - 1) + 2 * sigmas) == 258
+    assert counts["evaluate_mc"] == pairs * (sigmas + 2 * (sigmas - 1) + 2 * sigmas) + pairs * 3 * 5 == 258 + 90
     assert counts["prepare_dataset"] == 4 and counts["device_card"] == 1
     assert counts["plot_accuracy"] == counts["tabulate_accuracy"] == 1
     assert "plot_ablation" not in counts  # the ablation is not part of the paper's grid
@@ -78,16 +83,28 @@ def e2e(tmp_path_factory):
     return work
 
 
+FIGURES = ["accuracy", "uncertainty", "confidence", "ablation", "convergence", "devices", "scorecard", "device_fit"]
+TABLES = ["accuracy", "uncertainty", "confidence", "ablation", "devices"]
+
+
 def test_every_figure_and_table_is_built_from_computed_data(e2e):
-    for f in (
-        "figures/accuracy.pdf",
-        "figures/accuracy.png",
-        "tables/accuracy.csv",
-        "tables/accuracy.md",
-        "tables/accuracy.tex",
-        "tables/mc_summary.csv",
-    ):
-        assert (e2e / "results" / f).stat().st_size > 0, f
+    expected = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")]
+    expected += [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
+    expected += [
+        "results/figures/accuracy_panels/vgg8/mnist.pdf",
+        "results/tables/convergence.csv",
+        "results/tables/convergence.md",
+        "results/tables/headline.csv",
+        "results/tables/scorecard.md",
+        "results/tables/scorecard_points.csv",
+        "results/tables/scorecard_claims.csv",
+        "results/tables/ablation_beta_sweep.csv",
+        "reports/neft_report.html",
+        "results/devices/RRAM_Wan2022_1s/card.yaml",
+        "results/devices/FeFET6/card.yaml",
+    ]
+    for f in expected:
+        assert (e2e / f).stat().st_size > 0, f
     acc = pd.read_csv(e2e / "results/tables/accuracy.csv")
     assert list(dict.fromkeys(acc["method"])) == ["plain", "noise_injection", "correctnet", "ovf", "irs"]
     assert acc["mean"].between(0, 100).all() and (acc["chips"] == 3).all()
@@ -164,4 +181,23 @@ def test_config_change_reruns_only_what_depends_on_it(e2e, tmp_path):
     extra = tmp_path / "more_chips.yaml"
     extra.write_text("mc: {chips: 4}\n")
     counts = job_counts(snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, str(extra), cwd=e2e).stdout)
-    assert "train" not in counts and counts["evaluate_mc"] == 18
+    assert "train" not in counts and counts["evaluate_mc"] == 20
+
+
+def test_scorecard_and_report_say_the_scale_differs(e2e):
+    scorecard = (e2e / "results/tables/scorecard.md").read_text()
+    assert "**Scale: test, not the paper's.**" in scorecard
+    assert "+45.08" in scorecard  # the paper's headline, recomputed from the paper's own numbers
+    claims = pd.read_csv(e2e / "results/tables/scorecard_claims.csv")
+    assert set(claims["ours"]) <= {"holds", "does not hold", "not evaluable"}
+    html = (e2e / "reports/neft_report.html").read_text()
+    assert "This is the test scale, not the paper's" in html and html.count("<img") >= 5
+
+
+def test_device_study_and_convergence_tables(e2e):
+    devices = pd.read_csv(e2e / "results/tables/devices.csv")
+    assert set(devices["device"]) == {"RRAM1", "FeFET6"} and set(devices["method"]) == {"plain", "noise_injection"}
+    conv = pd.read_csv(e2e / "results/tables/convergence.csv")
+    assert set(conv["method"]) == {"noise_injection", "ovf"} and (conv["runs"] == 2).all()
+    card = (e2e / "results/devices/RRAM_Wan2022_1s/card.yaml").read_text()
+    assert "measured_sigma" in card and "Nature" in card

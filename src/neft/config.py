@@ -75,8 +75,11 @@ def load_schema(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-def validate_config(config: dict, schema_path: str | Path) -> dict:
-    """Fill defaults and validate in place; raise ``ConfigError`` listing every problem."""
+def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
+    """Fill defaults and validate in place; raise ``ConfigError`` listing every problem.
+
+    Relative data paths in the config (``fitted_devices.*.data``) are resolved against ``base_dir``, the
+    repository root, so the workflow can run in any working directory."""
     schema = load_schema(schema_path)
     fill_defaults(config, schema)
     validator = jsonschema.Draft202012Validator(schema)
@@ -84,7 +87,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     problems = expand_beta_sweep(config)
-    problems += semantic_problems(config)
+    problems += semantic_problems(config, Path(base_dir))
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     for name, entry in config.get("models", {}).items():
@@ -124,7 +127,7 @@ def expand_beta_sweep(config: dict) -> list[str]:
     return problems
 
 
-def semantic_problems(config: dict) -> list[str]:
+def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     problems: list[str] = []
     exp = config["experiments"]
     # sigmas: exact decimals, unique after canonical spelling
@@ -224,12 +227,45 @@ def semantic_problems(config: dict) -> list[str]:
                         f"ablation.sigmas: {inst!r} is not trained at {', '.join(missing)} (its train_at), so the "
                         "controls would have nothing to be compared with"
                     )
-    # devices
-    for i, name in enumerate(exp["devices"]):
-        try:
-            get(name)
-        except DeviceCardError:
-            problems.append(
-                f"experiments.devices[{i}]: {name!r} is not allowed; allowed values: {', '.join(preset_names())}"
-            )
+    # devices: shipped presets or fitted cards
+    fitted = config.get("fitted_devices", {})
+    allowed_devices = preset_names() + sorted(fitted)
+    for name, entry in fitted.items():
+        if name in preset_names():
+            problems.append(f"fitted_devices.{name}: the name of a shipped preset; choose another name")
+        if not (base_dir / entry["data"]).exists():
+            problems.append(f"fitted_devices.{name}.data: file not found: {entry['data']}")
+    device_lists = [("experiments.devices", exp["devices"])]
+    if config["device_study"].get("enabled"):
+        device_lists.append(("device_study.devices", config["device_study"]["devices"]))
+    for key, names in device_lists:
+        for i, name in enumerate(names):
+            if name in fitted:
+                continue
+            try:
+                get(name)
+            except DeviceCardError:
+                problems.append(f"{key}[{i}]: {name!r} is not allowed; allowed values: {', '.join(allowed_devices)}")
+    # studies: methods defined, sigmas on the grid
+    for study in ("convergence", "device_study"):
+        cfg = config[study]
+        if not cfg.get("enabled"):
+            continue
+        if not cfg["methods"] or not cfg["sigmas"]:
+            problems.append(f"{study}: enabled, so {study}.methods and {study}.sigmas must not be empty")
+        for i, m in enumerate(cfg["methods"]):
+            if m not in config["methods"]:
+                problems.append(
+                    f"{study}.methods[{i}]: {m!r} is not defined under methods; allowed values: "
+                    + ", ".join(config["methods"])
+                )
+        for s in cfg["sigmas"]:
+            try:
+                if format_sigma(s) not in sig:
+                    problems.append(f"{study}.sigmas: sigma {s} is not on the grid `sigmas` ({', '.join(sig)})")
+            except ValueError as err:
+                problems.append(f"{study}.sigmas: {err}")
+    conv = config["convergence"]
+    if conv.get("enabled") and conv["reference"] not in config["methods"]:
+        problems.append(f"convergence.reference: {conv['reference']!r} is not defined under methods")
     return problems

@@ -29,14 +29,23 @@ class Run:
 
 @dataclass(frozen=True, order=True)
 class Evaluation:
-    """One Monte-Carlo sweep: a trained run evaluated at ``sigma_test``."""
+    """One Monte-Carlo sweep: a trained run evaluated at ``sigma_test`` on chips of ``device``.
+
+    ``device`` is the run's own device, except for noise-free training (W/O Noise), whose one model is evaluated
+    on every device card."""
 
     run: Run
     sigma_test: str
+    device: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.device:
+            object.__setattr__(self, "device", self.run.device)
 
     @property
     def path(self) -> str:
-        return f"{self.run.path}/test~{self.sigma_test}"
+        r = self.run
+        return f"{r.model}/{r.dataset}/{r.method}/{self.device}/sigma~{r.sigma}/seed~{r.seed}/test~{self.sigma_test}"
 
 
 def grid_sigmas(config: dict) -> list[str]:
@@ -89,7 +98,26 @@ def test_sigmas(config: dict, method: str, sigma_train: str) -> list[str]:
     return [format_sigma(s) for s in spec]
 
 
-def runs(config: dict) -> list[Run]:
+def noise_free(config: dict, method: str) -> bool:
+    """Training that never sees device noise: one model serves every device card."""
+    return config["methods"][method]["kind"] == "plain"
+
+
+def training_device(config: dict, method: str, device: str) -> str:
+    return config["experiments"]["devices"][0] if noise_free(config, method) else device
+
+
+def _run(config, pair, method, device, sigma, seed) -> Run:
+    return Run(pair["model"], pair["dataset"], method, training_device(config, method, device), sigma, int(seed))
+
+
+def _study(config: dict, key: str) -> dict:
+    study = config.get(key) or {}
+    return study if study.get("enabled") else {}
+
+
+def main_evaluations(config: dict) -> list[Evaluation]:
+    """The paper's figure (main methods) and the ablation, on every configured device."""
     exp = config["experiments"]
     out = []
     for pair in exp["pairs"]:
@@ -97,12 +125,45 @@ def runs(config: dict) -> list[Run]:
             for device in exp["devices"]:
                 for sigma in train_sigmas(config, method):
                     for seed in exp["seeds"]:
-                        out.append(Run(pair["model"], pair["dataset"], method, device, sigma, int(seed)))
+                        run = _run(config, pair, method, device, sigma, seed)
+                        out += [Evaluation(run, t, device) for t in test_sigmas(config, method, sigma)]
     return out
 
 
+def device_study_evaluations(config: dict) -> list[Evaluation]:
+    """Every study method trained (and tested) on every study device at the study sigmas."""
+    study = _study(config, "device_study")
+    out = []
+    for pair in config["experiments"]["pairs"] if study else []:
+        for method in study["methods"]:
+            for device in study["devices"]:
+                for sigma in map(format_sigma, study["sigmas"]):
+                    train_sigma = "0" if config["methods"][method]["train_at"] == "zero" else sigma
+                    for seed in config["experiments"]["seeds"]:
+                        run = _run(config, pair, method, device, train_sigma, seed)
+                        out.append(Evaluation(run, sigma, device))
+    return out
+
+
+def convergence_runs(config: dict) -> list[Run]:
+    """Extra seeds of the convergence study (trained, never Monte-Carlo evaluated: the criterion is on the log)."""
+    study = _study(config, "convergence")
+    device = config["experiments"]["devices"][0]
+    return [
+        _run(config, pair, method, device, sigma, seed)
+        for pair in (config["experiments"]["pairs"] if study else [])
+        for method in study["methods"]
+        for sigma in map(format_sigma, study["sigmas"])
+        for seed in study["seeds"]
+    ]
+
+
 def evaluations(config: dict) -> list[Evaluation]:
-    return [Evaluation(r, t) for r in runs(config) for t in test_sigmas(config, r.method, r.sigma)]
+    return list(dict.fromkeys(main_evaluations(config) + device_study_evaluations(config)))
+
+
+def runs(config: dict) -> list[Run]:
+    return list(dict.fromkeys([e.run for e in evaluations(config)] + convergence_runs(config)))
 
 
 def datasets(config: dict) -> list[str]:

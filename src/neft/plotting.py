@@ -58,17 +58,27 @@ def save(fig, paths: list[str | Path]) -> None:
     plt.close(fig)
 
 
-def plot_accuracy(
-    curves: pd.DataFrame, paths: list[str | Path], note: str | None = None, titles: dict | None = None
+def plot_curves(
+    curves: pd.DataFrame,
+    paths: list[str | Path],
+    series: list[tuple[str, str, str]],
+    ylabel: str,
+    note: str | None = None,
+    titles: dict | None = None,
+    band: tuple[str, str] | None = None,
+    scale: float = 1.0,
+    reference: pd.DataFrame | None = None,
 ) -> None:
-    """One panel per (model, dataset); one line per method with its CI band; x = sigma, y = MC mean accuracy."""
+    """One panel per (model, dataset), one colour per method, x = sigma.
+
+    ``series`` lists (column, line style, legend suffix): several columns share a panel (e.g. confidence of all
+    and of correct predictions). ``band`` shades a CI; ``reference`` (model, dataset, label, sigma, value) adds
+    the paper's points as black-edged markers.
+    """
     sns.set_theme(style="whitegrid", context="paper")
-    device = curves["device"].iloc[0]
-    curves = curves[curves.device == device]
-    panels = curves[["model", "dataset"]].drop_duplicates().itertuples(index=False)
-    panels = list(panels)
-    ncols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
+    panels = list(curves[["model", "dataset"]].drop_duplicates().itertuples(index=False))
+    ncols = min(3, max(1, len(panels)))
+    nrows = math.ceil(max(1, len(panels)) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
     labels = list(dict.fromkeys(curves["label"]))
     palette = dict(zip(labels, sns.color_palette("colorblind", len(labels))))
@@ -77,22 +87,88 @@ def plot_accuracy(
         d = curves[(curves.model == model) & (curves.dataset == dataset)]
         for label, g in d.groupby("label", sort=False):
             x = g["sigma"].astype(float)
-            ax.plot(x, g["mean"], marker=markers[label], ms=4, lw=1.4, color=palette[label], label=label)
-            ax.fill_between(x, g["ci_low"], g["ci_high"], color=palette[label], alpha=0.2, lw=0)
+            for column, style, suffix in series:
+                ax.plot(
+                    x,
+                    g[column] * scale,
+                    ls=style,
+                    marker=markers[label],
+                    ms=4,
+                    lw=1.4,
+                    color=palette[label],
+                    label=label + suffix,
+                )
+            if band:
+                ax.fill_between(x, g[band[0]] * scale, g[band[1]] * scale, color=palette[label], alpha=0.2, lw=0)
+        if reference is not None:
+            r = reference[(reference.model == model) & (reference.dataset == dataset)]
+            for label, g in r.groupby("label", sort=False):
+                ax.scatter(
+                    g["sigma"],
+                    g["value"],
+                    marker=markers.get(label, "x"),
+                    s=28,
+                    facecolor="none",
+                    edgecolor=palette.get(label, "black"),
+                    linewidths=1.2,
+                    zorder=5,
+                )
         title = panel_title(model, dataset)
         if titles and (model, dataset) in titles:
             title += f" {titles[(model, dataset)]}"
         ax.set_title(title)
         ax.set_xlabel(r"device variation $\sigma_d$")
-        ax.set_ylabel("MC mean accuracy (%)")
+        ax.set_ylabel(ylabel)
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=len(names), bbox_to_anchor=(0.5, -0.02), frameon=False)
+    if reference is not None:
+        handles.append(plt.Line2D([], [], ls="", marker="o", mfc="none", mec="black"))
+        names.append("paper (open markers)")
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), bbox_to_anchor=(0.5, -0.02), frameon=False)
     if note:
         fig.suptitle(note, fontsize=9, y=1.0)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.97 if note else 1))
+    legend_rows = math.ceil(len(names) / 6)
+    fig.tight_layout(rect=(0, 0.05 * legend_rows + 0.01, 1, 0.97 if note else 1))
     save(fig, paths)
+
+
+def main_device(curves: pd.DataFrame, device: str | None) -> pd.DataFrame:
+    """The paper's figures show one device (the first of experiments.devices)."""
+    return curves[curves.device == (device or curves["device"].iloc[0])]
+
+
+def plot_accuracy(curves, paths, note=None, titles=None, device=None, reference=None) -> None:
+    """MC mean accuracy with its CI band (the paper's main figure)."""
+    plot_curves(
+        main_device(curves, device),
+        paths,
+        [("mean", "-", "")],
+        "MC mean accuracy (%)",
+        note,
+        titles,
+        band=("ci_low", "ci_high"),
+        reference=reference,
+    )
+
+
+def plot_uncertainty(curves, paths, note=None, titles=None, device=None) -> None:
+    """Expected KL divergence in units of 1e-2 nats, as in the paper's figure."""
+    plot_curves(
+        main_device(curves, device),
+        paths,
+        [("ekl", "-", "")],
+        r"expected KL ($10^{-2}$ nats)",
+        note,
+        titles,
+        scale=100.0,
+    )
+
+
+def plot_confidence(curves, paths, note=None, titles=None, device=None) -> None:
+    """Mean max-softmax probability of all predictions (solid) and of correct ones (dashed)."""
+    series = [("confidence", "-", ""), ("confidence_correct", "--", " (correct)")]
+    plot_curves(main_device(curves, device), paths, series, "mean max-softmax probability", note, titles)
 
 
 COMPARISON_LABELS = {
@@ -144,6 +220,64 @@ def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | P
         ax.set_title("beta sweep")
         if not s.empty:
             ax.legend(fontsize=7, frameon=False)
+    if note:
+        fig.suptitle(note, fontsize=9, y=1.0)
+    fig.tight_layout()
+    save(fig, paths)
+
+
+def _bars(ax, table: pd.DataFrame, x: str, hue: str, y: str, lo: str | None = None, hi: str | None = None):
+    xs = list(dict.fromkeys(table[x]))
+    hues = list(dict.fromkeys(table[hue]))
+    width = 0.8 / max(1, len(hues))
+    colors = sns.color_palette("colorblind", len(hues))
+    for j, h in enumerate(hues):
+        g = table[table[hue] == h].set_index(x).reindex(xs)
+        pos = [i + (j - (len(hues) - 1) / 2) * width for i in range(len(xs))]
+        err = [g[y] - g[lo], g[hi] - g[y]] if lo else None
+        ax.bar(pos, g[y], width, yerr=err, capsize=2, color=colors[j], label=str(h))
+    ax.set_xticks(range(len(xs)), xs, rotation=20)
+
+
+def plot_devices(curves: pd.DataFrame, paths: list[str | Path], note: str | None = None) -> None:
+    """Accuracy of each method on each device card, per (model, dataset) and study sigma, with CIs."""
+    sns.set_theme(style="whitegrid", context="paper")
+    groups = list(curves[["model", "dataset", "sigma"]].drop_duplicates().itertuples(index=False))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(7, 3.2 * max(1, len(groups))), squeeze=False)
+    for ax, (model, dataset, sigma) in zip(axes.flat, groups):
+        d = curves[(curves.model == model) & (curves.dataset == dataset) & (curves.sigma == sigma)]
+        _bars(ax, d, "label", "device", "mean", "ci_low", "ci_high")
+        ax.set_title(f"{panel_title(model, dataset)}, σ = {sigma}")
+        ax.set_ylabel("MC mean accuracy (%)")
+        ax.legend(title="device", fontsize=7, frameon=False, ncol=4)
+    if note:
+        fig.suptitle(note, fontsize=9, y=1.0)
+    fig.tight_layout()
+    save(fig, paths)
+
+
+def plot_convergence(summary: pd.DataFrame, labels: dict, paths: list[str | Path], note: str | None = None) -> None:
+    """Fraction of seeds that converged, per method and training sigma (counts written on the bars)."""
+    sns.set_theme(style="whitegrid", context="paper")
+    panels = list(summary[["model", "dataset"]].drop_duplicates().itertuples(index=False))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.2 * max(1, len(panels))), squeeze=False)
+    for ax, (model, dataset) in zip(axes.flat, panels):
+        d = summary[(summary.model == model) & (summary.dataset == dataset)].copy()
+        d["label"] = d["method"].map(lambda m: labels.get(m, m))
+        d["sigma "] = "σ = " + d["sigma"].astype(str)
+        _bars(ax, d, "label", "sigma ", "probability")
+        for patch, (_, r) in zip(ax.patches, d.sort_values(["sigma "], kind="mergesort").iterrows()):
+            ax.annotate(
+                f"{int(r.converged)}/{int(r.runs)}",
+                (patch.get_x() + patch.get_width() / 2, patch.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        ax.set_ylim(0, 1.15)
+        ax.set_ylabel("convergence probability")
+        ax.set_title(panel_title(model, dataset))
+        ax.legend(fontsize=7, frameon=False)
     if note:
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout()

@@ -125,3 +125,10 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
     out["_s"] = out["sigma"].astype(float)
     out = out.sort_values(["model", "dataset", "device", "_m", "_s"], kind="mergesort")
     return out.drop(columns=["_m", "_s"]).reset_index(drop=True)
+
+
+def device_study_points(curves: pd.DataFrame, study: dict) -> pd.DataFrame:
+    """The curve points of the device study: its methods, devices and sigmas."""
+    sigmas = {format_sigma(s) for s in study["sigmas"]}
+    keep = curves.method.isin(study["methods"]) & curves.device.isin(study["devices"]) & curves.sigma.isin(sigmas)
+    return curves[keep]

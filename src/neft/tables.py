@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from neft.io import atomic_write_text
@@ -14,21 +12,42 @@ def tex_escape(text) -> str:
     return str(text).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$").replace("σ", r"$\sigma$")
 
 
-def wide_cells(curves: pd.DataFrame, digits: int = 2, plus_minus: str = "±") -> pd.DataFrame:
-    """Rows (model, dataset, method), columns sigma, cells 'mean ± CI half-width'."""
+def wide_table(curves: pd.DataFrame, cell) -> pd.DataFrame:
+    """Rows (model / dataset [/ device] / method), columns sigma, cells ``cell(row)``; "–" where not run."""
     d = curves.copy()
-    half = (d["ci_high"] - d["ci_low"]) / 2
-    d["cell"] = [
-        f"{m:.{digits}f}" + ("" if pd.isna(h) else f" {plus_minus} {h:.{digits}f}") for m, h in zip(d["mean"], half)
-    ]
+    d["cell"] = [cell(r) for r in d.itertuples(index=False)]
+    several_devices = d["device"].nunique() > 1
     d["row"] = [
-        f"{MODEL_NAMES.get(a, a)} / {DATASET_NAMES.get(b, b)} / {c}" for a, b, c in zip(d.model, d.dataset, d.label)
+        " / ".join(
+            [MODEL_NAMES.get(r.model, r.model), DATASET_NAMES.get(r.dataset, r.dataset)]
+            + ([r.device] if several_devices else [])
+            + [r.label]
+        )
+        for r in d.itertuples(index=False)
     ]
     order = list(dict.fromkeys(d["row"]))
     sig = sorted(d["sigma"].unique(), key=float)
     wide = d.pivot(index="row", columns="sigma", values="cell").reindex(index=order, columns=sig).fillna("–")
     wide.columns = [f"σ={s}" for s in sig]
     return wide
+
+
+def mean_ci_cell(r, digits: int = 2) -> str:
+    half = (r.ci_high - r.ci_low) / 2
+    return f"{r.mean:.{digits}f}" + ("" if pd.isna(half) else f" ± {half:.{digits}f}")
+
+
+def write_metric_table(curves, columns, cell, title, label, csv, md, tex, float_format="%.4f") -> None:
+    """Tidy CSV of ``columns``, and the wide Markdown/LaTeX view built with ``cell``."""
+    from neft.results import write_csv
+
+    write_csv(curves[columns], csv, float_format=float_format)
+    wide = wide_table(curves, cell)
+    atomic_write_text(md, to_markdown(wide, title))
+    atomic_write_text(tex, to_latex(wide, title, label))
+
+
+KEY_COLUMNS = ["model", "dataset", "device", "method", "label", "sigma", "source_method", "sigma_train", "seeds"]
 
 
 def to_markdown(wide: pd.DataFrame, title: str) -> str:
@@ -44,32 +63,33 @@ def to_latex(wide: pd.DataFrame, caption: str, label: str) -> str:
     return to_latex_rows(["Model / dataset / method", *wide.columns], rows, caption, label, left_columns=1)
 
 
-def write_accuracy_table(curves: pd.DataFrame, csv: str | Path, md: str | Path, tex: str | Path) -> None:
-    from neft.results import write_csv
-
-    cols = [
-        "model",
-        "dataset",
-        "device",
-        "method",
-        "label",
-        "sigma",
-        "source_method",
-        "sigma_train",
-        "seeds",
-        "chips",
-        "mean",
-        "std",
-        "ci_low",
-        "ci_high",
-        "p1",
-        "p5",
-    ]
-    write_csv(curves[cols], csv, float_format="%.4f")
+def write_accuracy_table(curves: pd.DataFrame, csv, md, tex) -> None:
+    columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5"]
     title = "MC mean top-1 accuracy (%) ± 95 % CI half-width over simulated chips"
-    wide = wide_cells(curves)
-    atomic_write_text(md, to_markdown(wide, title))
-    atomic_write_text(tex, to_latex(wide, title, "tab:accuracy"))
+    write_metric_table(curves, columns, mean_ci_cell, title, "tab:accuracy", csv, md, tex)
+
+
+def write_uncertainty_table(curves: pd.DataFrame, csv, md, tex) -> None:
+    columns = KEY_COLUMNS + ["chips", "ekl", "mutual_info"]
+    title = "Expected KL divergence (1e-2 nats): E_x E_chip KL(mean softmax || chip softmax)"
+    write_metric_table(
+        curves, columns, lambda r: f"{100 * r.ekl:.3f}", title, "tab:uncertainty", csv, md, tex, float_format="%.6g"
+    )
+
+
+def write_confidence_table(curves: pd.DataFrame, csv, md, tex) -> None:
+    columns = KEY_COLUMNS + ["chips", "confidence", "confidence_correct"]
+    title = "Mean max-softmax probability: all predictions / correct predictions"
+    write_metric_table(
+        curves,
+        columns,
+        lambda r: f"{r.confidence:.3f} / {r.confidence_correct:.3f}",
+        title,
+        "tab:confidence",
+        csv,
+        md,
+        tex,
+    )
 
 
 def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) -> None:
@@ -128,3 +148,47 @@ def to_latex_rows(header: list[str], rows: list[list[str]], caption: str, label:
     lines += [" & ".join(tex_escape(c) for c in r) + r" \\" for r in rows]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
+    """Accuracy per device card: rows (pair, method, sigma), one column per device."""
+    from neft.results import write_csv
+
+    columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5"]
+    write_csv(curves[columns], csv, float_format="%.4f")
+    d = curves.copy()
+    d["cell"] = [mean_ci_cell(r) for r in d.itertuples(index=False)]
+    d["row"] = [
+        f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)} / {r.label} / σ={r.sigma}"
+        for r in d.itertuples(index=False)
+    ]
+    devices = list(dict.fromkeys(d["device"]))
+    wide = (
+        d.pivot(index="row", columns="device", values="cell")
+        .reindex(index=list(dict.fromkeys(d["row"])), columns=devices)
+        .fillna("–")
+    )
+    title = "MC mean accuracy (%) ± 95 % CI half-width per device card"
+    atomic_write_text(md, to_markdown(wide, title))
+    atomic_write_text(tex, to_latex(wide, title, "tab:devices"))
+
+
+def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, labels: dict, csv, runs_csv, md) -> None:
+    from neft.results import write_csv
+
+    write_csv(summary, csv, float_format="%.4f")
+    write_csv(per_run, runs_csv, float_format="%.4f")
+    lines = [
+        "**Convergence probability: converged runs / runs (last-epoch noisy validation accuracy at least the "
+        "configured fraction of the W/O Noise model's clean accuracy)**",
+        "",
+        "| model / dataset | method | σ | converged | probability | mean noisy val. acc. (%) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in summary.itertuples(index=False):
+        name = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)}"
+        lines.append(
+            f"| {name} | {labels.get(r.method, r.method)} | {r.sigma} | {int(r.converged)}/{int(r.runs)} | "
+            f"{r.probability:.2f} | {r.mean_noisy_acc:.2f} |"
+        )
+    atomic_write_text(md, "\n".join(lines) + "\n")

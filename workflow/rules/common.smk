@@ -1,12 +1,16 @@
 # Helpers shared by all rules: config validation, the experiment grid, wildcard constraints, config slices.
+import json
+import re
+
 import neft.grid
 from neft.config import ConfigError, validate_config
 
 try:
-    validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+    validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), workflow.basedir)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
+MAIN_DEVICE = config["experiments"]["devices"][0]
 GRID_RUNS = neft.grid.runs(config)
 GRID_EVALS = neft.grid.evaluations(config)
 RUN_PATH = "{model}/{dataset}/{method}/{device}/sigma~{sigma}/seed~{seed}"
@@ -61,9 +65,96 @@ def compute_slice(wildcards):
     return {k: config["compute"][k] for k in ("device", "threads")}
 
 
+def trained_model(wildcards):
+    """The checkpoint a sweep evaluates: W/O Noise is trained once and evaluated on every device card."""
+    device = neft.grid.training_device(config, wildcards.method, wildcards.device)
+    return (
+        f"results/models/{wildcards.model}/{wildcards.dataset}/{wildcards.method}/{device}/"
+        f"sigma~{wildcards.sigma}/seed~{wildcards.seed}/model.pt"
+    )
+
+
 def all_mc_stats():
     return expand("results/mc/{path}.json", path=[e.path for e in GRID_EVALS])
 
 
 def all_mc_csvs():
     return expand("results/mc/{path}.csv", path=[e.path for e in GRID_EVALS])
+
+
+def train_log(run):
+    return f"results/models/{run.path}/train_log.csv"
+
+
+def convergence_runs():
+    return neft.grid.convergence_runs(config)
+
+
+def convergence_references():
+    """Per (model, dataset): the training log of the noise-free reference model (seed = first seed)."""
+    ref = config["convergence"]["reference"]
+    seed = config["experiments"]["seeds"][0]
+    return {
+        (m, d): f"results/models/{m}/{d}/{ref}/{MAIN_DEVICE}/sigma~0/seed~{seed}/train_log.csv"
+        for m, d in neft.grid.pairs(config)
+    }
+
+
+def labels():
+    return {m: spec.get("label", m) for m, spec in config["methods"].items()}
+
+
+def figures(name):
+    return expand(f"results/figures/{name}.{{ext}}", ext=config["figures"]["formats"])
+
+
+def tables(name, exts=(".csv", ".md", ".tex")):
+    return [f"results/tables/{name}{ext}" for ext in exts]
+
+
+def final_targets():
+    """Every figure and table this config builds, by target rule name (disabled studies build nothing)."""
+    panels = [
+        f
+        for model, dataset in neft.grid.pairs(config)
+        for f in expand(
+            f"results/figures/accuracy_panels/{model}/{dataset}.{{ext}}",
+            ext=config["figures"]["formats"],
+        )
+    ]
+    targets = {
+        "figure_accuracy": figures("accuracy"),
+        "figure_accuracy_panels": panels,
+        "table_accuracy": tables("accuracy"),
+        "figure_uncertainty": figures("uncertainty"),
+        "table_uncertainty": tables("uncertainty"),
+        "figure_confidence": figures("confidence"),
+        "table_confidence": tables("confidence"),
+        "table_headline": ["results/tables/headline.csv"],
+        "scorecard": tables("scorecard", (".md",)) + figures("scorecard"),
+        "figure_ablation": [],
+        "table_ablation": [],
+        "figure_convergence": [],
+        "table_convergence": [],
+        "figure_devices": [],
+        "table_devices": [],
+        "figure_device_fits": [],
+    }
+    if config["ablation"]["enabled"]:
+        targets["figure_ablation"] = figures("ablation")
+        targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
+    if config["convergence"]["enabled"]:
+        targets["figure_convergence"] = figures("convergence")
+        targets["table_convergence"] = tables("convergence", (".csv", ".md"))
+    if config["device_study"]["enabled"]:
+        targets["figure_devices"] = figures("devices")
+        targets["table_devices"] = tables("devices")
+    if config["fitted_devices"]:
+        targets["figure_device_fits"] = figures("device_fit") + [
+            f"results/devices/{name}/card.yaml" for name in config["fitted_devices"]
+        ]
+    return targets
+
+
+def report_inputs():
+    return [f for files in final_targets().values() for f in files]

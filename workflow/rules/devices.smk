@@ -8,3 +8,55 @@ rule device_card:
         "../envs/neft.yaml"
     script:
         "../scripts/device_card.py"
+
+
+FITTED_DEVICES = sorted(config["fitted_devices"])
+
+
+def fitted_device_data(wildcards):
+    """The measured-data CSV of a fitted card (config paths are relative to the repository)."""
+    return Path(workflow.basedir) / config["fitted_devices"][wildcards.device]["data"]
+
+
+# a fitted name is made by fit_device, every other name (the shipped presets) by device_card
+ruleorder: fit_device > device_card
+
+
+rule fit_device:
+    """Fit NeFT's two-band device model (sigma', s) to a measured device's per-level conductance statistics."""
+    input:
+        data=fitted_device_data,
+    output:
+        card="results/devices/{device}/card.yaml",
+        fit="results/devices/{device}/fit.csv",
+    log:
+        "logs/fit_device/{device}.log",
+    wildcard_constraints:
+        device="|".join(re.escape(name) for name in FITTED_DEVICES) or "(?!)",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        source_device=lambda wc: config["fitted_devices"][wc.device]["source_device"],
+        source=lambda wc: config["fitted_devices"][wc.device]["data"],
+    script:
+        "../scripts/fit_device.py"
+
+
+rule plot_device_fits:
+    """Figure: each fitted device's measured per-level std against the NeFT two-band model fitted to it."""
+    input:
+        fits=expand("results/devices/{device}/fit.csv", device=FITTED_DEVICES),
+        cards=expand("results/devices/{device}/card.yaml", device=FITTED_DEVICES),
+    output:
+        figures=report(
+            figures("device_fit"),
+            caption="../report/device_fit_figure.rst",
+            category="Figures",
+            labels={"figure": "device fits"},
+        ),
+    log:
+        "logs/plot_device_fits.log",
+    conda:
+        "../envs/neft.yaml"
+    script:
+        "../scripts/plot_device_fits.py"

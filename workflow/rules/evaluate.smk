@@ -1,7 +1,7 @@
 rule evaluate_mc:
     """Monte-Carlo sweep: one checkpoint on mc.chips simulated chips at one test sigma; one CSV row per chip."""
     input:
-        model=f"results/models/{RUN_PATH}/model.pt",
+        model=trained_model,
         data="results/data/{dataset}/prepared.pt",
         card="results/devices/{device}/card.yaml",
     output:

@@ -35,6 +35,7 @@ rule plot_accuracy:
     params:
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
+        device=MAIN_DEVICE,
     script:
         "../scripts/plot_accuracy.py"
 
@@ -60,63 +61,138 @@ rule tabulate_accuracy:
         "../scripts/tabulate_accuracy.py"
 
 
-rule ablation_data:
-    """Paired decomposition of NeFT's gain (temperature, passes/heads, feedback) and the beta sweep."""
+rule plot_accuracy_panel:
+    """One panel of the accuracy figure alone (results/figures/accuracy_panels/<model>/<dataset>.<ext>)."""
     input:
-        chips="results/tables/mc_chips.csv",
+        curves="results/tables/accuracy_curves.csv",
     output:
-        decomposition="results/tables/ablation.csv",
-        sweep="results/tables/ablation_beta_sweep.csv",
-    log:
-        "logs/ablation_data.log",
-    conda:
-        "../envs/neft.yaml"
-    params:
-        ablation=lambda wc: config["ablation"],
-        methods=lambda wc: {m: config["methods"][m] for m in neft.grid.all_methods(config)},
-        ci=config["figures"]["ci"],
-    script:
-        "../scripts/ablation_data.py"
-
-
-rule plot_ablation:
-    """Figure: paired differences that split NeFT's gain, and accuracy against beta."""
-    input:
-        decomposition="results/tables/ablation.csv",
-        sweep="results/tables/ablation_beta_sweep.csv",
-    output:
-        figures=report(
-            expand("results/figures/ablation.{ext}", ext=config["figures"]["formats"]),
-            caption="../report/ablation_figure.rst",
-            category="Figures",
-            labels={"figure": "ablation"},
+        figures=expand(
+            "results/figures/accuracy_panels/{{model}}/{{dataset}}.{ext}",
+            ext=config["figures"]["formats"],
         ),
     log:
-        "logs/plot_ablation.log",
+        "logs/plot_accuracy_panel/{model}/{dataset}.log",
     conda:
         "../envs/neft.yaml"
     params:
         scale=config["scale"],
+        methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
+        device=MAIN_DEVICE,
     script:
-        "../scripts/plot_ablation.py"
+        "../scripts/plot_accuracy_panel.py"
 
 
-rule tabulate_ablation:
-    """Table: the ablation's paired differences and beta sweep as Markdown and LaTeX."""
+rule plot_uncertainty:
+    """Figure: expected KL divergence (epistemic uncertainty over chips) vs sigma per method."""
     input:
-        decomposition="results/tables/ablation.csv",
-        sweep="results/tables/ablation_beta_sweep.csv",
+        curves="results/tables/accuracy_curves.csv",
     output:
-        md=report(
-            "results/tables/ablation.md",
-            caption="../report/ablation_table.rst",
-            category="Tables",
-            labels={"table": "ablation", "format": "markdown"},
+        figures=report(
+            expand("results/figures/uncertainty.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/uncertainty.rst",
+            category="Figures",
+            labels={"figure": "epistemic uncertainty"},
         ),
-        tex="results/tables/ablation.tex",
     log:
-        "logs/tabulate_ablation.log",
+        "logs/plot_uncertainty.log",
     conda:
         "../envs/neft.yaml"
+    params:
+        scale=config["scale"],
+        device=MAIN_DEVICE,
+        kind="uncertainty",
     script:
-        "../scripts/tabulate_ablation.py"
+        "../scripts/plot_metric.py"
+
+
+rule plot_confidence:
+    """Figure: mean max-softmax probability of all and of correct predictions vs sigma per method."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        figures=report(
+            expand("results/figures/confidence.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/confidence.rst",
+            category="Figures",
+            labels={"figure": "output confidence"},
+        ),
+    log:
+        "logs/plot_confidence.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        scale=config["scale"],
+        device=MAIN_DEVICE,
+        kind="confidence",
+    script:
+        "../scripts/plot_metric.py"
+
+
+rule tabulate_metric:
+    """Tables of expected KL (uncertainty) and of output confidence, as CSV, Markdown and LaTeX."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        csv=report(
+            "results/tables/{metric}.csv",
+            caption="../report/metric_table.rst",
+            category="Tables",
+            labels={"table": "{metric}", "format": "csv"},
+        ),
+        md="results/tables/{metric}.md",
+        tex="results/tables/{metric}.tex",
+    log:
+        "logs/tabulate_metric/{metric}.log",
+    wildcard_constraints:
+        metric="uncertainty|confidence",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        device=MAIN_DEVICE,
+    script:
+        "../scripts/tabulate_metric.py"
+
+
+rule plot_devices:
+    """Figure: every study method on every device card at the study sigmas."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        figures=report(
+            expand("results/figures/devices.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/devices.rst",
+            category="Figures",
+            labels={"figure": "device types"},
+        ),
+    log:
+        "logs/plot_devices.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        study=config["device_study"],
+        scale=config["scale"],
+    script:
+        "../scripts/plot_devices.py"
+
+
+rule tabulate_devices:
+    """Table: accuracy per device card, as CSV, Markdown and LaTeX."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        csv=report(
+            "results/tables/devices.csv",
+            caption="../report/devices.rst",
+            category="Tables",
+            labels={"table": "device types", "format": "csv"},
+        ),
+        md="results/tables/devices.md",
+        tex="results/tables/devices.tex",
+    log:
+        "logs/tabulate_devices.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        study=config["device_study"],
+    script:
+        "../scripts/tabulate_devices.py"

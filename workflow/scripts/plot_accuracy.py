@@ -9,7 +9,8 @@ def main(smk) -> None:
     log = job_log(smk.log[0])
     curves = read_chips(smk.input.curves)
     titles = beta_titles(curves, smk.params.methods)
-    plot_accuracy(curves, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale), titles=titles)
+    note = SCALE_NOTES.get(smk.params.scale)
+    plot_accuracy(curves, list(smk.output.figures), note=note, titles=titles, device=smk.params.device)
     log(f"drew {len(curves)} points into {', '.join(smk.output.figures)}")
 
 

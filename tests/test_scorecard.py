@@ -1,0 +1,125 @@
+import pandas as pd
+import pytest
+
+from neft import scorecard as sc
+
+from .conftest import REPO
+
+KINDS = {k: k for k in ("plain", "noise_injection", "correctnet", "ovf", "irs")}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return sc.load_reference(REPO / "resources/reference/paper_accuracy.csv")
+
+
+def table(rows):
+    """Hand-made value table: (model, dataset, kind, sigma, value)."""
+    return pd.DataFrame(rows, columns=["model", "dataset", "kind", "sigma", "value"])
+
+
+def test_headline_of_the_paper_is_the_abstracts_45_08(reference):
+    head = sc.headline(reference.rename(columns={"value": "mean"}), KINDS).set_index(["model", "dataset", "instance"])
+    ovf = head.loc[("vgg8", "mnist", "ovf")]
+    assert ovf.gain_vs_best_baseline == pytest.approx(45.08) and ovf.sigma_vs_best_baseline == "0.35"
+    assert ovf.best_baseline_method == "correctnet"
+    assert ovf.gain_vs_noise_injection == pytest.approx(46.71)  # the older version's number
+    # the annotated gains of the paper's figure
+    assert head.loc[("resnet18", "mnist", "irs")].gain_vs_noise_injection == pytest.approx(10.78)
+    assert head.loc[("resnet18", "tiny_imagenet", "irs")].gain_vs_best_baseline == pytest.approx(3.44)
+
+
+def test_reference_dataset_names_are_the_workflows(reference):
+    assert "tiny_imagenet" in set(reference.dataset) and "tinyimagenet" not in set(reference.dataset)
+    assert len(reference) == 261
+
+
+def test_claims_on_hand_made_tables():
+    good = table(
+        [
+            ("m", "d", "plain", "0.3", 40),
+            ("m", "d", "noise_injection", "0.3", 60),
+            ("m", "d", "correctnet", "0.3", 62),
+            ("m", "d", "ovf", "0.3", 70),
+            ("m", "d", "irs", "0.3", 65),
+            ("m", "d", "plain", "0.1", 90),
+            ("m", "d", "noise_injection", "0.1", 95),
+            ("m", "d", "correctnet", "0.1", 96),
+            ("m", "d", "ovf", "0.1", 95.5),
+            ("m", "d", "irs", "0.1", 94),
+        ]
+    )
+    verdicts = {c: held for c, held, _ in sc.accuracy_claims(good)}
+    assert all(verdicts.values()), verdicts
+    bad = good.copy()
+    bad.loc[(bad.kind == "ovf") & (bad.sigma == "0.3"), "value"] = 50  # OVF now loses to W/ Noise at the top
+    bad.loc[(bad.kind == "irs") & (bad.sigma == "0.3"), "value"] = 55
+    verdicts = {c: (held, ev) for c, held, ev in sc.accuracy_claims(bad)}
+    held, evidence = verdicts["NeFT (best of OVF, IRS) beats the best baseline at every σ ≥ 0.3 on every panel"]
+    assert held is False and "σ=0.3" in evidence
+    assert verdicts["OVF beats W/ Noise at the largest σ of every panel"][0] is False
+
+
+def test_slightly_worse_claim_needs_a_small_loss():
+    rows = [("m", "d", "correctnet", "0.05", 99.0), ("m", "d", "ovf", "0.05", 98.5)]
+    claims = {c: h for c, h, _ in sc.accuracy_claims(table(rows))}
+    assert claims["At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline"] is True
+    rows = [("m", "d", "correctnet", "0.05", 99.0), ("m", "d", "ovf", "0.05", 90.0)]
+    claims = {c: h for c, h, _ in sc.accuracy_claims(table(rows))}
+    assert claims["At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline"] is False
+
+
+def test_claims_without_matching_points_are_not_evaluable():
+    claims = sc.accuracy_claims(table([("m", "d", "plain", "0.05", 99.0)]))
+    assert all(held is None for _, held, _ in claims)
+    out = sc.claims_table({"accuracy": table([("m", "d", "plain", "0.05", 99.0)])}, {})
+    assert set(out["ours"]) == {"not evaluable"} and set(out["paper"]) == {"no numbers"}
+
+
+def test_point_scorecard_maps_sigma_and_checks_the_ci():
+    ref = pd.DataFrame(
+        {
+            "model": ["vgg8"] * 2,
+            "dataset": ["mnist"] * 2,
+            "method": ["plain", "ovf"],
+            "sigma": ["0.2", "0.4"],
+            "value": [74.0, 98.0],
+            "note": [None, None],
+        }
+    )
+    curves = pd.DataFrame(
+        {
+            "model": ["vgg8"],
+            "dataset": ["mnist"],
+            "method": ["plain"],
+            "sigma": ["0.07"],
+            "mean": [75.0],
+            "ci_low": [73.0],
+            "ci_high": [77.0],
+        }
+    )
+    points = sc.point_scorecard(curves, ref, {"plain": "plain", "ovf": "ovf"}, sigma_scale=0.35)
+    first, second = points.iloc[0], points.iloc[1]
+    assert first.sigma_ours == "0.07" and first.paper_in_ci == "yes" and first["diff"] == pytest.approx(1.0)
+    assert second.status == "not run"
+
+
+def test_uncertainty_claim_direction():
+    lower_for_neft = table(
+        [
+            ("m", "d", "noise_injection", "0.3", 5.0),
+            ("m", "d", "correctnet", "0.3", 3.0),
+            ("m", "d", "ovf", "0.3", 0.4),
+            ("m", "d", "irs", "0.3", 0.5),
+        ]
+    )
+    ((_, held, _),) = sc.uncertainty_claims(lower_for_neft)
+    assert held is True
+    lower_for_neft.loc[lower_for_neft.kind == "irs", "value"] = 4.0  # above CorrectNet's
+    ((_, held, _),) = sc.uncertainty_claims(lower_for_neft)
+    assert held is False
+
+
+def test_scale_statement_says_when_scales_differ():
+    assert "not the paper's" in sc.scale_statement("mini", 0.35)
+    assert "directly comparable" in sc.scale_statement("paper", 1.0)

@@ -1,0 +1,47 @@
+rule tabulate_convergence:
+    """Convergence probability: the fraction of seeds whose training ends above the configured criterion."""
+    input:
+        logs=[train_log(r) for r in convergence_runs()],
+        references=list(convergence_references().values()),
+    output:
+        csv=report(
+            "results/tables/convergence.csv",
+            caption="../report/convergence.rst",
+            category="Tables",
+            labels={"table": "convergence", "format": "csv"},
+        ),
+        runs="results/tables/convergence_runs.csv",
+        md="results/tables/convergence.md",
+    log:
+        "logs/tabulate_convergence.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        runs=lambda wc: [r.__dict__ for r in convergence_runs()],
+        references=lambda wc: [[m, d, p] for (m, d), p in convergence_references().items()],
+        fraction=config["convergence"]["min_fraction_of_clean"],
+        labels=lambda wc: labels(),
+    script:
+        "../scripts/tabulate_convergence.py"
+
+
+rule plot_convergence:
+    """Figure: convergence probability per method and training sigma."""
+    input:
+        csv="results/tables/convergence.csv",
+    output:
+        figures=report(
+            expand("results/figures/convergence.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/convergence.rst",
+            category="Figures",
+            labels={"figure": "convergence probability"},
+        ),
+    log:
+        "logs/plot_convergence.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        labels=lambda wc: labels(),
+        scale=config["scale"],
+    script:
+        "../scripts/plot_convergence.py"

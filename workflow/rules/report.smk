@@ -1,0 +1,16 @@
+rule render_report:
+    """The run told for a reader: a papermill-executed notebook rendered to HTML in reports/."""
+    input:
+        notebook=workflow.source_path("../notebooks/report.ipynb"),
+        results=report_inputs(),
+    output:
+        notebook="reports/neft_report.ipynb",
+        html="reports/neft_report.html",
+    log:
+        "logs/render_report.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        config_json=lambda wc: json.dumps(config, default=str),
+    script:
+        "../scripts/render_report.py"

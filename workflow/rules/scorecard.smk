@@ -1,0 +1,64 @@
+REFERENCE = {
+    "accuracy": Path(workflow.basedir) / "resources/reference/paper_accuracy.csv",
+    "ekl": Path(workflow.basedir) / "resources/reference/paper_ekl.csv",
+}
+
+
+rule scorecard:
+    """Reproduced vs paper: every plotted point, every qualitative claim, and the headline gain."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+        reference=REFERENCE["accuracy"],
+        reference_ekl=REFERENCE["ekl"],
+        convergence=("results/tables/convergence.csv" if config["convergence"]["enabled"] else []),
+    output:
+        md=report(
+            "results/tables/scorecard.md",
+            caption="../report/scorecard.rst",
+            category="Scorecard",
+            labels={"table": "scorecard"},
+        ),
+        points="results/tables/scorecard_points.csv",
+        claims="results/tables/scorecard_claims.csv",
+        headline=report(
+            "results/tables/headline.csv",
+            caption="../report/headline.rst",
+            category="Scorecard",
+            labels={"table": "headline"},
+        ),
+    log:
+        "logs/scorecard.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        scale=config["scale"],
+        sigma_scale=config["scorecard"]["sigma_scale"],
+        kinds=lambda wc: {m: config["methods"][m]["kind"] for m in config["experiments"]["methods"]},
+        device=MAIN_DEVICE,
+    script:
+        "../scripts/scorecard.py"
+
+
+rule plot_scorecard:
+    """Figure: the paper's points (open markers) over our curves, on our sigma axis."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+        reference=REFERENCE["accuracy"],
+    output:
+        figures=report(
+            expand("results/figures/scorecard.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/scorecard.rst",
+            category="Scorecard",
+            labels={"figure": "paper vs reproduced"},
+        ),
+    log:
+        "logs/plot_scorecard.log",
+    conda:
+        "../envs/neft.yaml"
+    params:
+        scale=config["scale"],
+        sigma_scale=config["scorecard"]["sigma_scale"],
+        methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
+        device=MAIN_DEVICE,
+    script:
+        "../scripts/plot_scorecard.py"

@@ -1,0 +1,24 @@
+"""Rule plot_device_fits -> neft.fitting.plot_fits: measured per-level std against each fitted card."""
+
+from neft.devices import DeviceCard
+from neft.fitting import plot_fits, read_fit_table
+from neft.runs import job_log
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    if len(smk.input.fits) != len(smk.input.cards):
+        raise ValueError(f"plot_device_fits: {len(smk.input.fits)} fit tables but {len(smk.input.cards)} cards")
+    cards, tables = {}, {}
+    for fit_path, card_path in zip(smk.input.fits, smk.input.cards):
+        card = DeviceCard.load(card_path)
+        table = read_fit_table(fit_path)
+        if set(table["device"]) != {card.name}:
+            raise ValueError(f"plot_device_fits: {fit_path} is not the fit of card {card.name} ({card_path})")
+        cards[card.name], tables[card.name] = card, table
+    plot_fits(tables, list(smk.output.figures), cards=cards)
+    log(f"drew {len(tables)} device fit(s) ({', '.join(tables)}) into {', '.join(smk.output.figures)}")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

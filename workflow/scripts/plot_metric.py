@@ -1,0 +1,20 @@
+"""Rules plot_uncertainty and plot_confidence -> neft.plotting.plot_uncertainty / plot_confidence."""
+
+from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty
+from neft.results import read_chips
+from neft.runs import job_log
+
+PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence}
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    curves = read_chips(smk.input.curves)
+    PLOTS[smk.params.kind](
+        curves, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale), device=smk.params.device
+    )
+    log(f"drew {smk.params.kind} for {len(curves)} points")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

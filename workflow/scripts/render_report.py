@@ -1,0 +1,32 @@
+"""Rule render_report: execute the report notebook with papermill, then convert it to HTML with nbconvert."""
+
+from pathlib import Path
+
+from neft.runs import job_log
+
+
+def main(smk) -> None:
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    from neft.io import atomic_path, atomic_write_text
+
+    log = job_log(smk.log[0])
+    with atomic_path(smk.output.notebook) as tmp:
+        papermill.execute_notebook(
+            str(Path(smk.input.notebook).resolve()),
+            str(tmp),
+            parameters={"results_dir": str(Path("results").resolve()), "config_json": smk.params.config_json},
+            kernel_name="python3",
+            language="python",
+            progress_bar=False,
+            cwd=str(Path.cwd()),
+        )
+    body, _ = HTMLExporter(exclude_input=True).from_notebook_node(nbformat.read(smk.output.notebook, as_version=4))
+    atomic_write_text(smk.output.html, body)
+    log(f"rendered {smk.output.html}")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,19 @@
+"""Rule tabulate_convergence -> neft.convergence.convergence_table."""
+
+from neft.convergence import convergence_table
+from neft.grid import Run
+from neft.runs import job_log
+from neft.tables import write_convergence_tables
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    runs = [Run(**r) for r in smk.params.runs]
+    references = {(m, d): path for m, d, path in smk.params.references}
+    per_run, summary = convergence_table(runs, list(smk.input.logs), references, smk.params.fraction)
+    write_convergence_tables(per_run, summary, smk.params.labels, smk.output.csv, smk.output.runs, smk.output.md)
+    log(f"{int(per_run.converged.sum())}/{len(per_run)} runs converged")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,16 @@
+"""Rule tabulate_devices -> neft.tables.write_device_table on the device study's points."""
+
+from neft.results import device_study_points, read_chips
+from neft.runs import job_log
+from neft.tables import write_device_table
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    points = device_study_points(read_chips(smk.input.curves), smk.params.study)
+    write_device_table(points, smk.output.csv, smk.output.md, smk.output.tex)
+    log(f"{len(points)} rows")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,19 @@
+"""Rule tabulate_metric -> neft.tables.write_uncertainty_table / write_confidence_table."""
+
+from neft.results import read_chips
+from neft.runs import job_log
+from neft.tables import write_confidence_table, write_uncertainty_table
+
+TABLES = {"uncertainty": write_uncertainty_table, "confidence": write_confidence_table}
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    curves = read_chips(smk.input.curves)
+    curves = curves[curves.device == smk.params.device]
+    TABLES[smk.wildcards.metric](curves, smk.output.csv, smk.output.md, smk.output.tex)
+    log(f"{smk.wildcards.metric}: {len(curves)} rows")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
