@@ -82,6 +82,14 @@ def all_mc_csvs():
     return expand("results/mc/{path}.csv", path=[e.path for e in GRID_EVALS])
 
 
+FITTED_DEVICES = sorted(config["fitted_devices"])
+
+
+def fitted_device_data(wildcards):
+    """The measured-data CSV of a fitted card (config paths are relative to the repository)."""
+    return Path(workflow.basedir) / config["fitted_devices"][wildcards.device]["data"]
+
+
 def train_log(run):
     return f"results/models/{run.path}/train_log.csv"
 

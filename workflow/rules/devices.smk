@@ -10,14 +10,6 @@ rule device_card:
         "../scripts/device_card.py"
 
 
-FITTED_DEVICES = sorted(config["fitted_devices"])
-
-
-def fitted_device_data(wildcards):
-    """The measured-data CSV of a fitted card (config paths are relative to the repository)."""
-    return Path(workflow.basedir) / config["fitted_devices"][wildcards.device]["data"]
-
-
 # a fitted name is made by fit_device, every other name (the shipped presets) by device_card
 ruleorder: fit_device > device_card
 
