@@ -45,7 +45,7 @@ BAD = [
     ({"methods": {"noise_injection": {"train_at": [0.3]}}}, "methods.noise_injection.train_at", "not on the grid"),
     ({"methods": {"noise_injection": {"train_at": "some"}}}, "methods.noise_injection.train_at", "zero, nonzero, all"),
     ({"compute": {"device": "tpu"}}, "compute.device", "does not match"),
-    ({"mc": {"chipz": 3}}, "mc: unknown key(s) chipz", "allowed keys: batch_size, chips"),
+    ({"mc": {"chipz": 3}}, "mc: unknown key(s) chipz", "allowed keys: adaptive, batch_size, chips"),
     ({"figures": {"formats": ["gif"]}}, "figures.formats[0]", "pdf, png, svg"),
     ({"ablation": {"sigmas": [0.5]}}, "ablation.sigmas: sigma 0.5 is not on the grid", "0.0175"),
     (

@@ -117,3 +117,30 @@ def test_evaluator_leaves_the_given_model_untouched():
     )
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
+
+
+def test_adaptive_chips_are_a_prefix_of_the_fixed_run():
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    x, y = torch.randn(40, 1, 32, 32), torch.randint(0, 10, (40,))
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y)
+    fixed = ev.evaluate(0.2, 30).rows
+    adaptive = ev.evaluate(0.2, 30, adaptive={"ci_half_width": 8.0, "min_chips": 5}).rows
+    assert 5 <= len(adaptive) < 30
+    assert adaptive == fixed[: len(adaptive)]
+    # a target the chips can never reach runs to the ceiling
+    assert len(ev.evaluate(0.2, 12, adaptive={"ci_half_width": 1e-9, "min_chips": 5}).rows) == 12
+
+
+def test_bf16_option_runs_and_unknown_precision_is_refused():
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    x, y = torch.randn(16, 1, 32, 32), torch.randint(0, 10, (16,))
+    rows = ChipEvaluator(model, devices.get("RRAM1"), x, y, precision="bf16").evaluate(0.1, 2).rows
+    assert len(rows) == 2 and all(0 <= r["accuracy"] <= 100 for r in rows)
+    with pytest.raises(ValueError, match="fp32, bf16"):
+        ChipEvaluator(model, devices.get("RRAM1"), x, y, precision="fp16")
+
+
+def test_allocator_threshold_is_accepted_by_glibc():
+    from neft.perf import TUNED_MMAP_THRESHOLD, set_mmap_threshold
+
+    assert set_mmap_threshold(TUNED_MMAP_THRESHOLD) is True

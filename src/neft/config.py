@@ -127,6 +127,18 @@ def expand_beta_sweep(config: dict) -> list[str]:
     return problems
 
 
+def off_grid(key: str, values: list, grid: list[str]) -> list[str]:
+    """Problems for sigmas that are invalid or not on the grid a target needs."""
+    problems = []
+    for s in values:
+        try:
+            if format_sigma(s) not in grid:
+                problems.append(f"{key}: sigma {s} is not on the grid `sigmas` ({', '.join(grid)})")
+        except ValueError as err:
+            problems.append(f"{key}: {err}")
+    return problems
+
+
 def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     problems: list[str] = []
     exp = config["experiments"]
@@ -183,12 +195,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
             problems.append(f"{key}.params: {err}")
         for field in ("train_at", "test_at"):
             if isinstance(entry.get(field), list):
-                for s in entry[field]:
-                    try:
-                        if format_sigma(s) not in sig:
-                            problems.append(f"{key}.{field}: sigma {s} is not on the grid `sigmas` ({', '.join(sig)})")
-                    except ValueError as err:
-                        problems.append(f"{key}.{field}: {err}")
+                problems += off_grid(f"{key}.{field}", entry[field], sig)
         zero = entry.get("zero_from")
         if zero is not None:
             if zero not in config["methods"]:
@@ -202,12 +209,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     ab = config["ablation"]
     if ab.get("enabled"):
         for key in ("sigmas", "sweep_sigmas"):
-            for s in ab[key]:
-                try:
-                    if format_sigma(s) not in sig:
-                        problems.append(f"ablation.{key}: sigma {s} is not on the grid `sigmas` ({', '.join(sig)})")
-                except ValueError as err:
-                    problems.append(f"ablation.{key}: {err}")
+            problems += off_grid(f"ablation.{key}", ab[key], sig)
         if not ab["sigmas"]:
             problems.append("ablation.sigmas: must list at least one sigma when ablation.enabled is true")
         names = [("ablation.baseline", ab["baseline"])]
@@ -259,12 +261,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
                     f"{study}.methods[{i}]: {m!r} is not defined under methods; allowed values: "
                     + ", ".join(config["methods"])
                 )
-        for s in cfg["sigmas"]:
-            try:
-                if format_sigma(s) not in sig:
-                    problems.append(f"{study}.sigmas: sigma {s} is not on the grid `sigmas` ({', '.join(sig)})")
-            except ValueError as err:
-                problems.append(f"{study}.sigmas: {err}")
+        problems += off_grid(f"{study}.sigmas", cfg["sigmas"], sig)
     conv = config["convergence"]
     if conv.get("enabled") and conv["reference"] not in config["methods"]:
         problems.append(f"convergence.reference: {conv['reference']!r} is not defined under methods")

@@ -12,6 +12,7 @@ data stay resident on the device; per chip, each noisy weight is ``folded + scal
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -22,6 +23,8 @@ from neft.devices import DeviceCard
 from neft.models import noisy_weight_names
 from neft.seeding import derive_seed
 from neft.sigma import format_sigma, sigma_float
+
+PRECISIONS = ("fp32", "bf16")
 
 
 def chip_seed(base_seed: int, device_name: str, sigma, chip: int, layer: str) -> int:
@@ -127,8 +130,13 @@ class ChipEvaluator:
         fold_bn: bool = True,
         base_seed: int = 0,
         device: torch.device | str = "cpu",
+        precision: str = "fp32",
+        compile: bool = False,
     ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
         self.device = torch.device(device)
+        self.precision = precision
         self.card = card
         self.base_seed = base_seed
         self.layers = noisy_weight_names(model)
@@ -149,6 +157,8 @@ class ChipEvaluator:
         self.generator = torch.Generator(device=self.device)
         self.scale: dict[str, torch.Tensor] = {}
         self.sigma = None
+        # compiled once per job; batch sizes that divide the test set avoid a recompile on a partial last batch
+        self.forward = torch.compile(self.model, dynamic=False) if compile else self.model
 
     def set_sigma(self, sigma) -> None:
         self.sigma = format_sigma(sigma)
@@ -168,13 +178,17 @@ class ChipEvaluator:
             torch.randn(eps.shape, generator=self.generator, out=eps)
             torch.addcmul(self.base[n], self.scale[n], eps, out=self.live[n].data)
 
-    @torch.inference_mode()
     def logits(self):
-        for start in range(0, len(self.y), self.batch_size):
-            xb = self.x[start : start + self.batch_size]
-            yield start, self.model(xb), self.y[start : start + self.batch_size]
+        """Logits of the whole test set on the chip currently loaded, batch by batch (fp32 out)."""
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16" else nullcontext()
+        with torch.inference_mode(), autocast:
+            for start in range(0, len(self.y), self.batch_size):
+                xb = self.x[start : start + self.batch_size]
+                yield start, self.forward(xb).float(), self.y[start : start + self.batch_size]
 
-    def evaluate(self, sigma, chips: int | range) -> ChipStats:
+    def evaluate(self, sigma, chips: int | range, adaptive: dict | None = None) -> ChipStats:
+        """Chips in order; with ``adaptive`` ({ci_half_width, min_chips}) stop as soon as the 95 % CI half-width of
+        the mean accuracy reaches the target: the result is a prefix of the fixed-count run."""
         self.set_sigma(sigma)
         stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
         for chip in range(chips) if isinstance(chips, int) else chips:
@@ -184,7 +198,18 @@ class ChipEvaluator:
                 for a, v in zip(acc, stats.add_batch(start, logits, yb)):
                     a += v
             stats.finish_chip(chip, *acc)
+            if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
+                break
         return stats
+
+
+def adaptive_done(accuracies: list[float], adaptive: dict) -> bool:
+    """Enough chips: at least ``min_chips`` and a 95 % CI half-width at most ``ci_half_width`` (percentage points)."""
+    from neft.stats import ci_half_width
+
+    if len(accuracies) < adaptive["min_chips"]:
+        return False
+    return ci_half_width(accuracies, 0.95) <= adaptive["ci_half_width"]
 
 
 @torch.inference_mode()

@@ -18,6 +18,7 @@ from neft.devices import DeviceCard
 from neft.io import atomic_write_text, load_state_dict_strict, load_tensors
 from neft.mc import ChipEvaluator
 from neft.methods import build_method
+from neft.perf import tune_process
 from neft.sigma import format_sigma, sigma_float
 from neft.train import TrainSettings, seeded_model, train
 
@@ -28,12 +29,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"compute.device is {name!r} but no CUDA device is available; use 'auto' or 'cpu'")
     return torch.device(name)
-
-
-def setup_threads(threads: int) -> None:
-    """A fixed intra-op thread count (from config, not from the scheduler) keeps float reductions in the same order
-    whatever ``--cores`` is, so results do not depend on how many jobs run side by side."""
-    torch.set_num_threads(max(1, int(threads)))
 
 
 def prepare_job(dataset: str, registry: dict, out: str, download_dir: str, allow_download: bool, log=print) -> None:
@@ -77,7 +72,7 @@ def train_job(
     state_path: str | None = None,
     log: Callable[[str], None] = print,
 ) -> list[dict]:
-    setup_threads(compute.get("threads", 1))
+    tune_process(compute.get("threads", 1))
     device = resolve_device(compute.get("device", "auto"))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
     card = DeviceCard.load(card_path)
@@ -150,7 +145,7 @@ def mc_job(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Evaluate one checkpoint on ``mc['chips']`` chips at ``sigma_test``; one CSV row per chip."""
-    setup_threads(compute.get("threads", 1))
+    tune_process(compute.get("threads", 1))
     device = resolve_device(compute.get("device", "auto"))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
     card = DeviceCard.load(card_path)
@@ -166,9 +161,15 @@ def mc_job(
         fold_bn=bool(mc.get("fold_bn", True)),
         base_seed=int(mc.get("seed", 0)),
         device=device,
+        precision=mc.get("precision", "fp32"),
+        compile=bool(mc.get("compile", False)),
     )
     t0 = time.perf_counter()
-    stats = ev.evaluate(sigma_test, int(mc["chips"]))
+    adaptive = mc.get("adaptive") or {}
+    if adaptive.get("enabled"):
+        stats = ev.evaluate(sigma_test, int(adaptive["max_chips"]), adaptive=adaptive)
+    else:
+        stats = ev.evaluate(sigma_test, int(mc["chips"]))
     seconds = time.perf_counter() - t0
     sigma = format_sigma(sigma_test)
     write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)

@@ -79,7 +79,7 @@ rule plot_accuracy_panel:
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         device=MAIN_DEVICE,
     script:
-        "../scripts/plot_accuracy_panel.py"
+        "../scripts/plot_accuracy.py"
 
 
 rule plot_uncertainty:

@@ -1,4 +1,4 @@
-"""Rule plot_accuracy -> neft.plotting.plot_accuracy."""
+"""Rules plot_accuracy and plot_accuracy_panel (one (model, dataset) alone) -> neft.plotting.plot_accuracy."""
 
 from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy
 from neft.results import read_chips
@@ -8,6 +8,10 @@ from neft.runs import job_log
 def main(smk) -> None:
     log = job_log(smk.log[0])
     curves = read_chips(smk.input.curves)
+    if "model" in smk.wildcards.keys():  # one panel
+        curves = curves[(curves.model == smk.wildcards.model) & (curves.dataset == smk.wildcards.dataset)]
+        if curves.empty:
+            raise ValueError(f"no results for {smk.wildcards.model}/{smk.wildcards.dataset}: is the pair configured?")
     titles = beta_titles(curves, smk.params.methods)
     note = SCALE_NOTES.get(smk.params.scale)
     plot_accuracy(curves, list(smk.output.figures), note=note, titles=titles, device=smk.params.device)

@@ -1,0 +1,472 @@
+"""Benchmark suite: Monte-Carlo throughput against the authors' evaluation loop, the machine's measured limits,
+training step cost per method, and the workflow's own overhead, all measured side by side in one run.
+
+    python -m neft.bench            # the full suite on this machine (CPU: about 10 minutes)
+    python -m neft.bench --quick    # small sizes (about a minute); what CI runs as a smoke test
+    python -m neft.bench --json out.json
+
+Ratios are what to read: absolute numbers move with the machine's load; ratios are measured in the same process,
+allocator and minute. Nothing here is asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from neft import devices
+from neft.mc import ChipEvaluator
+from neft.methods import build_method
+from neft.methods.base import Step
+from neft.models import build_model, noisy_weight_names
+from neft.noise import NoisyForward
+from neft.perf import GLIBC_DEFAULT_MMAP_THRESHOLD, TUNED_MMAP_THRESHOLD, set_mmap_threshold
+from neft.stats import ci_half_width
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# -- timing helpers -------------------------------------------------------------------------------------------------
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device: torch.device, repeat: int = 3, warmup: int = 1) -> float:
+    """Best wall time of ``repeat`` calls after ``warmup`` (best-of: the least disturbed by other load)."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# -- machine limits -------------------------------------------------------------------------------------------------
+def gemm_flops(device: torch.device, dtype: torch.dtype, n: int) -> float:
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    t = timed(lambda: a @ b, device, repeat=5)
+    return 2 * n**3 / t
+
+
+def conv_flops(device: torch.device, dtype: torch.dtype, batch: int, channels: int, size: int) -> float:
+    """A large 3x3 convolution in channels_last: on CPUs it measures the attainable conv rate better than GEMM."""
+    conv = (
+        nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device, dtype).to(memory_format=torch.channels_last)
+    )
+    x = torch.randn(batch, channels, size, size, device=device, dtype=dtype).contiguous(
+        memory_format=torch.channels_last
+    )
+    with torch.inference_mode():
+        t = timed(lambda: conv(x), device, repeat=5)
+    return 2 * batch * size * size * channels * channels * 9 / t
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            nn.Conv2d(2, 2, 3)(torch.randn(1, 2, 8, 8))
+        return True
+    except RuntimeError:
+        return False
+
+
+# -- FLOP count -----------------------------------------------------------------------------------------------------
+def macs_per_image(model: nn.Module, shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of every Conv2d and Linear for one image (what the noise model touches)."""
+    total = 0
+
+    def conv_hook(m: nn.Conv2d, _i, out):
+        nonlocal total
+        total += out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear_hook(m: nn.Linear, _i, out):
+        nonlocal total
+        total += m.in_features * m.out_features
+
+    hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    hooks += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, nn.Linear)]
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *shape))
+    model.train(was)
+    for h in hooks:
+        h.remove()
+    return total
+
+
+# -- the authors' evaluation loop, re-implemented for comparison (benchmark only) ------------------------------------
+def reference_loop(name, classes, shape, width, checkpoint, card, sigma, x, y, chips, device) -> list[float]:
+    """Per chip: rebuild the model, reload the checkpoint from disk, draw each layer's noise on the CPU with
+    torch.normal, then evaluate the test set from a Python list of batches of 128 (as the authors' code does)."""
+    xs = list(x.cpu().split(128))
+    ys = list(y.cpu().split(128))
+    accuracies = []
+    for _ in range(chips):
+        model = build_model(name, classes, shape[0], shape[1], width)
+        model.load_state_dict(torch.load(checkpoint, weights_only=True))
+        model.to(device).eval()
+        with torch.no_grad():
+            for layer in noisy_weight_names(model):
+                w = model.get_parameter(layer)
+                wmax = w.abs().max().item()
+                std = card.c * card.effective_sigma(sigma) * wmax
+                ratio = w.abs().cpu() / wmax
+                lo, hi = card.middle_band
+                k = torch.where((ratio > lo) & (ratio < hi), card.middle_multiplier, 1.0)
+                w.add_((torch.normal(0.0, std, size=w.shape) * k).to(device))
+            correct = 0
+            for xb, yb in zip(xs, ys):
+                correct += (model(xb.to(device)).argmax(1) == yb.to(device)).sum().item()
+        accuracies.append(100.0 * correct / len(y))
+    return accuracies
+
+
+# -- MC variants ----------------------------------------------------------------------------------------------------
+def mc_case(name: str, width: float, shape, classes: int, n_images: int, chips: int, device, limit: float, bf16_ok):
+    """Chips per second of the reference loop and of our fast path (variants), with achieved FLOP/s."""
+    torch.manual_seed(0)
+    model = build_model(name, classes, shape[0], shape[1], width).eval()
+    for m in model.modules():  # plausible BN statistics, so that folding does real work
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_var.uniform_(0.5, 1.5)
+            m.running_mean.normal_(0, 0.1)
+    card = devices.get("RRAM1")
+    x = torch.randn(n_images, *shape)
+    y = torch.randint(0, classes, (n_images,))
+    flop_per_chip = 2 * macs_per_image(model, shape) * n_images
+    sigma = 0.1
+    out = {
+        "model": f"{name} width {width:g}",
+        "images": n_images,
+        "chips": chips,
+        "gflop_per_chip": flop_per_chip / 1e9,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = Path(tmp) / "model.pt"
+        torch.save(model.state_dict(), ckpt)
+        rows = []
+
+        def run_reference():
+            reference_loop(name, classes, shape, width, ckpt, card, sigma, x, y, chips, device)
+
+        def ours(batch, fold=True, precision="fp32", compile_=False):
+            ev = ChipEvaluator(
+                model, card, x, y, batch_size=batch, fold_bn=fold, device=device, precision=precision, compile=compile_
+            )
+            return lambda: ev.evaluate(sigma, chips)
+
+        batch = min(n_images, 1000)
+        variants = [
+            ("reference (authors' loop), glibc default mmap", run_reference, GLIBC_DEFAULT_MMAP_THRESHOLD),
+            ("reference (authors' loop), allocator fix", run_reference, TUNED_MMAP_THRESHOLD),
+            ("ours fp32, glibc default mmap", ours(batch), GLIBC_DEFAULT_MMAP_THRESHOLD),
+            ("ours fp32 (workflow default)", ours(batch), TUNED_MMAP_THRESHOLD),
+            ("ours fp32, batch 128", ours(128), TUNED_MMAP_THRESHOLD),
+            ("ours fp32, no BN folding", ours(batch, fold=False), TUNED_MMAP_THRESHOLD),
+        ]
+        if bf16_ok:
+            variants.append(("ours bf16 autocast", ours(batch, precision="bf16"), TUNED_MMAP_THRESHOLD))
+        for label, fn, threshold in variants:
+            set_mmap_threshold(threshold)
+            seconds = timed(fn, device, repeat=2, warmup=1)
+            rows.append(
+                {"variant": label, "chips_per_s": chips / seconds, "gflops": chips * flop_per_chip / seconds / 1e9}
+            )
+        set_mmap_threshold(TUNED_MMAP_THRESHOLD)
+        ref = rows[0]["chips_per_s"]
+        for r in rows:
+            r["x_reference"] = r["chips_per_s"] / ref
+            r["fraction_of_conv_limit"] = r["gflops"] * 1e9 / limit
+    out["variants"] = rows
+    return out
+
+
+def compile_case(name, width, shape, classes, n_images, chips, device) -> dict:
+    """torch.compile pays a one-off compile; report it and the steady-state speed-up separately."""
+    torch.manual_seed(0)
+    model = build_model(name, classes, shape[0], shape[1], width).eval()
+    x, y = torch.randn(n_images, *shape), torch.randint(0, classes, (n_images,))
+    card = devices.get("RRAM1")
+    eager = ChipEvaluator(model, card, x, y, batch_size=n_images, device=device)
+    t0 = time.perf_counter()
+    compiled = ChipEvaluator(model, card, x, y, batch_size=n_images, device=device, compile=True)
+    compiled.evaluate(0.1, 1)
+    cold = time.perf_counter() - t0
+    te = timed(lambda: eager.evaluate(0.1, chips), device, repeat=2)
+    tc = timed(lambda: compiled.evaluate(0.1, chips), device, repeat=2)
+    return {
+        "model": f"{name} width {width:g}",
+        "cold_compile_s": cold,
+        "eager_chips_per_s": chips / te,
+        "compiled_chips_per_s": chips / tc,
+        "speedup": te / tc,
+    }
+
+
+def bf16_accuracy_check(device, chips: int) -> dict | None:
+    """Does bf16 move the MC mean by more than its CI? Needs a trained model: the mini run's W/O Noise checkpoint."""
+    ckpt = REPO / "results/models/vgg8/mnist/plain/RRAM1/sigma~0/seed~0/model.pt"
+    data = REPO / "results/data/mnist/prepared.pt"
+    if not (ckpt.exists() and data.exists()):
+        return None
+    from neft.data import Preprocess, preprocess_all
+    from neft.runs import load_model, load_splits
+
+    spec, splits = load_splits("mnist", {}, str(data), {"test_subset": 2000})
+    width = float(torch.load(ckpt, weights_only=True)["features.0.weight"].shape[0]) / 64
+    net = load_model("vgg8", width, spec, str(ckpt))
+    x = preprocess_all(splits["test"], Preprocess(spec, device), device)
+    result = {}
+    for precision in ("fp32", "bf16"):
+        ev = ChipEvaluator(net, devices.get("RRAM1"), x, splits["test"].y, device=device, precision=precision)
+        result[precision] = [r["accuracy"] for r in ev.evaluate(0.07, chips).rows]
+    diff = float(np.mean(result["bf16"]) - np.mean(result["fp32"]))
+    half = ci_half_width(result["fp32"])
+    return {
+        "chips": chips,
+        "sigma": 0.07,
+        "mean_fp32": float(np.mean(result["fp32"])),
+        "mean_bf16": float(np.mean(result["bf16"])),
+        "diff": diff,
+        "ci95_half_width_fp32": half,
+        "verdict": "accepted (within CI)" if abs(diff) <= half else "refused (moves the mean beyond the CI)",
+    }
+
+
+# -- training -------------------------------------------------------------------------------------------------------
+def training_case(width: float, batch: int, steps: int, device) -> dict:
+    rows = {}
+    x = torch.randn(batch, 1, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,), device=device)
+    card = devices.get("RRAM1")
+    for kind in ("noise_injection", "correctnet", "ovf", "irs"):
+        torch.manual_seed(0)
+        model = build_model("vgg8", 10, 1, 32, width).to(device).to(memory_format=torch.channels_last)
+        method = build_method(kind, {"beta": 1e-3} if kind in ("ovf", "irs") else {})
+        aux = method.build_aux(model, card, "vgg8", 10, 32)
+        params = list(model.parameters()) + (list(aux.to(device).parameters()) if aux is not None else [])
+        opt = torch.optim.Adam(params, 1e-3)
+        step = Step(
+            model, NoisyForward(model, card), 0.1, torch.Generator(device=device).manual_seed(0), aux, "vgg8", "mnist"
+        )
+
+        def one(method=method, step=step, opt=opt):
+            for _ in range(steps):
+                loss = method.loss(step, x, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+        rows[kind] = timed(one, device, repeat=3) / steps
+    base = rows["noise_injection"]
+    return {
+        "model": f"vgg8 width {width:g}",
+        "batch": batch,
+        "steps": {k: {"ms": 1000 * v, "x_noise_injection": v / base} for k, v in rows.items()},
+    }
+
+
+# -- workflow overhead ----------------------------------------------------------------------------------------------
+def workflow_overhead() -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(REPO / "Snakefile"),
+                "-n",
+                "-q",
+                "reproduce_all",
+                "--configfile",
+                str(REPO / "config/presets/paper.yaml"),
+            ],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        )
+        out["dag_build_paper_preset_s"] = time.perf_counter() - t0
+        out["dag_build_ok"] = proc.returncode == 0
+        jobs = [line.split()[-1] for line in proc.stdout.splitlines() if line.startswith("total")]
+        out["paper_preset_jobs"] = int(jobs[0]) if jobs else None
+        from neft.runs import prepare_job
+
+        data = Path(tmp) / "mnist.pt"
+        prepare_job("mnist", {}, str(data), str(Path(tmp) / "dl"), False, log=lambda m: None)
+        code = (
+            "import time; t0 = time.perf_counter(); import neft.runs as r; t1 = time.perf_counter(); "
+            f"r.load_splits('mnist', {{}}, {str(data)!r}, {{'test_subset': 2000}}); t2 = time.perf_counter(); "
+            "print(t1 - t0, t2 - t1)"
+        )
+        starts = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            total = time.perf_counter() - t0
+            imp, load = map(float, res.stdout.split())
+            starts.append((total, imp, load))
+        best = min(starts)
+        out |= {"job_startup_s": best[0], "import_s": best[1], "data_load_s": best[2]}
+    return out
+
+
+# -- adaptive chips on the mini run ---------------------------------------------------------------------------------
+def adaptive_savings(chips_csv: Path, target: float, min_chips: int) -> dict | None:
+    """Chips the adaptive rule would have used on a finished run: exact, since adaptive runs are prefixes of the
+    fixed-count sequence. Compared with the fixed count that reaches the same CI target at every point."""
+    import pandas as pd
+
+    if not chips_csv.exists():
+        return None
+    chips = pd.read_csv(chips_csv, dtype={"sigma_train": str, "sigma_test": str}).sort_values("chip")
+    keys = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
+    needed, reached = [], 0
+    for _, g in chips.groupby(keys):
+        acc = g["accuracy"].tolist()
+        n = next((k for k in range(min_chips, len(acc) + 1) if ci_half_width(acc[:k]) <= target), None)
+        needed.append(n if n is not None else len(acc))
+        reached += n is not None
+    fixed = int(chips.groupby(keys).size().max())
+    return {
+        "target_ci95_half_width": target,
+        "min_chips": min_chips,
+        "points": len(needed),
+        "points_reaching_target": reached,
+        "fixed_chips_total": fixed * len(needed),
+        "adaptive_chips_total": int(sum(needed)),
+        "saving_factor": fixed * len(needed) / max(1, sum(needed)),
+    }
+
+
+# -- driver ---------------------------------------------------------------------------------------------------------
+def run(quick: bool, device_name: str) -> dict:
+    device = torch.device(device_name)
+    threads = torch.get_num_threads()
+    report: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "torch": torch.__version__,
+            "threads": threads,
+            "cpu_count": os.cpu_count(),
+        },
+    }
+    set_mmap_threshold(TUNED_MMAP_THRESHOLD)
+    bf16_ok = bf16_supported(device)
+    n = 512 if quick else 2048
+    report["limits"] = {
+        "gemm_fp32_gflops": gemm_flops(device, torch.float32, n) / 1e9,
+        "conv3x3_fp32_gflops": conv_flops(device, torch.float32, 16 if quick else 64, 128, 32) / 1e9,
+    }
+    if bf16_ok:
+        report["limits"]["gemm_bf16_gflops"] = gemm_flops(device, torch.bfloat16, n) / 1e9
+    limit = report["limits"]["conv3x3_fp32_gflops"] * 1e9
+    cases = [("vgg8", 0.0625, (1, 32, 32), 10), ("vgg8", 0.125, (1, 32, 32), 10)]
+    if not quick:
+        cases += [("vgg8", 1.0, (3, 32, 32), 10), ("resnet18", 1.0, (3, 32, 32), 10)]
+    report["mc"] = []
+    for name, width, shape, classes in cases:
+        full = width == 1.0
+        images = (256 if quick else 512) if full else (512 if quick else 2000)
+        chips = 2 if quick or full else 8
+        report["mc"].append(mc_case(name, width, shape, classes, images, chips, device, limit, bf16_ok))
+    if not quick:
+        report["compile"] = compile_case("vgg8", 0.125, (1, 32, 32), 10, 2000, 8, device)
+        report["bf16_accuracy"] = bf16_accuracy_check(device, 16) if bf16_ok else None
+    report["training"] = training_case(0.0625, 128, 3 if quick else 10, device)
+    report["workflow"] = workflow_overhead()
+    report["adaptive_mini"] = adaptive_savings(REPO / "results/tables/mc_chips.csv", target=2.0, min_chips=10)
+    return report
+
+
+def print_report(r: dict) -> None:
+    m = r["machine"]
+    print(f"machine: {m['device']} ({m['processor']}), torch {m['torch']}, {m['threads']} threads")
+    lim = r["limits"]
+    print("limits: " + ", ".join(f"{k} {v:.1f}" for k, v in lim.items()))
+    for case in r["mc"]:
+        print(
+            f"\nMC {case['model']}: {case['images']} images x {case['chips']} chips, "
+            f"{case['gflop_per_chip']:.2f} GFLOP per chip"
+        )
+        print(f"  {'variant':50s} {'chips/s':>9s} {'x ref':>7s} {'GFLOP/s':>9s} {'of conv limit':>14s}")
+        for v in case["variants"]:
+            print(
+                f"  {v['variant']:50s} {v['chips_per_s']:9.2f} {v['x_reference']:7.2f} {v['gflops']:9.1f} "
+                f"{100 * v['fraction_of_conv_limit']:13.0f}%"
+            )
+    if r.get("compile"):
+        c = r["compile"]
+        print(
+            f"\ntorch.compile on {c['model']}: cold {c['cold_compile_s']:.1f} s, steady x{c['speedup']:.2f} "
+            f"({c['eager_chips_per_s']:.2f} -> {c['compiled_chips_per_s']:.2f} chips/s)"
+        )
+    if r.get("bf16_accuracy"):
+        b = r["bf16_accuracy"]
+        print(
+            f"bf16 on the mini W/O Noise model at sigma {b['sigma']}: mean {b['mean_fp32']:.2f} -> "
+            f"{b['mean_bf16']:.2f} ({b['diff']:+.2f} pp, CI +-{b['ci95_half_width_fp32']:.2f}): {b['verdict']}"
+        )
+    t = r["training"]
+    print(f"\ntraining step, {t['model']}, batch {t['batch']}:")
+    for k, v in t["steps"].items():
+        print(f"  {k:16s} {v['ms']:8.1f} ms  x{v['x_noise_injection']:.2f} of noise_injection")
+    w = r["workflow"]
+    print(
+        f"\nworkflow: paper preset DAG ({w['paper_preset_jobs']} jobs) built in "
+        f"{w['dag_build_paper_preset_s']:.1f} s; per-job start-up {w['job_startup_s']:.2f} s "
+        f"(imports {w['import_s']:.2f} s, data load {w['data_load_s']:.2f} s)"
+    )
+    a = r.get("adaptive_mini")
+    if a:
+        print(
+            f"adaptive chips on the last run (target CI95 +-{a['target_ci95_half_width']} pp, floor "
+            f"{a['min_chips']}): {a['adaptive_chips_total']} chips instead of {a['fixed_chips_total']} "
+            f"(x{a['saving_factor']:.2f} fewer); {a['points_reaching_target']}/{a['points']} points reach it"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m neft.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test, about a minute)")
+    ap.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report = run(args.quick, args.device)
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

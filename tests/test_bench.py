@@ -1,0 +1,27 @@
+"""The benchmark suite runs end to end at its smallest size (a smoke test: no timing is asserted)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+
+@pytest.mark.slow
+def test_bench_quick_runs_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neft.bench", "--quick", "--json", str(out)], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert report["limits"]["conv3x3_fp32_gflops"] > 0
+    for case in report["mc"]:
+        labels = [v["variant"] for v in case["variants"]]
+        assert labels[0].startswith("reference") and any(label.startswith("ours fp32") for label in labels)
+        assert all(v["chips_per_s"] > 0 for v in case["variants"])
+    assert set(report["training"]["steps"]) == {"noise_injection", "correctnet", "ovf", "irs"}
+    assert report["workflow"]["dag_build_ok"] and report["workflow"]["paper_preset_jobs"] > 600
+    assert "MC vgg8 width 0.0625" in proc.stdout
