@@ -13,7 +13,8 @@
 4. waits until ``sinfo`` shows the node idle.
 
 On exit it stops every daemon it started, by PID (SIGTERM, then SIGKILL), and nothing else, and removes the
-``slurm.conf`` it wrote (restoring none: it refuses to start when a ``slurm.conf`` it did not write is present).
+``slurm.conf`` it wrote. It refuses to start when a ``slurm.conf`` it did not write is present, or one written for
+another test cluster whose process is still alive (the file records the owner's PID).
 
 It raises ``SlurmUnavailable`` (the test turns it into a skip) when not root or when apt-get cannot install the
 packages; any other failure (a daemon that does not come up) is an error, with the daemon's log in the message.
@@ -21,7 +22,9 @@ packages; any other failure (a daemon that does not come up) is an error, with t
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -48,6 +51,29 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _owner_pid(conf_text: str) -> int | None:
+    m = re.search(r"^# owner pid: (\d+)$", conf_text, re.M)
+    return int(m[1]) if m else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_parent() -> None:
+    """In the forked child: ask Linux to send SIGTERM when the process that started it dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
 
 
 def _cpus() -> int:
@@ -117,8 +143,13 @@ class SlurmCluster:
         if os.geteuid() != 0:
             raise SlurmUnavailable("needs root (apt-get install, /etc/slurm/slurm.conf, daemons)")
         ensure_packages()
-        if SLURM_CONF.exists() and MARKER not in SLURM_CONF.read_text():
-            raise SlurmUnavailable(f"{SLURM_CONF} exists and was not written by this helper; not touching it")
+        if SLURM_CONF.exists():
+            text = SLURM_CONF.read_text()
+            if MARKER not in text:
+                raise SlurmUnavailable(f"{SLURM_CONF} exists and was not written by this helper; not touching it")
+            owner = _owner_pid(text)
+            if owner is not None and owner != os.getpid() and _alive(owner):
+                raise RuntimeError(f"{SLURM_CONF} belongs to a test cluster of process {owner}, still running")
         try:
             self._write_files()
             self._start_munged()
@@ -141,7 +172,7 @@ class SlurmCluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-        if self.conf_written and SLURM_CONF.exists() and MARKER in SLURM_CONF.read_text():
+        if self.conf_written and SLURM_CONF.exists() and _owner_pid(SLURM_CONF.read_text()) == os.getpid():
             SLURM_CONF.unlink()
             self.conf_written = False
 
@@ -158,6 +189,7 @@ class SlurmCluster:
         host = socket.gethostname().split(".")[0]  # slurmctld only runs on the host named by SlurmctldHost
         w = self.workdir
         conf = f"""{MARKER} for a single-node test cluster; removed when the test ends.
+# owner pid: {os.getpid()}
 ClusterName=nefttest
 SlurmctldHost={host}(127.0.0.1)
 SlurmctldPort={ctld_port}
@@ -204,7 +236,12 @@ PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
         out = open(log.with_suffix(".out"), "ab")  # the daemon's own stdout/stderr (start-up errors)
         try:
             self.procs[name] = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # not killed by a Ctrl-C meant for pytest; stop() ends it
+                preexec_fn=_die_with_parent,  # and if pytest itself is killed, the daemon gets SIGTERM
             )
         finally:
             out.close()

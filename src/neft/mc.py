@@ -12,7 +12,7 @@ data stay resident on the device; per chip, each noisy weight is ``folded + scal
 from __future__ import annotations
 
 import copy
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -24,7 +24,7 @@ from neft.models import noisy_weight_names
 from neft.seeding import derive_seed
 from neft.sigma import format_sigma, sigma_float
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "tf32")
 
 
 def chip_seed(base_seed: int, device_name: str, sigma, chip: int, layer: str) -> int:
@@ -201,6 +201,17 @@ class ChipEvaluator:
             if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
                 break
         return stats
+
+
+@contextmanager
+def _tf32(enabled: bool):
+    """TF32 tensor cores for this block only (CUDA; a no-op on CPUs)."""
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = enabled or before[0]
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def adaptive_done(accuracies: list[float], adaptive: dict) -> bool:

@@ -43,6 +43,9 @@ def set_mmap_threshold(nbytes: int) -> bool:
 
 
 def tune_process(threads: int) -> None:
-    """Fixed torch thread count (from config, so results do not depend on --cores) and the allocator fix."""
+    """Fixed torch thread count (from config, so results do not depend on --cores), the allocator fix, and true
+    fp32 on GPUs (cuDNN would use TF32 for convolutions by default; reduced precision is an explicit option)."""
     torch.set_num_threads(max(1, int(threads)))
     set_mmap_threshold(TUNED_MMAP_THRESHOLD)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False

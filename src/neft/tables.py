@@ -37,12 +37,13 @@ def mean_ci_cell(r, digits: int = 2) -> str:
     return f"{r.mean:.{digits}f}" + ("" if pd.isna(half) else f" ± {half:.{digits}f}")
 
 
-def write_metric_table(curves, columns, cell, title, label, csv, md, tex, float_format="%.4f") -> None:
-    """Tidy CSV of ``columns``, and the wide Markdown/LaTeX view built with ``cell``."""
+def write_metric_table(curves, columns, cell, title, label, csv, md, tex, float_format="%.4f", device=None) -> None:
+    """Tidy CSV of ``columns`` (every device), and the wide Markdown/LaTeX view built with ``cell`` (``device``
+    only, when given: the other cards are the device study's table)."""
     from neft.results import write_csv
 
     write_csv(curves[columns], csv, float_format=float_format)
-    wide = wide_table(curves, cell)
+    wide = wide_table(curves if device is None else curves[curves.device == device], cell)
     atomic_write_text(md, to_markdown(wide, title))
     atomic_write_text(tex, to_latex(wide, title, label))
 
@@ -63,10 +64,12 @@ def to_latex(wide: pd.DataFrame, caption: str, label: str) -> str:
     return to_latex_rows(["Model / dataset / method", *wide.columns], rows, caption, label, left_columns=1)
 
 
-def write_accuracy_table(curves: pd.DataFrame, csv, md, tex) -> None:
+def write_accuracy_table(curves: pd.DataFrame, csv, md, tex, device=None) -> None:
     columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5"]
     title = "MC mean top-1 accuracy (%) ± 95 % CI half-width over simulated chips"
-    write_metric_table(curves, columns, mean_ci_cell, title, "tab:accuracy", csv, md, tex)
+    if device:
+        title += f" ({device})"
+    write_metric_table(curves, columns, mean_ci_cell, title, "tab:accuracy", csv, md, tex, device=device)
 
 
 def write_uncertainty_table(curves: pd.DataFrame, csv, md, tex) -> None:

@@ -61,6 +61,20 @@ def method_slice(wildcards):
     return {"kind": m["kind"], "params": m.get("params") or {}}
 
 
+def mc_slice(wildcards):
+    """MC settings that change the chips' numbers; options at their defaults are left out, so enabling nothing
+    new never reruns finished sweeps."""
+    mc = config["mc"]
+    out = {k: mc[k] for k in ("chips", "seed", "batch_size", "fold_bn")}
+    if mc["precision"] != "fp32":
+        out["precision"] = mc["precision"]
+    if mc["compile"]:
+        out["compile"] = True
+    if mc["adaptive"]["enabled"]:
+        out["adaptive"] = mc["adaptive"]
+    return out
+
+
 def compute_slice(wildcards):
     return {k: config["compute"][k] for k in ("device", "threads")}
 

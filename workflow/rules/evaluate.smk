@@ -22,10 +22,7 @@ rule evaluate_mc:
         model=model_slice,
         data=data_slice,
         registry=registry_slice,
-        mc=lambda wc: {
-            k: config["mc"][k]
-            for k in ("chips", "seed", "batch_size", "fold_bn", "precision", "compile", "adaptive")
-        },
+        mc=mc_slice,
         compute=compute_slice,
     script:
         "../scripts/evaluate_mc.py"

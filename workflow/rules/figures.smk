@@ -57,6 +57,8 @@ rule tabulate_accuracy:
         "logs/tabulate_accuracy.log",
     conda:
         "../envs/neft.yaml"
+    params:
+        device=MAIN_DEVICE,
     script:
         "../scripts/tabulate_accuracy.py"
 

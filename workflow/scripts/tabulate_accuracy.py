@@ -8,7 +8,7 @@ from neft.tables import write_accuracy_table
 def main(smk) -> None:
     log = job_log(smk.log[0])
     curves = read_chips(smk.input.curves)
-    write_accuracy_table(curves, smk.output.csv, smk.output.md, smk.output.tex)
+    write_accuracy_table(curves, smk.output.csv, smk.output.md, smk.output.tex, device=smk.params.device)
     log(f"{len(curves)} rows")
 
 
