@@ -65,11 +65,6 @@ CONFIG_CASES = [
         "unknown method kind of a beta-swept method",
         {"methods": {"ovf": {"kind": "ovf2"}}},
         ["methods.ovf.kind: 'ovf2' is not allowed", "correctnet, irs, noise_injection, ovf, plain"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="needs: neft.config.expand_beta_sweep to skip methods whose kind is unknown (today it calls "
-            "build_method first and a bare ValueError without the key escapes validate_config)",
-        ),
         id="unknown method kind of a beta-swept method",
     ),
     (
@@ -158,11 +153,6 @@ CONFIG_CASES = [
         "beta paper where the paper gives none",
         {"experiments": {"pairs": [{"model": "vgg8", "dataset": "cifar100"}]}},
         ["methods.ovf.params.beta: the paper gives no beta for ovf on vgg8/cifar100"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="needs: neft.config.semantic_problems to resolve beta='paper' for every run "
-            "(today accepted; the train job fails later with 'the paper gives no beta for ovf on vgg8/cifar100')",
-        ),
         id="beta paper where the paper gives none",
     ),
     (
@@ -215,11 +205,6 @@ CONFIG_CASES = [
         "adaptive min_chips above max_chips",
         {"mc": {"adaptive": {"enabled": True, "min_chips": 20, "max_chips": 5}}},
         ["mc.adaptive.min_chips: 20 exceeds mc.adaptive.max_chips (5)"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="needs: neft.config.semantic_problems to check mc.adaptive.min_chips <= max_chips "
-            "(today accepted; every MC job silently stops at max_chips, below min_chips)",
-        ),
         id="adaptive min_chips above max_chips",
     ),
 ]
@@ -607,7 +592,7 @@ INPUT_CASES = [
         CheckpointError,
         ["cannot load {root}/ckpt/truncated.pt safely (weights_only=True)"],
     ),
-    ("missing checkpoint", missing_checkpoint, CheckpointError, ["checkpoint not found: {root}/ckpt/absent.pt"]),
+    ("missing checkpoint", missing_checkpoint, CheckpointError, ["file not found: {root}/ckpt/absent.pt"]),
     (
         "malicious pickle in a checkpoint",
         malicious_checkpoint,
@@ -688,11 +673,6 @@ INPUT_CASES = [
         malicious_checkpoint,
         CheckpointError,
         ["refused: it holds the Python object io.open", "could run code"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="needs: neft.io.load_tensors to report torch's 'Unsupported global' (today the message is "
-            "torch's first line, 'Weights only load failed. This file can still be loaded, to do so ...')",
-        ),
         id="malicious pickle: the message names the refused object",
     ),
     pytest.param(
@@ -700,11 +680,6 @@ INPUT_CASES = [
         truncated_checkpoint,
         CheckpointError,
         ["truncated, corrupt or not a torch file"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="needs: neft.io.load_tensors to say 'truncated, corrupt or not a torch file' (today: "
-            "'OSError: [Errno 22] Invalid argument')",
-        ),
         id="truncated checkpoint: the message says truncated",
     ),
     pytest.param(
@@ -712,11 +687,6 @@ INPUT_CASES = [
         corrupt_prepared_dataset,
         CheckpointError,
         ["truncated, corrupt or not a torch file", "delete it so the workflow prepares it again"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="needs: neft.data.prepare.load_prepared to add 'delete it so the workflow prepares it again' "
-            "to an unreadable file's message (and neft.io.load_tensors the 'truncated, corrupt' wording)",
-        ),
         id="corrupt prepared dataset file: the message says what to do",
     ),
     pytest.param(

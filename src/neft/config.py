@@ -88,6 +88,8 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     problems = expand_beta_sweep(config)
     problems += semantic_problems(config, Path(base_dir))
+    if not problems:
+        problems = paper_beta_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     for name, entry in config.get("models", {}).items():
@@ -111,6 +113,8 @@ def expand_beta_sweep(config: dict) -> list[str]:
             )
             continue
         base = config["methods"][method]
+        if base.get("kind") not in METHODS:
+            continue  # reported by semantic_problems as methods.<name>.kind, with the allowed kinds
         if "beta" not in build_method(base["kind"], {}).parameter_names():
             problems.append(f"ablation.beta_sweep.{method}: method kind {base['kind']!r} has no beta")
             continue
@@ -124,6 +128,25 @@ def expand_beta_sweep(config: dict) -> list[str]:
             config["methods"].setdefault(grid.sweep_name(method, beta), variant)
     if ab.get("enabled") and ab.get("beta_sweep") and not ab["sweep_sigmas"]:
         problems.append("ablation.sweep_sigmas: empty, but ablation.beta_sweep lists betas")
+    return problems
+
+
+def paper_beta_problems(config: dict) -> list[str]:
+    """beta 'paper' needs the paper's value for every (model, dataset) the method is trained on (run only on an
+    otherwise valid config: it walks the grid)."""
+    from neft.methods.neft_loss import resolve_beta
+
+    problems, seen = [], set()
+    for run in grid.runs(config):
+        entry = config["methods"][run.method]
+        if (run.method, run.model, run.dataset) in seen:
+            continue
+        seen.add((run.method, run.model, run.dataset))
+        if getattr(build_method(entry["kind"], entry.get("params")), "beta", None) == "paper":
+            try:
+                resolve_beta("paper", run.model, run.dataset, entry["kind"])
+            except ValueError as err:
+                problems.append(f"methods.{run.method}.params.beta: {err}")
     return problems
 
 
@@ -265,4 +288,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     conv = config["convergence"]
     if conv.get("enabled") and conv["reference"] not in config["methods"]:
         problems.append(f"convergence.reference: {conv['reference']!r} is not defined under methods")
+    ad = config["mc"]["adaptive"]
+    if ad.get("enabled") and ad["min_chips"] > ad["max_chips"]:
+        problems.append(f"mc.adaptive.min_chips: {ad['min_chips']} exceeds mc.adaptive.max_chips ({ad['max_chips']})")
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,9 @@ def atomic_torch_save(obj, path: str | Path) -> None:
         tmp.write_bytes(buffer.getvalue())
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be read or does not fit the model it is loaded into."""
 
@@ -55,13 +59,22 @@ def load_tensors(path: str | Path, map_location="cpu"):
     """``torch.load`` restricted to tensors and plain containers (``weights_only=True``): never runs code."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise CheckpointError(f"file not found: {path}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for corrupt or unsafe files
-        raise CheckpointError(
-            f"cannot load {path} safely (weights_only=True): {type(err).__name__}: {str(err).splitlines()[0]}"
-        ) from err
+        text = _ANSI.sub("", str(err))
+        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        if unsafe:
+            why = (
+                f"refused: it holds the Python object {unsafe.group(1)}, not only tensors, and unpickling it "
+                "could run code (a tampered or foreign file)"
+            )
+        else:
+            detail = re.search(r"Unsupported operand \d+", text)
+            first = detail.group(0) if detail else (text.strip().splitlines() or [""])[0]
+            why = f"truncated, corrupt or not a torch file ({type(err).__name__}: {first})"
+        raise CheckpointError(f"cannot load {path} safely (weights_only=True): {why}") from err
 
 
 def load_state_dict_strict(model: torch.nn.Module, state: dict, source: str | Path) -> None:

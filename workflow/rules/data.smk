@@ -9,8 +9,8 @@ rule prepare_dataset:
     conda:
         "../envs/neft.yaml"
     params:
+        # where files come from (download_dir, allow_download) does not change the prepared data: the script
+        # reads those keys from the config, so toggling them reruns nothing
         registry=registry_slice,
-        download_dir=config["data"]["download_dir"],
-        allow_download=config["data"]["allow_download"],
     script:
         "../scripts/prepare_dataset.py"

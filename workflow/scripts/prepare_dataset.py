@@ -9,8 +9,8 @@ def main(smk) -> None:
         smk.wildcards.dataset,
         smk.params.registry,
         smk.output.data,
-        smk.params.download_dir,
-        smk.params.allow_download,
+        smk.config["data"]["download_dir"],
+        smk.config["data"]["allow_download"],
         log=log,
     )
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from neft.data.formats import PARSERS
 from neft.data.registry import DatasetError, DatasetSpec
 from neft.data.sources import locate
-from neft.io import atomic_torch_save, load_tensors
+from neft.io import CheckpointError, atomic_torch_save, load_tensors
 
 PREPARED_KEYS = ("train_x", "train_y", "test_x", "test_y", "classes", "dataset")
 
@@ -55,7 +55,10 @@ def prepare_dataset(
 
 
 def load_prepared(path: str | Path, spec: DatasetSpec | None = None) -> dict:
-    data = load_tensors(path)
+    try:
+        data = load_tensors(path)
+    except CheckpointError as err:
+        raise CheckpointError(f"{err}; delete it so the workflow prepares it again") from err
     if not isinstance(data, dict) or any(k not in data for k in PREPARED_KEYS):
         raise DatasetError(f"{path}: not a prepared dataset file (expected keys {', '.join(PREPARED_KEYS)})")
     if spec is not None:

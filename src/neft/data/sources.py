@@ -23,12 +23,13 @@ def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def verify(path: Path, spec: FileSpec) -> Path:
+def verify(path: Path, spec: FileSpec, key: str = "") -> Path:
     got = md5sum(path)
     if got != spec.md5:
+        source = f" (from {key})" if key else ""
         raise DatasetError(
-            f"checksum mismatch for {path}: md5 {got}, expected {spec.md5}. The file is corrupt, truncated or a "
-            "different version; delete it and provide the original."
+            f"checksum mismatch for {path}: md5 {got}, expected {spec.md5}{source}. The file is corrupt, truncated "
+            "or a different version (delete it and provide the original), or the expected md5 is wrong."
         )
     return path
 
@@ -74,7 +75,7 @@ def locate(spec: DatasetSpec, role: str, download_dir: str | Path | None, allow_
         candidates.append(Path(download_dir) / spec.name / fspec.name)
     for c in candidates:
         if c.exists():
-            return verify(c, fspec)
+            return verify(c, fspec, f"datasets.{spec.name}.files.{role}.md5")
         tried.append(str(c))
     errors = []
     if allow_download and download_dir is not None:
