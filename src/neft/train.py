@@ -111,7 +111,7 @@ def train(
     rows: list[dict] = []
     best_score, best_state, start = -1.0, None, 0
     if state_path is not None and Path(state_path).exists():
-        state = load_tensors(state_path, map_location=device)
+        state = load_tensors(state_path, map_location="cpu")  # generator states must stay on the CPU
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             if aux is not None:

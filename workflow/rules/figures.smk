@@ -68,9 +68,15 @@ rule plot_accuracy_panel:
     input:
         curves="results/tables/accuracy_curves.csv",
     output:
-        figures=expand(
-            "results/figures/accuracy_panels/{{model}}/{{dataset}}.{ext}",
-            ext=config["figures"]["formats"],
+        figures=report(
+            expand(
+                "results/figures/accuracy_panels/{{model}}/{{dataset}}.{ext}",
+                ext=config["figures"]["formats"],
+            ),
+            caption="../report/accuracy_figure.rst",
+            category="Figures",
+            subcategory="accuracy panels",
+            labels={"figure": "accuracy panel", "model": "{model}", "dataset": "{dataset}"},
         ),
     log:
         "logs/plot_accuracy_panel/{model}/{dataset}.log",

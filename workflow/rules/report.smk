@@ -5,7 +5,12 @@ rule render_report:
         results=report_inputs(),
     output:
         notebook="reports/neft_report.ipynb",
-        html="reports/neft_report.html",
+        html=report(
+            "reports/neft_report.html",
+            caption="../report/notebook.rst",
+            category="Report",
+            labels={"report": "notebook"},
+        ),
     log:
         "logs/render_report.log",
     conda:
