@@ -24,4 +24,6 @@ def test_bench_quick_runs_and_writes_json(tmp_path):
         assert all(v["chips_per_s"] > 0 for v in case["variants"])
     assert set(report["training"]["steps"]) == {"noise_injection", "correctnet", "ovf", "irs"}
     assert report["workflow"]["dag_build_ok"] and report["workflow"]["paper_preset_jobs"] > 600
-    assert "MC vgg8 width 0.0625" in proc.stdout
+    layers = [row["layer"] for row in report["layer_profile"]["layers"]]
+    assert any(layer.startswith("conv+ReLU") for layer in layers) and any("MaxPool2d" in layer for layer in layers)
+    assert "MC vgg8 width 0.0625" in proc.stdout and "layer by layer" in proc.stdout

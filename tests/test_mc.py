@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from neft import devices
-from neft.mc import ChipEvaluator, ChipStats, chip_seed, fold_batchnorm
+from neft.mc import ChipEvaluator, ChipStats, _conv_relu, can_fuse_conv_relu, chip_seed, fold_batchnorm, fuse_conv_relu
 from neft.models import VGG8, ResNet18
 
 
@@ -29,6 +29,21 @@ def test_batchnorm_folding_is_exact_up_to_rounding(model):
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     with torch.no_grad():
         torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(not can_fuse_conv_relu(torch.device("cpu")), reason="needs oneDNN (mkldnn) on the CPU")
+@pytest.mark.parametrize("model", [VGG8(10, 1, 32, 0.125), ResNet18(10, 3, 32, 0.125)], ids=["vgg8", "resnet18"])
+def test_conv_relu_fusion_is_bitwise_equal_and_sees_in_place_noise(model):
+    model = trained_like(model)
+    channels = 1 if isinstance(model, VGG8) else 3
+    x, y = torch.randn(40, channels, 32, 32), torch.randint(0, 10, (40,))
+    fused = fuse_conv_relu(fold_batchnorm(model)[0])
+    calls = [n for n in fused.graph.nodes if n.op == "call_function" and n.target is _conv_relu]
+    assert len(calls) == (6 if isinstance(model, VGG8) else 9)  # VGG: every conv; ResNet: stem + first conv per block
+    card = devices.get("RRAM1")
+    a = ChipEvaluator(model, card, x, y, fuse=True).evaluate(0.1, 3)
+    b = ChipEvaluator(model, card, x, y, fuse=False).evaluate(0.1, 3)
+    assert a.rows == b.rows  # same chips, same bits: the noise written in place reaches the fused calls
 
 
 def test_chip_seed_is_a_pure_function_of_its_keys():

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from neft import devices
-from neft.mc import ChipEvaluator
+from neft.mc import ChipEvaluator, can_fuse_conv_relu
 from neft.methods import build_method
 from neft.methods.base import Step
 from neft.models import build_model, noisy_weight_names
@@ -146,11 +146,17 @@ def reference_loop(name, classes, shape, width, checkpoint, card, sigma, x, y, c
 # -- MC variants ----------------------------------------------------------------------------------------------------
 def round_robin(cases: list[tuple], device, rounds: int) -> list[float]:
     """Best time of each (fn, mmap threshold) over ``rounds`` rounds that visit every case once, after one warm-up
-    round: a slow minute on a shared machine then hits every variant alike instead of one."""
+    round: a slow minute on a shared machine then hits every variant alike instead of one. A case whose allocator
+    setting differs from the previous case's gets an untimed run first: the first passes after a switch pay the
+    page faults of re-growing the heap, which would otherwise be charged to whichever variant comes next."""
     best = [float("inf")] * len(cases)
+    current = None
     for r in range(rounds + 1):
         for i, (fn, threshold) in enumerate(cases):
             set_mmap_threshold(threshold)
+            if r and threshold != current:
+                fn()
+            current = threshold
             _sync(device)
             t0 = time.perf_counter()
             fn()
@@ -190,9 +196,18 @@ def mc_case(
         def run_reference():
             reference_loop(name, classes, shape, width, ckpt, card, sigma, x, y, chips, device)
 
-        def ours(batch, fold=True, precision="fp32", compile_=False):
+        def ours(batch, fold=True, precision="fp32", compile_=False, fuse=None):
             ev = ChipEvaluator(
-                model, card, x, y, batch_size=batch, fold_bn=fold, device=device, precision=precision, compile=compile_
+                model,
+                card,
+                x,
+                y,
+                batch_size=batch,
+                fold_bn=fold,
+                device=device,
+                precision=precision,
+                compile=compile_,
+                fuse=fuse,
             )
             return lambda: ev.evaluate(sigma, chips)
 
@@ -205,6 +220,8 @@ def mc_case(
             ("ours fp32, batch 128", ours(128), TUNED_MMAP_THRESHOLD),
             ("ours fp32, no BN folding", ours(batch, fold=False), TUNED_MMAP_THRESHOLD),
         ]
+        if can_fuse_conv_relu(device):
+            variants.append(("ours fp32, no conv+ReLU fusion", ours(batch, fuse=False), TUNED_MMAP_THRESHOLD))
         if bf16_ok:
             variants.append(("ours bf16 autocast", ours(batch, precision="bf16"), TUNED_MMAP_THRESHOLD))
         best = round_robin([(fn, threshold) for _, fn, threshold in variants], device, rounds)
@@ -219,6 +236,65 @@ def mc_case(
             r["fraction_of_conv_limit"] = r["gflops"] * 1e9 / limit
     out["variants"] = rows
     return out
+
+
+class _TimedInterpreter(torch.fx.Interpreter):
+    """Runs a GraphModule node by node and keeps, per node, the best time and the MACs of its conv or linear."""
+
+    def __init__(self, gm, device) -> None:
+        super().__init__(gm)
+        self.device = device
+        self.seconds: dict[str, float] = {}
+        self.macs: dict[str, int] = {}
+        self.kind: dict[str, str] = {}
+
+    def run_node(self, n):
+        _sync(self.device)
+        t = time.perf_counter()
+        out = super().run_node(n)
+        _sync(self.device)
+        dt = time.perf_counter() - t
+        if n.op in ("call_module", "call_function"):
+            self.seconds[n.name] = min(self.seconds.get(n.name, float("inf")), dt)
+            self.kind[n.name], self.macs[n.name] = self._describe(n, out)
+        return out
+
+    def _describe(self, n, out) -> tuple[str, int]:
+        target = self.module.get_submodule(n.target) if n.op == "call_module" else n.target
+        if isinstance(target, nn.Conv2d) or getattr(target, "__name__", "") == "_conv_relu":
+            w = target.weight if isinstance(target, nn.Conv2d) else self.fetch_attr(n.args[1].target)
+            label = "conv+ReLU" if not isinstance(target, nn.Conv2d) else "conv"
+            return f"{label} {w.shape[1]}->{w.shape[0]} @{out.shape[-1]}", out.numel() * w[0].numel()
+        if isinstance(target, nn.Linear):
+            return f"linear {target.in_features}->{target.out_features}", out.numel() * target.in_features
+        name = type(target).__name__ if n.op == "call_module" else getattr(target, "__name__", str(target))
+        return f"{name} {tuple(out.shape[1:])}" if isinstance(out, torch.Tensor) else name, 0
+
+
+def layer_profile(name, width, shape, classes, n_images, device, limit, repeat: int = 5) -> dict:
+    """Where the MC forward spends its time, layer by layer, in the graph the workflow runs (BN folded, conv+ReLU
+    fused): which layers reach the conv limit and which cannot (a 1-channel first conv, memory-bound pooling)."""
+    torch.manual_seed(0)
+    model = build_model(name, classes, shape[0], shape[1], width).eval()
+    x = torch.randn(n_images, *shape)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, torch.zeros(n_images, dtype=torch.long), device=device)
+    interp = _TimedInterpreter(ev.model, torch.device(device))
+    with torch.inference_mode():
+        for _ in range(repeat):
+            interp.run(ev.x)
+    total = sum(interp.seconds.values())
+    rows = [
+        {
+            "node": node,
+            "layer": interp.kind[node],
+            "ms": 1e3 * sec,
+            "share": sec / total,
+            "fraction_of_conv_limit": 2 * interp.macs[node] / sec / limit if interp.macs[node] else None,
+        }
+        for node, sec in interp.seconds.items()
+        if sec / total >= 0.005
+    ]
+    return {"model": f"{name} width {width:g}", "images": n_images, "total_ms": 1e3 * total, "layers": rows}
 
 
 def compile_case(name, width, shape, classes, n_images, chips, device) -> dict:
@@ -431,6 +507,7 @@ def run(quick: bool, device_name: str) -> dict:
         chips = 2 if quick or full else 8
         rounds = 1 if quick else (2 if full else 3)
         report["mc"].append(mc_case(name, width, shape, classes, images, chips, device, limit, bf16_ok, rounds))
+    report["layer_profile"] = layer_profile("vgg8", 0.125, (1, 32, 32), 10, 512 if quick else 1000, device, limit)
     if not quick:
         report["compile"] = compile_case("vgg8", 0.125, (1, 32, 32), 10, 2000, 8, device)
         report["bf16_accuracy"] = bf16_accuracy_check(device, 16) if bf16_ok else None
@@ -456,6 +533,13 @@ def print_report(r: dict) -> None:
                 f"  {v['variant']:50s} {v['chips_per_s']:9.2f} {v['x_reference']:7.2f} {v['gflops']:9.1f} "
                 f"{100 * v['fraction_of_conv_limit']:13.0f}%"
             )
+    lp = r.get("layer_profile")
+    if lp:
+        print(f"\nMC forward of {lp['model']}, {lp['images']} images, layer by layer ({lp['total_ms']:.1f} ms):")
+        for row in lp["layers"]:
+            frac = row["fraction_of_conv_limit"]
+            limit_text = f"{100 * frac:5.0f}% of conv limit" if frac is not None else ""
+            print(f"  {row['layer']:28s} {row['ms']:8.2f} ms {100 * row['share']:5.1f}%  {limit_text}")
     if r.get("compile"):
         c = r["compile"]
         print(

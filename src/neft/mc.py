@@ -5,8 +5,10 @@ A chip is a seed: the noise of chip ``k`` at sigma ``s`` on device ``d`` is draw
 it, so every method is measured on the same chips (paired comparisons) and any chip can be replayed alone.
 
 The model is loaded once; BatchNorm is folded into the preceding convolution (exact up to float rounding); test
-data stay resident on the device; per chip, each noisy weight is ``folded + scale * eps`` written in place, where
-``scale`` (the per-element noise std times the BN factor) is computed once per sigma.
+data stay resident on the device; on a CPU, each convolution followed by a ReLU runs as one oneDNN call with the
+ReLU as a post-op (bitwise equal, about 5 % faster on narrow VGG-8); per chip, each noisy weight is
+``folded + scale * eps`` written in place, where ``scale`` (the per-element noise std times the BN factor) is
+computed once per sigma.
 """
 
 from __future__ import annotations
@@ -64,6 +66,53 @@ def fold_batchnorm(model: nn.Module) -> tuple[nn.Module, dict[str, torch.Tensor]
     gm.delete_all_unused_submodules()
     gm.recompile()
     return gm, factors
+
+
+def _conv_relu(x, weight, bias, stride, padding, dilation, groups):
+    return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, padding, stride, dilation, groups, "relu", [], "")
+
+
+def can_fuse_conv_relu(device: torch.device) -> bool:
+    return device.type == "cpu" and torch.backends.mkldnn.is_available()
+
+
+def fuse_conv_relu(model: nn.Module) -> torch.fx.GraphModule:
+    """Replace every Conv2d whose only user is a ReLU by one oneDNN convolution with a ReLU post-op (CPU only).
+
+    The fused call reads the conv's own parameters (``get_attr``), so noise written in place into them is seen; the
+    parameter names do not change. The ReLU saved is a full pass over the activation, a few per cent of a narrow
+    model's forward.
+    """
+    gm = model if isinstance(model, torch.fx.GraphModule) else torch.fx.symbolic_trace(model)
+    modules = dict(gm.named_modules())
+    for node in list(gm.graph.nodes):
+        is_relu = (node.op == "call_module" and isinstance(modules.get(node.target), nn.ReLU)) or (
+            node.op == "call_function" and node.target in (torch.relu, torch.nn.functional.relu)
+        )
+        if not is_relu:
+            continue
+        prev = node.args[0]
+        conv = modules.get(prev.target) if isinstance(prev, torch.fx.Node) and prev.op == "call_module" else None
+        if not (
+            isinstance(conv, nn.Conv2d)
+            and len(prev.users) == 1
+            and conv.padding_mode == "zeros"
+            and not isinstance(conv.padding, str)
+        ):
+            continue
+        with gm.graph.inserting_before(prev):
+            weight = gm.graph.get_attr(f"{prev.target}.weight")
+            bias = gm.graph.get_attr(f"{prev.target}.bias") if conv.bias is not None else None
+            fused = gm.graph.call_function(
+                _conv_relu,
+                (prev.args[0], weight, bias, list(conv.stride), list(conv.padding), list(conv.dilation), conv.groups),
+            )
+        node.replace_all_uses_with(fused)
+        gm.graph.erase_node(node)
+        gm.graph.erase_node(prev)
+    gm.graph.lint()
+    gm.recompile()
+    return gm
 
 
 @dataclass
@@ -132,6 +181,7 @@ class ChipEvaluator:
         device: torch.device | str = "cpu",
         precision: str = "fp32",
         compile: bool = False,
+        fuse: bool | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
@@ -145,6 +195,10 @@ class ChipEvaluator:
         self.factors: dict[str, torch.Tensor] = {}
         if fold_bn:
             model, self.factors = fold_batchnorm(model)
+        if fuse is None:  # fusing would bypass autocast and inductor's own fusion
+            fuse = can_fuse_conv_relu(self.device) and precision != "bf16" and not compile
+        if fuse:
+            model = fuse_conv_relu(model)
         self.model = model.to(memory_format=torch.channels_last)
         params = dict(self.model.named_parameters())
         self.live = {n: params[n] for n in self.layers}
