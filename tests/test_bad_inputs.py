@@ -651,7 +651,7 @@ INPUT_CASES = [
         "device card with an empty middle band",
         device_card_bad_band,
         DeviceCardError,
-        ["middle_band must be [lo, hi] with 0 <= lo < hi <= 1, got [0.8, 0.2]"],
+        ["{root}/cards/band.yaml: device card 'RRAM1': middle_band must be [lo, hi] with 0 <= lo < hi <= 1, got [0.8"],
     ),
     ("device card file missing", device_card_file_missing, DeviceCardError, ["device card file not found: {root}"]),
     (

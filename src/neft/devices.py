@@ -146,7 +146,9 @@ class DeviceCard:
             )
         except (TypeError, ValueError) as err:
             if isinstance(err, DeviceCardError):
-                raise
+                if source == "<dict>":
+                    raise
+                raise DeviceCardError(f"{source}: {err}") from err  # name the file as well as the card
             raise DeviceCardError(f"device card {source}: {err}") from err
 
     @classmethod
