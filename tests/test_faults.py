@@ -160,6 +160,7 @@ class Attempt:
         self.work = work
         self.out = work / f"attempt{n}.out"
         self.started = time.time()
+        self.escalated = False  # SIGTERM was not enough: the group was killed with SIGKILL
         with open(self.out, "w") as fh:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), *args(work)],
@@ -189,6 +190,10 @@ class Attempt:
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            # seen once in CI with Snakemake 9.27.1: no exit within 60 s of SIGTERM. Likely cause: its SIGTERM
+            # handler takes the scheduler's non-reentrant lock, which the main thread may hold at that instant
+            # (e.g. while it handles the job that the same signal killed)
+            self.escalated = True
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
         deadline = time.monotonic() + 30
@@ -249,12 +254,13 @@ def test_killed_workflow_restarts_without_losing_anything(reference, tmp_path, n
             print(  # shown with -s or on failure: what each kill met
                 f"attempt {n}: {signal.Signals(sig).name} {time.time() - attempt.started:.1f} s in, mid-{stage}: "
                 f"interrupted trainings {interrupted}, finished MC CSVs {len(completed_mc(work))}"
+                + (" (Snakemake hung after SIGTERM: escalated to SIGKILL)" if attempt.escalated else "")
             )
             assert_nothing_truncated(work)
             for path, stamp in finished_outputs(work).items():
                 finished.setdefault(path, stamp)  # keep the first stamp: a rewrite in between must show
             resumed.update(resume_epochs(work))
-            if sig == signal.SIGKILL:  # the killed Snakemake could not release its lock
+            if sig == signal.SIGKILL or attempt.escalated:  # the killed Snakemake could not release its lock
                 snakemake("--unlock", *args(work), cwd=work)
         assert resumed, "no training was interrupted between epochs"
         assert killed_mc, "no MC job was interrupted"
