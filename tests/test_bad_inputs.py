@@ -298,23 +298,29 @@ def env(tmp_path_factory) -> Env:
     return Env(root, str(prepared), str(card), str(checkpoint))
 
 
-def run_mc(env: Env, **over):
-    kw = dict(
+def job_inputs(env: Env) -> dict:
+    """What every job of these cases reads, all good: model, dataset, prepared data, device card, one thread."""
+    return dict(
         model="vgg8",
         width=0.0625,
         dataset="mnist",
         registry={},
         data_path=env.prepared,
         data_cfg=DATA_CFG,
-        checkpoint=env.checkpoint,
         card_path=env.card,
+        compute={"device": "cpu", "threads": 1},
+        log=lambda m: None,
+    )
+
+
+def run_mc(env: Env, **over):
+    kw = job_inputs(env) | dict(
+        checkpoint=env.checkpoint,
         sigma_test="0.1",
         mc=MC_CFG,
-        compute={"device": "cpu", "threads": 1},
         keys={"model": "vgg8", "dataset": "mnist", "method": "plain", "device": "RRAM1", "sigma_train": "0", "seed": 0},
         out_csv=str(env.path("out/mc/test~0.1.csv")),
         out_stats=str(env.path("out/mc/test~0.1.json")),
-        log=lambda m: None,
     )
     return mc_job(**(kw | over))
 
@@ -322,24 +328,15 @@ def run_mc(env: Env, **over):
 def run_train(env: Env, **over):
     out = env.path("out/train")
     out.mkdir(exist_ok=True)
-    kw = dict(
-        model="vgg8",
-        width=0.0625,
-        dataset="mnist",
-        registry={},
-        data_path=env.prepared,
-        data_cfg=DATA_CFG,
+    kw = job_inputs(env) | dict(
         method_kind="noise_injection",
         method_params={},
-        card_path=env.card,
         sigma="0.1",
         seed=0,
         settings=SETTINGS,
-        compute={"device": "cpu", "threads": 1},
         out_model=str(out / "model.pt"),
         out_log=str(out / "train_log.csv"),
         state_path=str(out / "resume_state.pt"),
-        log=lambda m: None,
     )
     return train_job(**(kw | over))
 

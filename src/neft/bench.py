@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from neft import devices
-from neft.mc import ChipEvaluator, can_fuse_conv_relu
+from neft.mc import ChipEvaluator, _conv_relu, can_fuse_conv_relu
 from neft.methods import build_method
 from neft.methods.base import Step
 from neft.models import build_model, noisy_weight_names
@@ -196,19 +196,8 @@ def mc_case(
         def run_reference():
             reference_loop(name, classes, shape, width, ckpt, card, sigma, x, y, chips, device)
 
-        def ours(batch, fold=True, precision="fp32", compile_=False, fuse=None):
-            ev = ChipEvaluator(
-                model,
-                card,
-                x,
-                y,
-                batch_size=batch,
-                fold_bn=fold,
-                device=device,
-                precision=precision,
-                compile=compile_,
-                fuse=fuse,
-            )
+        def ours(batch, **options):  # options: ChipEvaluator's own keywords
+            ev = ChipEvaluator(model, card, x, y, batch_size=batch, device=device, **options)
             return lambda: ev.evaluate(sigma, chips)
 
         batch = min(n_images, 1000)
@@ -218,7 +207,7 @@ def mc_case(
             ("ours fp32, glibc default mmap", ours(batch), GLIBC_DEFAULT_MMAP_THRESHOLD),
             ("ours fp32 (workflow default)", ours(batch), TUNED_MMAP_THRESHOLD),
             ("ours fp32, batch 128", ours(128), TUNED_MMAP_THRESHOLD),
-            ("ours fp32, no BN folding", ours(batch, fold=False), TUNED_MMAP_THRESHOLD),
+            ("ours fp32, no BN folding", ours(batch, fold_bn=False), TUNED_MMAP_THRESHOLD),
         ]
         if can_fuse_conv_relu(device):
             variants.append(("ours fp32, no conv+ReLU fusion", ours(batch, fuse=False), TUNED_MMAP_THRESHOLD))
@@ -261,9 +250,10 @@ class _TimedInterpreter(torch.fx.Interpreter):
 
     def _describe(self, n, out) -> tuple[str, int]:
         target = self.module.get_submodule(n.target) if n.op == "call_module" else n.target
-        if isinstance(target, nn.Conv2d) or getattr(target, "__name__", "") == "_conv_relu":
-            w = target.weight if isinstance(target, nn.Conv2d) else self.fetch_attr(n.args[1].target)
-            label = "conv+ReLU" if not isinstance(target, nn.Conv2d) else "conv"
+        if target is _conv_relu or isinstance(target, nn.Conv2d):
+            fused = target is _conv_relu
+            w = self.fetch_attr(n.args[1].target) if fused else target.weight
+            label = "conv+ReLU" if fused else "conv"
             return f"{label} {w.shape[1]}->{w.shape[0]} @{out.shape[-1]}", out.numel() * w[0].numel()
         if isinstance(target, nn.Linear):
             return f"linear {target.in_features}->{target.out_features}", out.numel() * target.in_features
