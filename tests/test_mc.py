@@ -95,6 +95,23 @@ def test_sigma_zero_chips_equal_the_clean_model():
     assert stats.uncertainty()["ekl"] == pytest.approx(0, abs=1e-12)
 
 
+def test_sigma_zero_runs_one_forward_for_all_chips_after_a_noisy_sweep():
+    """At sigma 0 every chip is the clean model, so the test set is run once and its logits serve every chip; the
+    weights left noisy by a previous sweep are reset first."""
+    model = trained_like(VGG8(10, 1, 32, 0.125))
+    x, y = torch.randn(50, 1, 32, 32), torch.randint(0, 10, (50,))
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=20)
+    ev.evaluate(0.3, 2)  # leaves the last chip's noisy weights in place
+    calls = []
+    ev.forward = lambda xb, f=ev.forward: calls.append(len(xb)) or f(xb)
+    rows = ev.evaluate(0, 4).rows
+    assert calls == [20, 20, 10]  # one pass over the test set, not four
+    with torch.no_grad():
+        clean = (model(x).argmax(1) == y).sum().item()
+    assert [r["correct"] for r in rows] == [clean] * 4
+    assert len({(r["confidence"], r["confidence_correct"]) for r in rows}) == 1
+
+
 def test_chips_do_not_depend_on_batch_size_or_order():
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(60, 1, 32, 32), torch.randint(0, 10, (60,))
@@ -159,3 +176,24 @@ def test_allocator_threshold_is_accepted_by_glibc():
     from neft.perf import TUNED_MMAP_THRESHOLD, set_mmap_threshold
 
     assert set_mmap_threshold(TUNED_MMAP_THRESHOLD) is True
+
+
+@pytest.mark.parametrize("precision,tf32", [("fp32", False), ("tf32", True)])
+def test_tf32_option_switches_tensor_cores_for_the_forward_only(precision, tf32):
+    """mc.precision reaches the arithmetic of the forward: TF32 on for tf32, off for fp32 whatever the process
+    default, and the process setting restored afterwards (the flags exist, and are read, on CPU-only builds too)."""
+    seen = []
+    model = VGG8(10, 1, 32, 0.0625).eval()
+    model.classifier[3].register_forward_hook(
+        lambda *_: seen.append((torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32))
+    )
+    x, y = torch.randn(8, 1, 32, 32), torch.zeros(8, dtype=torch.long)
+    default = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = not tf32  # the opposite, on purpose
+    try:
+        ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, fold_bn=False, fuse=False, precision=precision)
+        ev.evaluate(0.1, 2)
+        assert len(seen) == 3 and all(flags == (tf32, tf32) for flags in seen[1:])  # seen[0]: class count, outside
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (not tf32, not tf32)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = default

@@ -28,12 +28,12 @@ import torch
 from torch import nn
 
 from neft import devices
-from neft.mc import ChipEvaluator, _conv_relu, can_fuse_conv_relu
+from neft.mc import ChipEvaluator, _conv_relu, adaptive_done, can_fuse_conv_relu
 from neft.methods import build_method
 from neft.methods.base import Step
 from neft.models import build_model, noisy_weight_names
 from neft.noise import NoisyForward
-from neft.perf import GLIBC_DEFAULT_MMAP_THRESHOLD, TUNED_MMAP_THRESHOLD, set_mmap_threshold
+from neft.perf import GLIBC_DEFAULT_MMAP_THRESHOLD, TUNED_MMAP_THRESHOLD, set_mmap_threshold, tune_process
 from neft.stats import ci_half_width
 
 REPO = Path(__file__).resolve().parents[2]
@@ -427,7 +427,7 @@ def adaptive_savings(chips_csv: Path, targets=(1.0, 2.0, 3.0), min_chips: int = 
     """Chips the adaptive rule uses on a finished run, against the fixed count that reaches the same CI target at
     every point (the count the worst point needs). Where a point reaches the target within the run's chips the
     count is exact (an adaptive run is a prefix of the fixed-count sequence); beyond them it is estimated from the
-    run's std, n = (t * s / target)^2, and flagged."""
+    run's std, n = (1.96 s / target)^2 (the t quantile's large-n limit), and flagged."""
     import math
 
     import pandas as pd
@@ -441,7 +441,8 @@ def adaptive_savings(chips_csv: Path, targets=(1.0, 2.0, 3.0), min_chips: int = 
     for target in targets:
         needed, estimated = [], 0
         for a in series:
-            n = next((k for k in range(min_chips, len(a) + 1) if ci_half_width(a[:k]) <= target), None)
+            rule = {"min_chips": min_chips, "ci_half_width": target}
+            n = next((k for k in range(min_chips, len(a) + 1) if adaptive_done(a[:k], rule)), None)
             if n is None:
                 estimated += 1
                 n = max(min_chips, math.ceil((1.96 * float(np.std(a, ddof=1)) / target) ** 2))
@@ -569,8 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    tune_process(args.threads or torch.get_num_threads())  # as every workflow job does: fp32 means fp32 on GPUs too
     report = run(args.quick, args.device)
     print_report(report)
     if args.json:

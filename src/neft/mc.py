@@ -14,7 +14,7 @@ computed once per sigma.
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -232,10 +232,15 @@ class ChipEvaluator:
             torch.randn(eps.shape, generator=self.generator, out=eps)
             torch.addcmul(self.base[n], self.scale[n], eps, out=self.live[n].data)
 
+    def arithmetic(self):
+        """The forward's arithmetic for ``precision``: bf16 autocast, TF32 tensor cores (CUDA), or true fp32."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return _tf32(self.precision == "tf32")
+
     def logits(self):
         """Logits of the whole test set on the chip currently loaded, batch by batch (fp32 out)."""
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16" else nullcontext()
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), self.arithmetic():
             for start in range(0, len(self.y), self.batch_size):
                 xb = self.x[start : start + self.batch_size]
                 yield start, self.forward(xb).float(), self.y[start : start + self.batch_size]
@@ -245,10 +250,17 @@ class ChipEvaluator:
         the mean accuracy reaches the target: the result is a prefix of the fixed-count run."""
         self.set_sigma(sigma)
         stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
+        clean = sigma_float(sigma) == 0  # every chip is the clean model: one forward serves them all
+        cached = None
         for chip in range(chips) if isinstance(chips, int) else chips:
-            self.load_chip(chip)
+            if cached is not None:
+                batches = cached
+            else:
+                self.load_chip(chip)
+                batches = list(self.logits()) if clean else self.logits()
+                cached = batches if clean else None
             acc = [torch.zeros((), device=self.device, dtype=torch.float64) for _ in range(3)]
-            for start, logits, yb in self.logits():
+            for start, logits, yb in batches:
                 for a, v in zip(acc, stats.add_batch(start, logits, yb)):
                     a += v
             stats.finish_chip(chip, *acc)
@@ -259,9 +271,9 @@ class ChipEvaluator:
 
 @contextmanager
 def _tf32(enabled: bool):
-    """TF32 tensor cores for this block only (CUDA; a no-op on CPUs)."""
+    """TF32 tensor cores on (or off) for this block only, whatever the process default (CUDA; no effect on CPUs)."""
     before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = enabled or before[0]
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = enabled
     try:
         yield
     finally:
