@@ -71,6 +71,7 @@ def mc_slice(wildcards):
     if mc["compile"]:
         out["compile"] = True
     if mc["adaptive"]["enabled"]:
+        del out["chips"]  # adaptive.max_chips takes its place, so chips changes nothing then
         out["adaptive"] = mc["adaptive"]
     return out
 
