@@ -227,16 +227,20 @@ def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | P
 
 
 def _bars(ax, table: pd.DataFrame, x: str, hue: str, y: str, lo: str | None = None, hi: str | None = None):
+    """Grouped bars; returns each bar with the row it draws (all-NaN where a combination is missing)."""
     xs = list(dict.fromkeys(table[x]))
     hues = list(dict.fromkeys(table[hue]))
     width = 0.8 / max(1, len(hues))
     colors = sns.color_palette("colorblind", len(hues))
+    drawn = []
     for j, h in enumerate(hues):
         g = table[table[hue] == h].set_index(x).reindex(xs)
         pos = [i + (j - (len(hues) - 1) / 2) * width for i in range(len(xs))]
         err = [g[y] - g[lo], g[hi] - g[y]] if lo else None
-        ax.bar(pos, g[y], width, yerr=err, capsize=2, color=colors[j], label=str(h))
+        bars = ax.bar(pos, g[y], width, yerr=err, capsize=2, color=colors[j], label=str(h))
+        drawn += [(patch, row) for patch, (_, row) in zip(bars, g.iterrows())]
     ax.set_xticks(range(len(xs)), xs, rotation=20)
+    return drawn
 
 
 def plot_devices(curves: pd.DataFrame, paths: list[str | Path], note: str | None = None) -> None:
@@ -265,8 +269,9 @@ def plot_convergence(summary: pd.DataFrame, labels: dict, paths: list[str | Path
         d = summary[(summary.model == model) & (summary.dataset == dataset)].copy()
         d["label"] = d["method"].map(lambda m: labels.get(m, m))
         d["sigma "] = "σ = " + d["sigma"].astype(str)
-        _bars(ax, d, "label", "sigma ", "probability")
-        for patch, (_, r) in zip(ax.patches, d.sort_values(["sigma "], kind="mergesort").iterrows()):
+        for patch, r in _bars(ax, d, "label", "sigma ", "probability"):
+            if pd.isna(r.runs):
+                continue
             ax.annotate(
                 f"{int(r.converged)}/{int(r.runs)}",
                 (patch.get_x() + patch.get_width() / 2, patch.get_height()),
