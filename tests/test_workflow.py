@@ -45,16 +45,35 @@ def test_snakefmt_is_clean():
 def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
     out = snakemake("reproduce_all", "-n", "--configfile", PAPER_PRESET, cwd=tmp_path).stdout
     counts = job_counts(out)
-    pairs, sigmas = 6, 9
-    # W/O Noise once; W/ Noise and CorrectNet at every non-zero sigma; OVF and IRS at every sigma: 35 per pair
-    grid = pairs * (1 + 2 * (sigmas - 1) + 2 * sigmas)
-    assert grid == 210
-    device_study = pairs * 3 * 4  # three more device cards x the four noise-aware methods (W/O Noise is shared)
-    convergence = pairs * 2 * 4  # two more seeds x four methods at one sigma
-    assert counts["train"] == grid + device_study + convergence
+    trainings = [
+        dict(kv.split("=") for kv in m.split(", "))
+        for m in re.findall(r"rule train:\n(?:    .*\n)*?    wildcards: (.*)\n", out)
+    ]
+    assert len(trainings) == counts["train"]
+    grid = [t for t in trainings if t["device"] == "RRAM1" and t["seed"] == "0"]
+    # 6 pairs x 35: W/O Noise once; W/ Noise and CorrectNet at the 8 non-zero sigmas; OVF and IRS at all 9
+    assert len(grid) == 210
+    per_pair = {}
+    for t in grid:
+        per_pair.setdefault((t["model"], t["dataset"]), []).append(t["method"])
+    assert len(per_pair) == 6
+    for methods in per_pair.values():
+        assert {m: methods.count(m) for m in set(methods)} == {
+            "plain": 1,
+            "noise_injection": 8,
+            "correctnet": 8,
+            "ovf": 9,
+            "irs": 9,
+        }
+    # device study: three more cards x the four noise-aware methods (W/O Noise is shared); convergence: two more
+    # seeds x four methods at one sigma
+    assert sum(t["device"] != "RRAM1" for t in trainings) == 6 * 3 * 4
+    assert sum(t["seed"] != "0" for t in trainings) == 6 * 2 * 4
+    assert counts["train"] == 210 + 72 + 48
     assert counts["fit_device"] == 4  # the shipped measured devices are fitted first
-    # W/O Noise tested over the whole grid, every other run at its training sigma
-    assert counts["evaluate_mc"] == pairs * (sigmas + 2 * (sigmas - 1) + 2 * sigmas) + pairs * 3 * 5 == 258 + 90
+    # W/O Noise tested over the whole grid (9), every other grid run at its training sigma (34), per pair; the
+    # device study's 15 sweeps per pair (W/O Noise on 3 more cards, 4 methods x 3 cards)
+    assert counts["evaluate_mc"] == 6 * (9 + 34) + 6 * 15
     assert counts["prepare_dataset"] == 4 and counts["device_card"] == 4  # the device study uses all presets
     assert counts["plot_accuracy"] == counts["tabulate_accuracy"] == 1
     assert "plot_ablation" not in counts  # the ablation is not part of the paper's grid
