@@ -6,7 +6,7 @@ it, so every method is measured on the same chips (paired comparisons) and any c
 
 The model is loaded once; BatchNorm is folded into the preceding convolution (exact up to float rounding); test
 data stay resident on the device; on a CPU, each convolution followed by a ReLU runs as one oneDNN call with the
-ReLU as a post-op (bitwise equal, about 5 % faster on narrow VGG-8); per chip, each noisy weight is
+ReLU as a post-op (bitwise equal, 0-8 % faster on narrow VGG-8); per chip, each noisy weight is
 ``folded + scale * eps`` written in place, where ``scale`` (the per-element noise std times the BN factor) is
 computed once per sigma.
 """
@@ -247,7 +247,8 @@ class ChipEvaluator:
 
     def evaluate(self, sigma, chips: int | range, adaptive: dict | None = None) -> ChipStats:
         """Chips in order; with ``adaptive`` ({ci_half_width, min_chips}) stop as soon as the 95 % CI half-width of
-        the mean accuracy reaches the target: the result is a prefix of the fixed-count run."""
+        the mean accuracy reaches the target: the result is a prefix of the fixed-count run. At sigma 0 every chip
+        is the clean model: the test set runs once and its logits serve every chip (same rows, same statistics)."""
         self.set_sigma(sigma)
         stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
         clean = sigma_float(sigma) == 0  # every chip is the clean model: one forward serves them all
