@@ -376,20 +376,7 @@ def read_fit_table(path: str | Path) -> pd.DataFrame:
 
 
 # -- figure ------------------------------------------------------------------------------------------------------
-def _summary(table: pd.DataFrame, card: DeviceCard | None) -> tuple[float, float, float]:
-    """(s, measured_sigma, rmse) from the card when given, else recomputed from the table alone."""
-    if card is not None and "fit" in card.extra:
-        return card.middle_multiplier, float(card.extra["measured_sigma"]), float(card.extra["fit"]["rmse"])
-    ext = table.loc[table.band == "extreme", "model_rel_std"].mean()
-    mid = table.loc[table.band == "middle", "model_rel_std"].mean()
-    s = mid / ext
-    f = DEFAULT_MIDDLE_FRACTION
-    return s, ext * math.sqrt(f * s * s + 1 - f), float(np.sqrt(np.mean(table["residual"] ** 2)))
-
-
-def plot_fits(
-    fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], cards: dict[str, DeviceCard] | None = None
-) -> None:
+def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], cards: dict[str, DeviceCard]) -> None:
     """One panel per device: measured relative std per level (markers) against the fitted two-band model (bars),
     with the sigma_d of the NeFT convention that reproduces the device as a dotted line."""
     import matplotlib
@@ -410,7 +397,8 @@ def plot_fits(
     model_color, data_color, sigma_color = sns.color_palette("colorblind", 3)
     for ax, name in zip(axes.flat, names):
         t = fit_tables[name].sort_values("level")
-        s, measured_sigma, rmse = _summary(t, (cards or {}).get(name))
+        card = cards[name]
+        s, measured_sigma, rmse = card.middle_multiplier, card.extra["measured_sigma"], card.extra["fit"]["rmse"]
         levels = t["level"].to_numpy()
         ax.bar(levels, t["model_rel_std"], width=0.6, color=model_color, alpha=0.45, label="NeFT two-band fit")
         ax.plot(levels, t["measured_rel_std"], "o", ms=6, color=data_color, label="measured", zorder=3)
