@@ -6,7 +6,7 @@ the jobs and the tables cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from neft.sigma import format_sigma
 
@@ -24,6 +24,7 @@ class Run:
 
     @property
     def path(self) -> str:
+        """The one place the results layout is spelled out (the Snakefile's RUN_PATH pattern is built from it)."""
         return f"{self.model}/{self.dataset}/{self.method}/{self.device}/sigma~{self.sigma}/seed~{self.seed}"
 
 
@@ -44,8 +45,7 @@ class Evaluation:
 
     @property
     def path(self) -> str:
-        r = self.run
-        return f"{r.model}/{r.dataset}/{r.method}/{self.device}/sigma~{r.sigma}/seed~{r.seed}/test~{self.sigma_test}"
+        return f"{replace(self.run, device=self.device).path}/test~{self.sigma_test}"
 
 
 def grid_sigmas(config: dict) -> list[str]:

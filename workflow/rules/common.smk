@@ -13,7 +13,7 @@ except ConfigError as err:
 MAIN_DEVICE = config["experiments"]["devices"][0]
 GRID_RUNS = neft.grid.runs(config)
 GRID_EVALS = neft.grid.evaluations(config)
-RUN_PATH = "{model}/{dataset}/{method}/{device}/sigma~{sigma}/seed~{seed}"
+RUN_PATH = neft.grid.Run("{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}").path
 
 
 wildcard_constraints:
@@ -82,11 +82,10 @@ def compute_slice(wildcards):
 
 def trained_model(wildcards):
     """The checkpoint a sweep evaluates: W/O Noise is trained once and evaluated on every device card."""
-    device = neft.grid.training_device(config, wildcards.method, wildcards.device)
-    return (
-        f"results/models/{wildcards.model}/{wildcards.dataset}/{wildcards.method}/{device}/"
-        f"sigma~{wildcards.sigma}/seed~{wildcards.seed}/model.pt"
-    )
+    w = wildcards
+    device = neft.grid.training_device(config, w.method, w.device)
+    run = neft.grid.Run(w.model, w.dataset, w.method, device, w.sigma, w.seed)
+    return f"results/models/{run.path}/model.pt"
 
 
 def all_mc_stats():
@@ -118,7 +117,7 @@ def convergence_references():
     ref = config["convergence"]["reference"]
     seed = config["experiments"]["seeds"][0]
     return {
-        (m, d): f"results/models/{m}/{d}/{ref}/{MAIN_DEVICE}/sigma~0/seed~{seed}/train_log.csv"
+        (m, d): train_log(neft.grid.Run(m, d, ref, MAIN_DEVICE, "0", seed))
         for m, d in neft.grid.pairs(config)
     }
 
