@@ -55,3 +55,37 @@ def test_kaiming_fan_out_init_and_zero_bias():
 def test_unknown_model_lists_allowed():
     with pytest.raises(ValueError, match="resnet18, vgg8"):
         build_model("alexnet", 10)
+
+
+def test_resnet18_shortcut_is_the_strided_1x1_convolution():
+    """Subsample-then-1x1 is the same map as the usual 1x1 stride-2 projection, with the same parameters."""
+    torch.manual_seed(0)
+    block = ResNet18(width=0.0625).layer2[0].eval()
+    conv = block.shortcut[0]
+    x = torch.randn(3, conv.in_channels, 16, 16)
+    want = torch.nn.functional.conv2d(x, conv.weight, stride=2)
+    assert torch.allclose(block.shortcut[0](x[:, :, ::2, ::2]), want, atol=1e-6)
+    assert conv.kernel_size == (1, 1) and block.stride == 2
+
+
+NARROW_RESNET_TRAINING = """
+import torch
+from neft.models import build_model
+torch.manual_seed(0)
+torch.set_num_threads(1)
+m = build_model("resnet18", 10, 3, 64, 0.0625).train().to(memory_format=torch.channels_last)
+x = torch.randn(64, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+for _ in range(3):
+    m(x).logsumexp(1).sum().backward()
+print("trained")
+"""
+
+
+def test_narrow_resnet18_trains_on_64_pixel_channels_last_inputs_on_the_cpu():
+    """The paper-smoke run's Tiny ImageNet crash (a oneDNN heap corruption in the strided 1x1 conv's backward),
+    in a subprocess: with the old shortcut this aborts the interpreter."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", NARROW_RESNET_TRAINING], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "trained" in proc.stdout, proc.stderr[-2000:]
