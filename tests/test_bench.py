@@ -27,3 +27,7 @@ def test_bench_quick_runs_and_writes_json(tmp_path):
     layers = [row["layer"] for row in report["layer_profile"]["layers"]]
     assert any(layer.startswith("conv+ReLU") for layer in layers) and any("MaxPool2d" in layer for layer in layers)
     assert "MC vgg8 width 0.0625" in proc.stdout and "layer by layer" in proc.stdout
+    (cpp,) = report["chips_per_pass"]  # quick: the narrow VGG-8 only
+    assert [v["chips_per_pass"] for v in cpp["variants"]][-2:] == [8, 32] and cpp["variants"][0]["chips_per_pass"] == 1
+    assert all(v["chips_per_s"] > 0 and v["max_abs_confidence_diff"] < 1e-4 for v in cpp["variants"])
+    assert cpp["fastest_chips_per_pass"] in (1, 8, 32) and "chips per forward (mc.chips_per_pass)" in proc.stdout

@@ -7,11 +7,59 @@ from neft.sigma import format_sigma, parse_sigma
 from .conftest import SCHEMA, load_config
 
 
-@pytest.mark.parametrize("presets", [(), ("config/presets/test.yaml",), ("config/presets/paper.yaml",)])
+@pytest.mark.parametrize(
+    "presets",
+    [(), ("config/presets/test.yaml",), ("config/presets/paper.yaml",), ("config/presets/paper-smoke.yaml",)],
+)
 def test_shipped_configs_are_valid(presets):
     cfg = validate_config(load_config(*presets), SCHEMA)
     assert cfg["models"]["vgg8"]["lr"] == 1e-3
     assert cfg["mc"]["chips"] >= 1
+
+
+#: what the paper-smoke preset may change in the paper preset: sizes, the device (CPU or GPU), and the synthetic
+#: datasets' folder and checksums. Everything else (grid, methods, studies, selection, schedule, seeds) is the paper's.
+SMOKE_MAY_CHANGE = {
+    "scale",
+    "training.epochs",
+    "training.batch_size",
+    "training.eval_batch_size",
+    "models.vgg8.width",
+    "models.resnet18.width",
+    "data.train_subset",
+    "data.val_size",
+    "data.test_subset",
+    "mc.chips",
+    "mc.batch_size",
+    "compute.device",
+    "compute.threads",
+    "compute.train_runtime",
+    "compute.mc_runtime",
+    "compute.mem_mb",
+    "compute.warm_start",
+}
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def test_paper_smoke_is_the_paper_preset_with_only_sizes_shrunk():
+    paper = _flatten(validate_config(load_config("config/presets/paper.yaml"), SCHEMA))
+    smoke = _flatten(validate_config(load_config("config/presets/paper-smoke.yaml"), SCHEMA))
+    changed = {k for k in paper.keys() | smoke.keys() if paper.get(k) != smoke.get(k)}
+    datasets = {k for k in changed if k.startswith("datasets.")}
+    assert changed - datasets - {"datasets"} <= SMOKE_MAY_CHANGE, sorted(changed - datasets - SMOKE_MAY_CHANGE)
+    assert {k.rsplit(".", 1)[-1] for k in datasets} == {"path", "md5"}  # (the paper preset has no entry)
+    assert smoke["training.selection.split"] == "test" and len(smoke["experiments.pairs"]) == 6
+    assert smoke["mc.chips"] < paper["mc.chips"] and smoke["training.epochs"] < paper["training.epochs"]
 
 
 def test_defaults_are_filled():

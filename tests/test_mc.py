@@ -206,3 +206,139 @@ def test_tf32_option_switches_tensor_cores_for_the_forward_only(precision, tf32)
         assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (not tf32, not tf32)
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = default
+
+
+# -- mc.chips_per_pass: K chips in one batched forward ---------------------------------------------------------------
+def _small(build):
+    """A narrow, BN-trained-like model on tiny inputs (16 x 16): what the K > 1 tests run."""
+    channels = 1 if build is VGG8 else 3
+    model = trained_like(build(10, channels, 16, 0.0625))
+    return model, torch.randn(30, channels, 16, 16), torch.randint(0, 10, (30,))
+
+
+def _assert_rows_close(got, want):
+    assert [r["chip"] for r in got] == [r["chip"] for r in want]
+    for a, b in zip(got, want):
+        assert a["correct"] == b["correct"] and a["n"] == b["n"]
+        assert a["accuracy"] == pytest.approx(b["accuracy"], abs=1e-5)
+        assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
+        assert a["confidence_correct"] == pytest.approx(b["confidence_correct"], abs=1e-5, nan_ok=True)
+
+
+@pytest.mark.parametrize("build", [VGG8, ResNet18], ids=["vgg8", "resnet18"])
+def test_chips_per_pass_rows_equal_the_one_chip_path(build):
+    model, x, y = _small(build)
+    card = devices.get("RRAM1")
+    ref = ChipEvaluator(model, card, x, y, batch_size=16, fuse=False).evaluate(0.2, 7)
+    fused = ChipEvaluator(model, card, x, y, batch_size=16).evaluate(0.2, 7)  # the default path on CPUs
+    u = ref.uncertainty()
+    for k in (1, 3, 4):  # 7 chips: 3 -> blocks 3, 3, 1; 4 -> 4, 3 (a partial last block)
+        got = ChipEvaluator(model, card, x, y, batch_size=16, chips_per_pass=k).evaluate(0.2, 7)
+        _assert_rows_close(got.rows, ref.rows)
+        if k == 1:  # K = 1 is the one-chip path itself, bitwise
+            pd.testing.assert_frame_equal(pd.DataFrame(got.rows), pd.DataFrame(fused.rows), check_exact=True)
+        g = got.uncertainty()
+        assert g["chips"] == 7
+        assert g["ekl"] == pytest.approx(u["ekl"], rel=1e-5, abs=1e-8)
+        assert g["mutual_info"] == pytest.approx(u["mutual_info"], rel=1e-5, abs=1e-8)
+
+
+def test_a_block_holds_each_chip_s_own_noisy_weights_bitwise():
+    """Slice j of the stack is chip j exactly as the one-chip path draws it (same seeds, same eps layout)."""
+    model, x, y = _small(VGG8)
+    card = devices.get("RRAM4")
+    one = ChipEvaluator(model, card, x, y, base_seed=5, fuse=False)
+    many = ChipEvaluator(model, card, x, y, base_seed=5, chips_per_pass=3)
+    one.set_sigma(0.2)
+    many.set_sigma(0.2)
+    many.load_block([4, 9, 2])
+    for j, chip in enumerate([4, 9, 2]):
+        one.load_chip(chip)
+        for n in one.layers:
+            assert many.stack[n][j].stride() == one.live[n].stride()
+            assert torch.equal(many.stack[n][j], one.live[n].detach())
+
+
+def test_chips_per_pass_runs_one_forward_per_block_and_batch():
+    model, x, y = _small(VGG8)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=20, chips_per_pass=4)
+    calls, block = [], ev.forward_block
+
+    def counted(stacked, fixed, xb):
+        calls.append((len(next(iter(stacked.values()))), len(xb)))  # (chips in the stack, images)
+        return block(stacked, fixed, xb)
+
+    ev.forward_block = counted
+    ev.forward = lambda xb: pytest.fail("the one-chip forward ran")
+    rows = ev.evaluate(0.2, 7).rows
+    assert calls == [(4, 20), (4, 10), (3, 20), (3, 10)]  # 2 blocks x 2 batches, not 7 chips x 2 batches
+    assert [r["chip"] for r in rows] == list(range(7))
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_adaptive_chips_per_pass_is_a_prefix_of_the_fixed_run(k):
+    model, x, y = _small(VGG8)
+    card = devices.get("RRAM1")
+    fixed = ChipEvaluator(model, card, x, y, fuse=False).evaluate(0.2, 30)
+    ev = ChipEvaluator(model, card, x, y, chips_per_pass=k)
+    rule = {"ci_half_width": 8.0, "min_chips": 5}
+    adaptive = ev.evaluate(0.2, 30, adaptive=rule)
+    n = len(adaptive.rows)
+    assert 5 <= n < 30 and n % k  # it stops inside a block: the block's later chips are computed, then dropped
+    assert n == len(ChipEvaluator(model, card, x, y, fuse=False).evaluate(0.2, 30, adaptive=rule).rows)
+    _assert_rows_close(adaptive.rows, fixed.rows[:n])
+    # the sums stop with the rows, even inside a block: the statistics are those of the first n fixed chips
+    prefix = ChipEvaluator(model, card, x, y, fuse=False).evaluate(0.2, n).uncertainty()
+    assert adaptive.uncertainty()["ekl"] == pytest.approx(prefix["ekl"], rel=1e-5)
+
+
+def test_chips_per_pass_at_sigma_zero_keeps_the_one_forward_shortcut():
+    model, x, y = _small(ResNet18)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=20, chips_per_pass=4)
+    ev.evaluate(0.3, 5)  # a noisy sweep first
+    calls = []
+    ev.forward = lambda xb, f=ev.forward: calls.append(len(xb)) or f(xb)
+    ev.forward_block = lambda *a: pytest.fail("a block forward ran at sigma 0")
+    stats = ev.evaluate(0, 6)
+    assert calls == [20, 10]
+    with torch.no_grad():
+        clean = (model(x).argmax(1) == y).sum().item()
+    assert [r["correct"] for r in stats.rows] == [clean] * 6
+    assert stats.uncertainty()["ekl"] == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "tf32"])
+def test_chips_per_pass_precision_options(precision):
+    """bf16: explicit bf16 weights and inputs (autocast does not reach inside vmap), close to the autocast path;
+    tf32: the flags are switched for the block forward as for the one-chip forward."""
+    model, x, y = _small(VGG8)
+    card = devices.get("RRAM1")
+    seen = []
+    ref = ChipEvaluator(model, card, x, y, precision=precision).evaluate(0.1, 5).rows
+    ev = ChipEvaluator(model, card, x, y, precision=precision, chips_per_pass=4)
+    ev.model.get_submodule("classifier.3").register_forward_hook(
+        lambda _m, _i, out: seen.append((out.dtype, torch.backends.cudnn.allow_tf32))
+    )
+    rows = ev.evaluate(0.1, 5).rows
+    seen = seen[1:]  # seen[0]: the class count, outside the precision context
+    assert len(rows) == 5 and len(seen) == 2  # one forward per block
+    if precision == "bf16":
+        assert all(dtype == torch.bfloat16 for dtype, _ in seen)
+        for a, b in zip(rows, ref):
+            assert abs(a["correct"] - b["correct"]) <= 2 and a["confidence"] == pytest.approx(b["confidence"], abs=2e-2)
+    else:
+        assert all(tf32 for _, tf32 in seen)
+        _assert_rows_close(rows, ref)
+
+
+def test_chips_per_pass_is_validated_and_refuses_fusion():
+    model, x, y = _small(VGG8)
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match="chips_per_pass"):
+            ChipEvaluator(model, devices.get("RRAM1"), x, y, chips_per_pass=bad)
+    with pytest.raises(ValueError, match="vmap"):
+        ChipEvaluator(model, devices.get("RRAM1"), x, y, chips_per_pass=2, fuse=True)
+    assert not any(
+        n.target is _conv_relu
+        for n in ChipEvaluator(model, devices.get("RRAM1"), x, y, chips_per_pass=2).model.graph.nodes
+    )

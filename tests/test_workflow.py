@@ -181,16 +181,20 @@ def test_deleting_one_figure_rebuilds_only_that_figure(e2e):
     assert (e2e / "results/figures/accuracy.png").exists()
 
 
-@pytest.mark.parametrize("cores", ["1", "2"])
-def test_mc_csvs_are_byte_identical_across_runs_and_cores(e2e, tmp_path, cores):
-    """The same config in a fresh directory, with --cores 1 or 2, gives the same bytes in every MC CSV and table
-    (a smaller target than reproduce_all, so the check costs a fraction of the end-to-end run)."""
+@pytest.mark.parametrize("cores,warm", [("1", True), ("2", False)])
+def test_mc_csvs_are_byte_identical_across_runs_and_cores(e2e, tmp_path, cores, warm):
+    """The same config in a fresh directory, with --cores 1 or 2, and with jobs started cold instead of from the
+    warm server (compute.warm_start), gives the same bytes in every MC CSV and table (a smaller target than
+    reproduce_all, so the check costs a fraction of the end-to-end run)."""
     small = tmp_path / "small.yaml"
     small.write_text(
         "experiments: {methods: [plain, noise_injection]}\n"
         "ablation: {enabled: false}\nconvergence: {enabled: false}\ndevice_study: {enabled: false}\n"
+        + ("" if warm else "compute: {warm_start: false}\n")
     )
     snakemake("table_accuracy", "--cores", cores, "--configfile", TEST_PRESET, str(small), cwd=tmp_path)
+    assert (tmp_path / "logs/warm_start.log").exists() == warm
+    assert "ready" in (e2e / "logs/warm_start.log").read_text()  # the reference run's jobs did start warm
     files = sorted(p.relative_to(tmp_path) for p in (tmp_path / "results/mc").rglob("*.csv"))
     assert len(files) == 3  # W/O Noise at two sigmas, W/ Noise at one
     for f in files:

@@ -4,6 +4,7 @@ training step cost per method, and the workflow's own overhead, all measured sid
     python -m neft.bench            # the full suite on this machine (CPU: about 10 minutes)
     python -m neft.bench --quick    # small sizes (about a minute); what CI runs as a smoke test
     python -m neft.bench --json out.json
+    python -m neft.bench --chips-per-pass-only    # only chips/s for mc.chips_per_pass K = 1, 8, 32 (GPU acceptance)
 
 Ratios are what to read: absolute numbers move with the machine's load; ratios are measured in the same process,
 allocator and minute. Nothing here is asserted by tests.
@@ -227,6 +228,106 @@ def mc_case(
     return out
 
 
+def chips_per_pass_case(
+    name: str,
+    width: float,
+    shape,
+    classes: int,
+    n_images: int,
+    chips: int,
+    device,
+    batch: int | None = None,
+    ks: tuple[int, ...] = (1, 8, 32),
+    rounds: int = 2,
+) -> dict:
+    """Chips per second with K = ``ks`` chips per batched forward (mc.chips_per_pass), side by side on the same
+    model and chips, round-robin timed. K = 1 is the workflow's default path (on a CPU with oneDNN: conv+ReLU fused);
+    there K = 1 unfused is timed too, the arithmetic every K > 1 runs (vmap cannot fuse). Also reports how far each
+    variant's rows are from the default's (float rounding only: same chips, other kernels)."""
+    device = torch.device(device)
+    torch.manual_seed(0)
+    model = build_model(name, classes, shape[0], shape[1], width).eval()
+    for m in model.modules():  # plausible BN statistics, so that folding does real work
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_var.uniform_(0.5, 1.5)
+            m.running_mean.normal_(0, 0.1)
+    card = devices.get("RRAM1")
+    x = torch.randn(n_images, *shape)
+    y = torch.randint(0, classes, (n_images,))
+    batch = batch or min(n_images, 1000)
+    sigma = 0.1
+    fusion = can_fuse_conv_relu(device)
+    specs = [(1, None, "K=1, conv+ReLU fused (workflow default)" if fusion else "K=1 (workflow default)")]
+    if fusion:
+        specs.append((1, False, "K=1, unfused"))
+    specs += [(k, None, f"K={k}, vmap over stacked weights (unfused)") for k in ks if k > 1]
+    results: dict[str, list[dict]] = {}
+    cases = []
+    for k, fuse, label in specs:
+        ev = ChipEvaluator(model, card, x, y, batch_size=batch, device=device, fuse=fuse, chips_per_pass=k)
+
+        def one(ev=ev, label=label):
+            results[label] = ev.evaluate(sigma, chips).rows
+
+        cases.append((one, TUNED_MMAP_THRESHOLD))
+    best = round_robin(cases, device, rounds)
+    del cases
+    ref_rows = results[specs[0][2]]
+    rows = []
+    for (k, fuse, label), seconds in zip(specs, best):
+        got = results[label]
+        rows.append(
+            {
+                "variant": label,
+                "chips_per_pass": k,
+                "fused": bool(fusion and fuse is None and k == 1),
+                "chips_per_s": chips / seconds,
+                "max_abs_accuracy_diff": max(abs(a["accuracy"] - b["accuracy"]) for a, b in zip(got, ref_rows)),
+                "max_abs_confidence_diff": max(abs(a["confidence"] - b["confidence"]) for a, b in zip(got, ref_rows)),
+            }
+        )
+    for r in rows:
+        r["x_k1"] = r["chips_per_s"] / rows[0]["chips_per_s"]
+    fastest = max(rows, key=lambda r: r["chips_per_s"])
+    return {
+        "model": f"{name} width {width:g}",
+        "device": str(device),
+        "images": n_images,
+        "chips": chips,
+        "batch_size": batch,
+        "variants": rows,
+        "fastest_chips_per_pass": fastest["chips_per_pass"],
+        "fastest_variant": fastest["variant"],
+    }
+
+
+def chips_per_pass_section(quick: bool, device, ks: tuple[int, ...] = (1, 8, 32)) -> list[dict]:
+    """VGG-8 at a narrow width (the mini scale's kind of model) and, unless ``quick``, at full width. Sizes keep a
+    CPU run to a few minutes; on CUDA the sizes are closer to a real sweep. The full-width batch is kept small
+    because K > 1 holds K copies of one batch's activations (mc.batch_size bounds them)."""
+    cuda = torch.device(device).type == "cuda"
+    chips = max(ks) if quick else 2 * max(ks)
+    narrow = 128 if quick else (2000 if cuda else 512)
+    out = [chips_per_pass_case("vgg8", 0.0625, (1, 32, 32), 10, narrow, chips, device, ks=ks, rounds=1 if quick else 3)]
+    if not quick:
+        full, batch = (1000, 250) if cuda else (32, 32)
+        rounds = 2 if cuda else 1
+        out.append(chips_per_pass_case("vgg8", 1.0, (3, 32, 32), 10, full, max(ks), device, batch, ks, rounds))
+    return out
+
+
+def fastest_chips_per_pass(device: str = "cuda", quick: bool = False, ks: tuple[int, ...] = (1, 8, 32)) -> dict:
+    """For the GPU acceptance script: chips/s per K on this machine and the fastest K per model, e.g.
+    ``python -c "from neft.bench import fastest_chips_per_pass as f; print(f('cuda'))"``, or
+    ``python -m neft.bench --chips-per-pass-only --json out.json`` for the same with the report printed."""
+    cases = chips_per_pass_section(quick, device, ks)
+    return {
+        "fastest": {c["model"]: c["fastest_chips_per_pass"] for c in cases},
+        "chips_per_s": {c["model"]: {v["variant"]: v["chips_per_s"] for v in c["variants"]} for c in cases},
+        "cases": cases,
+    }
+
+
 class _TimedInterpreter(torch.fx.Interpreter):
     """Runs a GraphModule node by node and keeps, per node, the best time and the MACs of its conv or linear."""
 
@@ -419,7 +520,43 @@ def workflow_overhead() -> dict:
             starts.append((total, imp, load))
         best = min(starts)
         out |= {"job_startup_s": best[0], "import_s": best[1], "data_load_s": best[2]}
+        out |= warm_start_overhead(Path(tmp))
     return out
+
+
+def warm_start_overhead(tmp: Path, repeat: int = 3) -> dict:
+    """A job script that imports what a training job imports and the first optimiser step pulls in (torch._dynamo),
+    started cold (a new interpreter, as Snakemake starts it) and warm (handed to neft.warmstart's server), side by
+    side; the server's own start is paid once per workflow run."""
+    from neft.warmstart import ENV_SOCKET, WarmServer
+
+    script = tmp / "job.py"
+    script.write_text(
+        "__real_file__ = __file__\nfrom neft.warmstart import delegate\ndelegate(globals())\n"
+        "import torch._dynamo, neft.runs\n"
+    )
+    t0 = time.perf_counter()
+    server = WarmServer(log=tmp / "warm.log")
+    started = time.perf_counter() - t0
+    try:
+        if not server.ready:
+            return {"warm_start": "server not ready"}
+        times: dict[str, list[float]] = {"cold": [], "warm": []}
+        for _ in range(repeat):
+            for mode in ("cold", "warm"):
+                env = {k: v for k, v in os.environ.items() if k != ENV_SOCKET}
+                if mode == "warm":
+                    env[ENV_SOCKET] = server.socket
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, str(script)], env=env, check=True)
+                times[mode].append(time.perf_counter() - t0)
+    finally:
+        server.stop()
+    return {
+        "cold_job_start_s": min(times["cold"]),
+        "warm_job_start_s": min(times["warm"]),
+        "warm_server_start_s": started,
+    }
 
 
 # -- adaptive chips on the mini run ---------------------------------------------------------------------------------
@@ -498,6 +635,7 @@ def run(quick: bool, device_name: str) -> dict:
         chips = 2 if quick or full else 8
         rounds = 1 if quick else (2 if full else 3)
         report["mc"].append(mc_case(name, width, shape, classes, images, chips, device, limit, bf16_ok, rounds))
+    report["chips_per_pass"] = chips_per_pass_section(quick, device)
     report["layer_profile"] = layer_profile("vgg8", 0.125, (1, 32, 32), 10, 512 if quick else 1000, device, limit)
     if not quick:
         report["compile"] = compile_case("vgg8", 0.125, (1, 32, 32), 10, 2000, 8, device)
@@ -506,6 +644,21 @@ def run(quick: bool, device_name: str) -> dict:
     report["workflow"] = workflow_overhead()
     report["adaptive_mini"] = adaptive_savings(REPO / "results/tables/mc_chips.csv")
     return report
+
+
+def print_chips_per_pass(cases: list[dict]) -> None:
+    for case in cases:
+        print(
+            f"\nchips per forward (mc.chips_per_pass), {case['model']} on {case['device']}: {case['images']} images "
+            f"x {case['chips']} chips, batch {case['batch_size']}"
+        )
+        print(f"  {'variant':50s} {'chips/s':>9s} {'x K=1':>7s} {'max |d acc|':>12s} {'max |d conf|':>13s}")
+        for v in case["variants"]:
+            print(
+                f"  {v['variant']:50s} {v['chips_per_s']:9.2f} {v['x_k1']:7.2f} "
+                f"{v['max_abs_accuracy_diff']:12.4f} {v['max_abs_confidence_diff']:13.2e}"
+            )
+        print(f"  fastest: {case['fastest_variant']}")
 
 
 def print_report(r: dict) -> None:
@@ -524,6 +677,7 @@ def print_report(r: dict) -> None:
                 f"  {v['variant']:50s} {v['chips_per_s']:9.2f} {v['x_reference']:7.2f} {v['gflops']:9.1f} "
                 f"{100 * v['fraction_of_conv_limit']:13.0f}%"
             )
+    print_chips_per_pass(r.get("chips_per_pass") or [])
     lp = r.get("layer_profile")
     if lp:
         print(f"\nMC forward of {lp['model']}, {lp['images']} images, layer by layer ({lp['total_ms']:.1f} ms):")
@@ -553,6 +707,12 @@ def print_report(r: dict) -> None:
         f"{w['dag_build_paper_preset_s']:.1f} s; per-job start-up {w['job_startup_s']:.2f} s "
         f"(imports {w['import_s']:.2f} s, data load {w['data_load_s']:.2f} s)"
     )
+    if "warm_job_start_s" in w:
+        print(
+            f"job start with the imports a training job needs: cold {w['cold_job_start_s']:.2f} s, warm "
+            f"{w['warm_job_start_s']:.2f} s (x{w['cold_job_start_s'] / w['warm_job_start_s']:.1f}); the warm server "
+            f"starts once per run in {w['warm_server_start_s']:.1f} s"
+        )
     for a in r.get("adaptive_mini") or []:
         print(
             f"adaptive chips on the last run, CI95 target +-{a['target_ci95_half_width']:g} pp "
@@ -569,10 +729,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    ap.add_argument(
+        "--chips-per-pass-only", action="store_true", help="only the chips/s per mc.chips_per_pass K = 1, 8, 32"
+    )
     args = ap.parse_args(argv)
     tune_process(args.threads or torch.get_num_threads())  # as every workflow job does: fp32 means fp32 on GPUs too
-    report = run(args.quick, args.device)
-    print_report(report)
+    if args.chips_per_pass_only:
+        set_mmap_threshold(TUNED_MMAP_THRESHOLD)
+        report = fastest_chips_per_pass(args.device, args.quick)
+        print_chips_per_pass(report["cases"])
+    else:
+        report = run(args.quick, args.device)
+        print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0

@@ -9,17 +9,28 @@ data stay resident on the device; on a CPU, each convolution followed by a ReLU 
 ReLU as a post-op (bitwise equal, 0-8 % faster on narrow VGG-8); per chip, each noisy weight is
 ``folded + scale * eps`` written in place, where ``scale`` (the per-element noise std times the BN factor) is
 computed once per sigma.
+
+With ``chips_per_pass`` K > 1, chips run in blocks of K: each chip's noise is drawn exactly as above (same seeds, same
+contiguous ``eps``, so chip k's noisy weights are bitwise those of the one-chip path) into its slice of a stacked
+copy of the noisy weights, and one forward per test batch runs all K chips at once (``torch.func.vmap`` of
+``functional_call`` over the stacked weights; PyTorch turns each conv into one wide or grouped conv). The rows equal
+the one-chip path's within float rounding (other kernels), not bitwise. Memory: K copies of the noisy weights and K
+copies of one batch's activations (``mc.batch_size`` bounds the latter), plus the block's logits. The oneDNN
+conv+ReLU fusion is not vmappable and is off then; bf16 runs as explicit bf16 weights and inputs (autocast does not
+reach inside vmap).
 """
 
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
+import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
 import torch.fx
 from torch import nn
+from torch.func import functional_call, vmap
 
 from neft.devices import DeviceCard
 from neft.models import noisy_weight_names
@@ -182,9 +193,15 @@ class ChipEvaluator:
         precision: str = "fp32",
         compile: bool = False,
         fuse: bool | None = None,
+        chips_per_pass: int = 1,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
+        if isinstance(chips_per_pass, bool) or not isinstance(chips_per_pass, int) or chips_per_pass < 1:
+            raise ValueError(f"mc.chips_per_pass is {chips_per_pass!r}; it must be an integer >= 1")
+        if fuse and chips_per_pass > 1:
+            raise ValueError("conv+ReLU fusion (a oneDNN call) cannot run under vmap: use fuse with chips_per_pass 1")
+        self.chips_per_pass = chips_per_pass
         self.device = torch.device(device)
         self.precision = precision
         self.card = card
@@ -196,7 +213,7 @@ class ChipEvaluator:
         if fold_bn:
             model, self.factors = fold_batchnorm(model)
         if fuse is None:  # fusing would bypass autocast and inductor's own fusion
-            fuse = can_fuse_conv_relu(self.device) and precision != "bf16" and not compile
+            fuse = can_fuse_conv_relu(self.device) and precision != "bf16" and not compile and chips_per_pass == 1
         if fuse:
             model = fuse_conv_relu(model)
         self.model = model.to(memory_format=torch.channels_last)
@@ -213,6 +230,17 @@ class ChipEvaluator:
         self.sigma = None
         # compiled once per job; batch sizes that divide the test set avoid a recompile on a partial last batch
         self.forward = torch.compile(self.model, dynamic=False) if compile else self.model
+        if chips_per_pass > 1:
+            # chip j of a block lives in slice j, with the weight's own strides (same kernels as the one-chip path)
+            self.stack = {n: _stacked_like(p, chips_per_pass) for n, p in self.base.items()}
+            low = torch.bfloat16 if precision == "bf16" else None
+            # bf16: every other float tensor (biases; an unfolded BatchNorm's affine and statistics) cast once
+            state = [*params.items(), *self.model.named_buffers()] if low else []
+            self.fixed = {n: t.detach().to(low) for n, t in state if n not in self.live and t.is_floating_point()}
+            batched = vmap(lambda p, q, x: functional_call(self.model, (p, q), (x,)), in_dims=(0, None, None))
+            # forward_block(stacked, fixed, x): logits of every chip in the stack, chips x batch x classes; compiled,
+            # a partial last block (another K) compiles once more
+            self.forward_block = torch.compile(batched, dynamic=False) if compile else batched
 
     def set_sigma(self, sigma) -> None:
         self.sigma = format_sigma(sigma)
@@ -232,6 +260,31 @@ class ChipEvaluator:
             torch.randn(eps.shape, generator=self.generator, out=eps)
             torch.addcmul(self.base[n], self.scale[n], eps, out=self.live[n].data)
 
+    @torch.no_grad()
+    def load_block(self, chips: list[int]) -> None:
+        """Chip ``chips[j]``'s noisy weights into slice j of the stack, drawn exactly as ``load_chip`` draws them."""
+        for j, chip in enumerate(chips):
+            for n in self.layers:
+                self.generator.manual_seed(chip_seed(self.base_seed, self.card.name, self.sigma, chip, n))
+                eps = self.eps[n]
+                torch.randn(eps.shape, generator=self.generator, out=eps)
+                torch.addcmul(self.base[n], self.scale[n], eps, out=self.stack[n][j])
+
+    def block_logits(self, k: int):
+        """Logits of the whole test set on the first ``k`` chips of the stack, batch by batch (fp32 out, chips x
+        batch x classes), one forward per batch for all of them."""
+        low = torch.bfloat16 if self.precision == "bf16" else None
+        with torch.inference_mode():
+            stacked = {n: (s[:k].to(low) if low else s[:k]) for n, s in self.stack.items()}
+        arithmetic = nullcontext() if low else _tf32(self.precision == "tf32")
+        with torch.inference_mode(), arithmetic, warnings.catch_warnings():
+            # channels_last adaptive_avg_pool2d falls back to a per-chip loop on a tiny tensor; say nothing of it
+            warnings.filterwarnings("ignore", message="There is a performance drop because we have not yet implemented")
+            for start in range(0, len(self.y), self.batch_size):
+                xb = self.x[start : start + self.batch_size]
+                out = self.forward_block(stacked, self.fixed, xb.to(low) if low else xb)
+                yield start, out.float(), self.y[start : start + self.batch_size]
+
     def arithmetic(self):
         """The forward's arithmetic for ``precision``: bf16 autocast, TF32 tensor cores (CUDA), or true fp32."""
         if self.precision == "bf16":
@@ -248,10 +301,13 @@ class ChipEvaluator:
     def evaluate(self, sigma, chips: int | range, adaptive: dict | None = None) -> ChipStats:
         """Chips in order; with ``adaptive`` ({ci_half_width, min_chips}) stop as soon as the 95 % CI half-width of
         the mean accuracy reaches the target: the result is a prefix of the fixed-count run. At sigma 0 every chip
-        is the clean model: the test set runs once and its logits serve every chip (same rows, same statistics)."""
+        is the clean model: the test set runs once and its logits serve every chip (same rows, same statistics).
+        With ``chips_per_pass`` K > 1 (and sigma > 0) chips run K at a time, see ``_evaluate_blocks``."""
         self.set_sigma(sigma)
         stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
         clean = sigma_float(sigma) == 0  # every chip is the clean model: one forward serves them all
+        if self.chips_per_pass > 1 and not clean:
+            return self._evaluate_blocks(stats, list(range(chips) if isinstance(chips, int) else chips), adaptive)
         cached = None
         for chip in range(chips) if isinstance(chips, int) else chips:
             if cached is not None:
@@ -268,6 +324,31 @@ class ChipEvaluator:
             if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
                 break
         return stats
+
+    def _evaluate_blocks(self, stats: ChipStats, chips: list[int], adaptive: dict | None) -> ChipStats:
+        """K chips per forward; their rows (and sums) are then added chip by chip, in chip order, exactly as the
+        one-chip loop adds them, so an adaptive stop inside a block still gives a prefix (the block's later chips are
+        computed and dropped)."""
+        k = self.chips_per_pass
+        for first in range(0, len(chips), k):
+            block = chips[first : first + k]
+            self.load_block(block)
+            batches = list(self.block_logits(len(block)))  # the block's logits: chips x test set x classes in all
+            for j, chip in enumerate(block):
+                acc = [torch.zeros((), device=self.device, dtype=torch.float64) for _ in range(3)]
+                for start, logits, yb in batches:
+                    for a, v in zip(acc, stats.add_batch(start, logits[j], yb)):
+                        a += v
+                stats.finish_chip(chip, *acc)
+                if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
+                    return stats
+        return stats
+
+
+def _stacked_like(t: torch.Tensor, k: int) -> torch.Tensor:
+    """An uninitialised ``(k, *t.shape)`` tensor whose every slice ``[j]`` has ``t``'s strides (e.g. channels_last);
+    ``t`` is a weight, dense in memory, so slice j is ``numel`` elements after slice j - 1."""
+    return torch.empty_strided((k, *t.shape), (t.numel(), *t.stride()), dtype=t.dtype, device=t.device)
 
 
 @contextmanager

@@ -42,10 +42,20 @@ def set_mmap_threshold(nbytes: int) -> bool:
     return bool(ok)
 
 
-def tune_process(threads: int) -> None:
+def tune_process(threads: int, deterministic: bool = False) -> None:
     """Fixed torch thread count (from config, so results do not depend on --cores), the allocator fix, and true
-    fp32 on GPUs (cuDNN would use TF32 for convolutions by default; reduced precision is an explicit option)."""
+    fp32 on GPUs (cuDNN would use TF32 for convolutions by default; reduced precision is an explicit option).
+
+    ``deterministic`` (``compute.deterministic``) makes GPU training bitwise repeatable: deterministic algorithms
+    only (an op without one raises), cuDNN's deterministic kernels without autotuning, and the cuBLAS workspace
+    setting CUDA requires for them (set here, before the first cuBLAS call). CPUs are deterministic without it.
+    """
     torch.set_num_threads(max(1, int(threads)))
     set_mmap_threshold(TUNED_MMAP_THRESHOLD)
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False

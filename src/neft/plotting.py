@@ -19,6 +19,7 @@ DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100
 SCALE_NOTES = {
     "test": "test scale (CI smoke run): tiny models and data, numbers are not meaningful",
     "mini": "mini scale: narrow VGG-8, few epochs, rescaled sigma grid (docs/calibration.md); not the paper's numbers",
+    "paper-smoke": "paper-smoke scale: the paper's grid on tiny models and synthetic data; numbers are not meaningful",
 }
 
 

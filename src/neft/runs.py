@@ -72,7 +72,7 @@ def train_job(
     state_path: str | None = None,
     log: Callable[[str], None] = print,
 ) -> list[dict]:
-    tune_process(compute.get("threads", 1))
+    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
     card = DeviceCard.load(card_path)
@@ -145,7 +145,7 @@ def mc_job(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Evaluate one checkpoint on ``mc['chips']`` chips at ``sigma_test``; one CSV row per chip."""
-    tune_process(compute.get("threads", 1))
+    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
     card = DeviceCard.load(card_path)
@@ -163,6 +163,7 @@ def mc_job(
         device=device,
         precision=mc.get("precision", "fp32"),
         compile=bool(mc.get("compile", False)),
+        chips_per_pass=int(mc.get("chips_per_pass", 1)),
     )
     t0 = time.perf_counter()
     adaptive = mc.get("adaptive") or {}

@@ -70,6 +70,8 @@ def mc_slice(wildcards):
         out["precision"] = mc["precision"]
     if mc["compile"]:
         out["compile"] = True
+    if mc["chips_per_pass"] != 1:
+        out["chips_per_pass"] = mc["chips_per_pass"]
     if mc["adaptive"]["enabled"]:
         del out["chips"]  # adaptive.max_chips takes its place, so chips changes nothing then
         out["adaptive"] = mc["adaptive"]
@@ -77,7 +79,11 @@ def mc_slice(wildcards):
 
 
 def compute_slice(wildcards):
-    return {k: config["compute"][k] for k in ("device", "threads")}
+    """Device and threads; deterministic only when on (so finished jobs stay fresh when it is off)."""
+    out = {k: config["compute"][k] for k in ("device", "threads")}
+    if config["compute"]["deterministic"]:
+        out["deterministic"] = True
+    return out
 
 
 def trained_model(wildcards):
@@ -180,3 +186,28 @@ def final_targets():
 
 def report_inputs():
     return [f for files in final_targets().values() for f in files]
+
+
+# Warm job start (compute.warm_start, local runs only): one interpreter imports torch once and every job forks
+# from it, instead of paying ~2 s of imports per job. Jobs find it through the environment; see neft.warmstart.
+WARM_SERVERS = []
+
+
+onstart:
+    if config["compute"]["warm_start"] and workflow.local_exec:
+        from neft.warmstart import WarmServer
+
+        server = WarmServer()
+        WARM_SERVERS.append(server)
+        if not server.ready:
+            logger.warning("warm start unavailable (logs/warm_start.log); jobs start cold")
+
+
+onsuccess:
+    for server in WARM_SERVERS:
+        server.stop()
+
+
+onerror:
+    for server in WARM_SERVERS:
+        server.stop()

@@ -1,8 +1,12 @@
 """Rule ablation_data -> neft.ablation."""
 
-from neft.ablation import beta_sweep, decomposition
-from neft.results import read_chips, write_csv
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.ablation import beta_sweep, decomposition  # noqa: E402
+from neft.results import read_chips, write_csv  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

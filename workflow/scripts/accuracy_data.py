@@ -1,7 +1,11 @@
 """Rule accuracy_data -> neft.results.accuracy_curves."""
 
-from neft.results import accuracy_curves, read_chips, write_csv
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.results import accuracy_curves, read_chips, write_csv  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,7 +1,11 @@
 """Rule aggregate_mc -> neft.results.aggregate."""
 
-from neft.results import aggregate, write_csv
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.results import aggregate, write_csv  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

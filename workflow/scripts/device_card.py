@@ -1,7 +1,11 @@
 """Rule device_card -> neft.devices.get (a shipped preset) saved with its provenance."""
 
-from neft.devices import get
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.devices import get  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,6 +1,10 @@
 """Rule evaluate_mc -> neft.runs.mc_job."""
 
-from neft.runs import job_log, mc_job
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.runs import job_log, mc_job  # noqa: E402
 
 
 def main(smk) -> None:

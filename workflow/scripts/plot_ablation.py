@@ -1,8 +1,12 @@
 """Rule plot_ablation -> neft.plotting.plot_ablation."""
 
-from neft.plotting import SCALE_NOTES, plot_ablation
-from neft.results import read_chips
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.plotting import SCALE_NOTES, plot_ablation  # noqa: E402
+from neft.results import read_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,8 +1,12 @@
 """Rules plot_accuracy and plot_accuracy_panel (one (model, dataset) alone) -> neft.plotting.plot_accuracy."""
 
-from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy
-from neft.results import read_chips
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy  # noqa: E402
+from neft.results import read_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

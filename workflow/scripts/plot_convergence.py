@@ -1,9 +1,13 @@
 """Rule plot_convergence -> neft.plotting.plot_convergence."""
 
-import pandas as pd
+from neft.warmstart import delegate
 
-from neft.plotting import SCALE_NOTES, plot_convergence
-from neft.runs import job_log
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+import pandas as pd  # noqa: E402
+
+from neft.plotting import SCALE_NOTES, plot_convergence  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

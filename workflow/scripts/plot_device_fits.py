@@ -1,8 +1,12 @@
 """Rule plot_device_fits -> neft.fitting.plot_fits: measured per-level std against each fitted card."""
 
-from neft.devices import DeviceCard
-from neft.fitting import plot_fits, read_fit_table
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.devices import DeviceCard  # noqa: E402
+from neft.fitting import plot_fits, read_fit_table  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,8 +1,12 @@
 """Rules plot_uncertainty and plot_confidence -> neft.plotting.plot_uncertainty / plot_confidence."""
 
-from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty
-from neft.results import read_chips
-from neft.runs import job_log
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty  # noqa: E402
+from neft.results import read_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
 
 PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence}
 

@@ -1,9 +1,13 @@
 """Rule plot_scorecard -> neft.plotting.plot_accuracy with the paper's points overlaid."""
 
-from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy
-from neft.results import read_chips
-from neft.runs import job_log
-from neft.scorecard import load_reference
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy  # noqa: E402
+from neft.results import read_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+from neft.scorecard import load_reference  # noqa: E402
 
 
 def main(smk) -> None:

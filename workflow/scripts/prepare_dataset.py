@@ -1,6 +1,10 @@
 """Rule prepare_dataset -> neft.runs.prepare_job."""
 
-from neft.runs import job_log, prepare_job
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.runs import job_log, prepare_job  # noqa: E402
 
 
 def main(smk) -> None:

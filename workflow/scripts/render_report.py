@@ -1,8 +1,12 @@
 """Rule render_report: execute the report notebook with papermill, then convert it to HTML with nbconvert."""
 
-from pathlib import Path
+from neft.warmstart import delegate
 
-from neft.runs import job_log
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from pathlib import Path  # noqa: E402
+
+from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,8 +1,12 @@
 """Rule tabulate_accuracy -> neft.tables.write_accuracy_table."""
 
-from neft.results import read_chips
-from neft.runs import job_log
-from neft.tables import write_accuracy_table
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.results import read_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+from neft.tables import write_accuracy_table  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,9 +1,13 @@
 """Rule tabulate_convergence -> neft.convergence.convergence_table."""
 
-from neft.convergence import convergence_table
-from neft.grid import Run
-from neft.runs import job_log
-from neft.tables import write_convergence_tables
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.convergence import convergence_table  # noqa: E402
+from neft.grid import Run  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+from neft.tables import write_convergence_tables  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,8 +1,12 @@
 """Rule tabulate_metric -> neft.tables.write_uncertainty_table / write_confidence_table."""
 
-from neft.results import read_chips
-from neft.runs import job_log
-from neft.tables import write_confidence_table, write_uncertainty_table
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.results import read_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+from neft.tables import write_confidence_table, write_uncertainty_table  # noqa: E402
 
 TABLES = {"uncertainty": write_uncertainty_table, "confidence": write_confidence_table}
 

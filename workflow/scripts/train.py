@@ -1,6 +1,10 @@
 """Rule train -> neft.runs.train_job."""
 
-from neft.runs import job_log, train_job
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.runs import job_log, train_job  # noqa: E402
 
 
 def main(smk) -> None:

@@ -47,6 +47,10 @@ class Method:
     def loss(self, step: Step, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def describe(self, step: Step) -> str:
+        """One line for the training log on what this method does to this model (empty: nothing to add)."""
+        return ""
+
     @classmethod
     def parameter_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]

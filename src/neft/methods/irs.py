@@ -104,6 +104,11 @@ class IRS(Method):
         self._noisy_heads = NoisyForward(heads, card.uniform())
         return heads
 
+    def describe(self, step: Step) -> str:
+        heads = step.aux
+        outs = {head[-1].out_features for head in heads.heads}
+        return f"IRS: {len(heads.heads)} heads on {', '.join(heads.taps)} -> {', '.join(map(str, sorted(outs)))} classes"
+
     def loss(self, step: Step, x, y):
         heads = step.aux
         heads.active = True

@@ -37,6 +37,10 @@ class OVF(Method):
             return [layers[0], layers[-1]]
         return list(layers)
 
+    def describe(self, step: Step) -> str:
+        raised = self.raised_layers(step.noisy.layers, step.model_name)
+        return f"OVF (raise_in {self.raise_in}): sigma raised in {len(raised)} of {len(step.noisy.layers)} layers"
+
     def loss(self, step: Step, x, y):
         out = step.noisy(x, step.sigma, step.generator)
         raised = self.raised_layers(step.noisy.layers, step.model_name)
