@@ -106,8 +106,8 @@ class IRS(Method):
 
     def describe(self, step: Step) -> str:
         heads = step.aux
-        outs = {head[-1].out_features for head in heads.heads}
-        return f"IRS: {len(heads.heads)} heads on {', '.join(heads.taps)} -> {', '.join(map(str, sorted(outs)))} classes"
+        classes = ", ".join(str(c) for c in sorted({head[-1].out_features for head in heads.heads}))
+        return f"IRS: {len(heads.heads)} heads on {', '.join(heads.taps)} -> {classes} classes"
 
     def loss(self, step: Step, x, y):
         heads = step.aux
