@@ -40,3 +40,13 @@ def snakemake(*args: str, cwd: Path | None = None, check: bool = True, timeout: 
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def rehearsal(tmp_path_factory):
+    """``tools/gpu_acceptance.sh --cpu`` once per session (about 9 minutes on 2 cores): the paper-smoke tests read its
+    workflow outputs, the benchmark test its ``neft.bench`` run."""
+    work = tmp_path_factory.mktemp("acceptance")
+    cmd = ["bash", str(REPO / "tools/gpu_acceptance.sh"), "--cpu", "--work", str(work), "--out", str(work / "out")]
+    proc = subprocess.run([*cmd, "--cores", "2", "--chips", "20"], capture_output=True, text=True, timeout=2400)
+    return work, proc

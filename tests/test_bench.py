@@ -1,21 +1,16 @@
 """The benchmark suite runs end to end at its smallest size (a smoke test: no timing is asserted)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from .conftest import REPO
-
 
 @pytest.mark.slow
-def test_bench_quick_runs_and_writes_json(tmp_path):
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "neft.bench", "--quick", "--json", str(out)], cwd=REPO, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
+def test_bench_quick_runs_and_writes_json(rehearsal):
+    """``python -m neft.bench --quick`` as the GPU acceptance script's CPU rehearsal runs it (one run serves both)."""
+    work, proc = rehearsal
+    out = work / "checks/bench.json"
+    assert out.exists(), proc.stdout[-5000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["limits"]["conv3x3_fp32_gflops"] > 0
     for case in report["mc"]:
@@ -24,6 +19,7 @@ def test_bench_quick_runs_and_writes_json(tmp_path):
         assert all(v["chips_per_s"] > 0 for v in case["variants"])
     assert set(report["training"]["steps"]) == {"noise_injection", "correctnet", "ovf", "irs"}
     assert report["workflow"]["dag_build_ok"] and report["workflow"]["paper_preset_jobs"] > 600
+    assert report["workflow"]["cold_job_start_s"] > 0 and report["workflow"]["warm_job_start_s"] > 0
     layers = [row["layer"] for row in report["layer_profile"]["layers"]]
     assert any(layer.startswith("conv+ReLU") for layer in layers) and any("MaxPool2d" in layer for layer in layers)
     assert "MC vgg8 width 0.0625" in proc.stdout and "layer by layer" in proc.stdout

@@ -24,11 +24,12 @@ from .conftest import REPO, snakemake
 def test_deterministic_switch_sets_every_flag_before_cuda_starts():
     code = (
         "import os, torch; from neft.perf import tune_process; tune_process(1, deterministic=True); "
-        "print(torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic, "
+        "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(), "
+        "torch.backends.cudnn.deterministic, "
         "torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, os.environ['CUBLAS_WORKSPACE_CONFIG'])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", "True", "False", "False", ":4096:8"]
+    assert out == ["True", "True", "True", "False", "False", ":4096:8"]
     off = subprocess.run(
         [
             sys.executable,

@@ -8,7 +8,6 @@ studies, the scorecard) and run the one variant the preset does not (OVF with th
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pandas as pd
 import pytest
@@ -30,14 +29,6 @@ PAIRS = {
 }
 METHODS = {"plain", "noise_injection", "correctnet", "ovf", "irs"}
 SIGMAS = {0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4}
-
-
-@pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory):
-    work = tmp_path_factory.mktemp("acceptance")
-    cmd = ["bash", str(REPO / "tools/gpu_acceptance.sh"), "--cpu", "--work", str(work), "--out", str(work / "out")]
-    proc = subprocess.run([*cmd, "--cores", "2", "--chips", "20"], capture_output=True, text=True, timeout=2400)
-    return work, proc
 
 
 @pytest.fixture(scope="module")

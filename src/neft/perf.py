@@ -46,9 +46,11 @@ def tune_process(threads: int, deterministic: bool = False) -> None:
     """Fixed torch thread count (from config, so results do not depend on --cores), the allocator fix, and true
     fp32 on GPUs (cuDNN would use TF32 for convolutions by default; reduced precision is an explicit option).
 
-    ``deterministic`` (``compute.deterministic``) makes GPU training bitwise repeatable: deterministic algorithms
-    only (an op without one raises), cuDNN's deterministic kernels without autotuning, and the cuBLAS workspace
-    setting CUDA requires for them (set here, before the first cuBLAS call). CPUs are deterministic without it.
+    ``deterministic`` (``compute.deterministic``) makes GPU training repeatable where PyTorch can: deterministic
+    kernels wherever one exists, cuDNN's deterministic kernels without autotuning, and the cuBLAS workspace setting
+    CUDA requires for them (set here, before the first cuBLAS call). An op without a deterministic CUDA kernel warns
+    instead of failing (``warn_only``): adaptive average pooling's backward is one (ResNet-18's global pool, the IRS
+    heads), so those trainings can still differ in the last bits. CPUs are deterministic without it.
     """
     torch.set_num_threads(max(1, int(threads)))
     set_mmap_threshold(TUNED_MMAP_THRESHOLD)
@@ -56,6 +58,6 @@ def tune_process(threads: int, deterministic: bool = False) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
