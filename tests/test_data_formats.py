@@ -17,6 +17,7 @@ import torch
 
 from neft.data.formats import PARSERS, parse_cifar, parse_idx, parse_tiny_imagenet, read_idx
 from neft.data.registry import DatasetError, merged_registry
+from neft.data.synthetic import cifar_pickle
 
 # ---------------------------------------------------------------------------------------------------------------
 # idx (MNIST)
@@ -175,26 +176,8 @@ def test_parse_idx_image_label_count_mismatch(tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # CIFAR python pickles
 # ---------------------------------------------------------------------------------------------------------------
-class _Py2Pickler(pickle._Pickler):
-    """Writes bytes as Python 2 ``str`` opcodes (as in the real CIFAR pickles, made with Python 2's cPickle)."""
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def _save_py2_str(self, obj: bytes) -> None:
-        if len(obj) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = _save_py2_str
-
-
-def py2_dumps(obj) -> bytes:
-    buf = io.BytesIO()
-    _Py2Pickler(buf, protocol=2).dump(obj)
-    # Python 2's numpy lived at numpy.core; the real archives name that module
-    return buf.getvalue().replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+#: the real archives' pickles: Python 2 ``str`` opcodes for bytes, numpy.core as the module (one writer for both)
+py2_dumps = cifar_pickle
 
 
 DUMPERS = {

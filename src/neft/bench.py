@@ -168,19 +168,22 @@ def round_robin(cases: list[tuple], device, rounds: int) -> list[float]:
     return best
 
 
+def _case_inputs(name: str, width: float, shape, classes: int, n_images: int):
+    """A seeded model with plausible BN statistics (so that folding does real work), RRAM1, random test data."""
+    torch.manual_seed(0)
+    model = build_model(name, classes, shape[0], shape[1], width).eval()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_var.uniform_(0.5, 1.5)
+            m.running_mean.normal_(0, 0.1)
+    return model, devices.get("RRAM1"), torch.randn(n_images, *shape), torch.randint(0, classes, (n_images,))
+
+
 def mc_case(
     name: str, width: float, shape, classes: int, n_images: int, chips: int, device, limit: float, bf16_ok, rounds=3
 ):
     """Chips per second of the reference loop and of our fast path (variants), with achieved FLOP/s."""
-    torch.manual_seed(0)
-    model = build_model(name, classes, shape[0], shape[1], width).eval()
-    for m in model.modules():  # plausible BN statistics, so that folding does real work
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_var.uniform_(0.5, 1.5)
-            m.running_mean.normal_(0, 0.1)
-    card = devices.get("RRAM1")
-    x = torch.randn(n_images, *shape)
-    y = torch.randint(0, classes, (n_images,))
+    model, card, x, y = _case_inputs(name, width, shape, classes, n_images)
     flop_per_chip = 2 * macs_per_image(model, shape) * n_images
     sigma = 0.1
     out = {
@@ -245,15 +248,7 @@ def chips_per_pass_case(
     there K = 1 unfused is timed too, the arithmetic every K > 1 runs (vmap cannot fuse). Also reports how far each
     variant's rows are from the default's (float rounding only: same chips, other kernels)."""
     device = torch.device(device)
-    torch.manual_seed(0)
-    model = build_model(name, classes, shape[0], shape[1], width).eval()
-    for m in model.modules():  # plausible BN statistics, so that folding does real work
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_var.uniform_(0.5, 1.5)
-            m.running_mean.normal_(0, 0.1)
-    card = devices.get("RRAM1")
-    x = torch.randn(n_images, *shape)
-    y = torch.randint(0, classes, (n_images,))
+    model, card, x, y = _case_inputs(name, width, shape, classes, n_images)
     batch = batch or min(n_images, 1000)
     sigma = 0.1
     fusion = can_fuse_conv_relu(device)

@@ -166,7 +166,7 @@ class _Py2Pickler(pickle._Pickler):
     dispatch[bytes] = _save_py2_str
 
 
-def _pickle(obj) -> bytes:
+def cifar_pickle(obj) -> bytes:
     """A CIFAR pickle; numpy 2 names its module ``numpy._core``, the originals (and numpy 1) ``numpy.core``, which
     both numpy versions load."""
     buf = io.BytesIO()
@@ -243,7 +243,7 @@ def write_cifar10(folder: str | Path, train_per_class: int = 50, test_per_class:
             counter += 1
             names.append(f"{CIFAR10_NAMES[y]}_s_{counter:06d}.png".encode())
         d = {b"batch_label": title.encode(), b"labels": labels.tolist(), b"data": rows, b"filenames": names}
-        return _pickle(d)
+        return cifar_pickle(d)
 
     labels, rows = splits["train"]
     parts = np.array_split(np.arange(len(labels)), 5)
@@ -254,7 +254,7 @@ def write_cifar10(folder: str | Path, train_per_class: int = 50, test_per_class:
         b"label_names": [n.encode() for n in CIFAR10_NAMES],
         b"num_vis": 3072,
     }
-    members["batches.meta"] = _pickle(meta)
+    members["batches.meta"] = cifar_pickle(meta)
     members["test_batch"] = batch(*splits["test"], "testing batch 1 of 1")
     members["readme.html"] = _README.format(title="CIFAR-10").encode()
     _tar_gz(path, "cifar-10-batches-py", members)
@@ -275,7 +275,7 @@ def write_cifar100(folder: str | Path, train_per_class: int = 5, test_per_class:
         for y in labels.tolist():
             counter += 1
             names.append(f"{CIFAR100_FINE_NAMES[y]}_s_{counter:06d}.png".encode())
-        members[split] = _pickle(
+        members[split] = cifar_pickle(
             {
                 b"filenames": names,
                 b"batch_label": f"{title} batch 1 of 1".encode(),
@@ -284,7 +284,7 @@ def write_cifar100(folder: str | Path, train_per_class: int = 5, test_per_class:
                 b"data": rows,
             }
         )
-    members["meta"] = _pickle(
+    members["meta"] = cifar_pickle(
         {
             b"fine_label_names": [n.encode() for n in CIFAR100_FINE_NAMES],
             b"coarse_label_names": [n.encode() for n in CIFAR100_COARSE_NAMES],
