@@ -206,9 +206,14 @@ def serve(path: str, parent: int, preload: tuple[str, ...] = PRELOAD) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     children: dict[int, socket.socket] = {}
+    pidfds: dict[int, int] = {}  # a child's pidfd turns readable when it exits: its status goes out at once
     uid = os.getuid()
     while True:
-        for _key, _ in selector.select(timeout=0.2):
+        for key, _ in selector.select(timeout=0.5):
+            if key.fileobj is not listener:
+                selector.unregister(key.fileobj)
+                os.close(pidfds.pop(key.data))
+                continue
             conn, _ = listener.accept()
             try:
                 creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -226,10 +231,19 @@ def serve(path: str, parent: int, preload: tuple[str, ...] = PRELOAD) -> None:
             if pid == 0:
                 selector.close()
                 listener.close()
+                for fd in pidfds.values():
+                    os.close(fd)
                 _run_child(conn, request, fds)
             for fd in fds:
                 os.close(fd)
             children[pid] = conn
+            if hasattr(os, "pidfd_open"):  # Linux 5.3+; elsewhere the select timeout reaps it
+                try:
+                    pidfds[pid] = os.pidfd_open(pid)
+                    selector.register(pidfds[pid], selectors.EVENT_READ, data=pid)
+                except OSError:
+                    if pid in pidfds:
+                        os.close(pidfds.pop(pid))
             try:
                 _send(conn, {"pid": pid})
             except OSError:
