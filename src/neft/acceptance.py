@@ -318,7 +318,9 @@ def paper_cost(smoke: Path, bench_json: Path) -> dict:
 
     def factor(model: str, dataset: str, method: str) -> float:
         mine, base = per_image.get((model, dataset, method)), per_image.get((model, dataset, "noise_injection"))
-        return sum(mine) / len(mine) / (sum(base) / len(base)) if mine and base else float("nan")
+        if not (mine and base):  # a training the smoke run did not finish: say which, never a NaN in the hours
+            raise ValueError(f"no paper-smoke training log for {model}/{dataset}/{method} (or its W/ Noise) in {smoke}")
+        return sum(mine) / len(mine) / (sum(base) / len(base))
 
     hours: dict[str, dict] = {}
     epochs, chips = paper["training"]["epochs"], paper["mc"]["chips"]
