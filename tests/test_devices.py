@@ -105,7 +105,7 @@ def test_card_missing_fields_are_named(tmp_path):
         ("middle_band", [0.8, 0.2], "middle_band"),
         ("middle_fraction", 1.5, "middle_fraction"),
         ("bits_per_weight", 7, "multiple"),
-        ("middle_multiplier", "abc", "could not convert"),
+        ("middle_multiplier", "abc", "middle_multiplier must be a finite number > 0, got .abc. \\(a str\\)"),
     ],
 )
 def test_card_bad_values_are_rejected(field, value, match):

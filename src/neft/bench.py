@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from neft import devices
+from neft.io import load_tensors
 from neft.mc import ChipEvaluator, _conv_relu, adaptive_done, can_fuse_conv_relu
 from neft.methods import build_method
 from neft.methods.base import Step
@@ -126,7 +127,7 @@ def reference_loop(name, classes, shape, width, checkpoint, card, sigma, x, y, c
     accuracies = []
     for _ in range(chips):
         model = build_model(name, classes, shape[0], shape[1], width)
-        model.load_state_dict(torch.load(checkpoint, weights_only=True))
+        model.load_state_dict(load_tensors(checkpoint, map_location=None))
         model.to(device).eval()
         with torch.no_grad():
             for layer in noisy_weight_names(model):
@@ -415,7 +416,7 @@ def bf16_accuracy_check(device, chips: int) -> dict | None:
     from neft.runs import load_model, load_splits
 
     spec, splits = load_splits("mnist", {}, str(data), {"test_subset": 2000})
-    width = float(torch.load(ckpt, weights_only=True)["features.0.weight"].shape[0]) / 64
+    width = float(load_tensors(ckpt)["features.0.weight"].shape[0]) / 64
     net = load_model("vgg8", width, spec, str(ckpt))
     x = preprocess_all(splits["test"], Preprocess(spec, device), device)
     result = {}

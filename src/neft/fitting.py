@@ -19,6 +19,7 @@ Two CSV formats are read (``read_level_stats``): per-level statistics (``std_us`
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neft.checks import finite_number, read_text
 from neft.devices import DeviceCard
 
 KEY_COLUMNS = ("device", "level", "g_target_us", "g_min_us", "g_max_us")
@@ -49,6 +51,9 @@ FIT_COLUMNS = (
 DEFAULT_BITS_PER_WEIGHT = 8
 DEFAULT_MIDDLE_BAND = (0.25, 0.75)
 DEFAULT_MIDDLE_FRACTION = 0.4
+
+#: Largest level number a measured CSV may hold (a 16-bit device; keeps the completeness check small).
+MAX_LEVEL = 2**16 - 1
 
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(.*)$")
 
@@ -81,6 +86,12 @@ def _fail(path, message: str) -> DeviceDataError:
     return DeviceDataError(f"device data {path}: {message}")
 
 
+def _values(column: pd.Series, mask: pd.Series) -> str:
+    """The first bad values of ``column`` (as written in the file) for error messages."""
+    shown = [repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else repr(v) for v in column[mask]]
+    return ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else "")
+
+
 def _rows(mask: pd.Series) -> str:
     """1-based data-row numbers (header excluded, comments excluded) for error messages."""
     idx = [int(i) + 1 for i in np.flatnonzero(mask.to_numpy())]
@@ -94,16 +105,17 @@ def read_level_stats(path: str | Path) -> pd.DataFrame:
     format); ``df.attrs`` holds ``source`` (the path), ``format`` ('stats' or 'raw') and ``provenance``.
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError as err:
-        raise _fail(path, "file not found") from err
+    lines = read_text(path, "device data", error=DeviceDataError).splitlines()
     comments = [ln for ln in lines if ln.lstrip().startswith("#")]
-    body = "\n".join(ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
-    if not body:
+    body_lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body_lines:
         raise _fail(path, f"no header and no rows (expected columns {', '.join(STATS_COLUMNS)})")
+    header = [c.strip() for c in next(csv.reader([body_lines[0]], skipinitialspace=True))]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise _fail(path, f"column(s) {', '.join(repeated)} appear more than once in the header")
     try:
-        df = pd.read_csv(io.StringIO(body), dtype={"device": str}, skipinitialspace=True)
+        df = pd.read_csv(io.StringIO("\n".join(body_lines)), dtype={"device": str}, skipinitialspace=True)
     except (pd.errors.ParserError, ValueError) as err:
         raise _fail(path, f"not a valid CSV ({err})") from err
     df.columns = [str(c).strip() for c in df.columns]
@@ -128,12 +140,18 @@ def read_level_stats(path: str | Path) -> pd.DataFrame:
         num = pd.to_numeric(df[col], errors="coerce")
         bad = num.isna() | ~np.isfinite(num.astype(float))
         if bad.any():
-            raise _fail(path, f"column {col} must hold finite numbers; bad value(s) in row(s) {_rows(bad)}")
+            raise _fail(
+                path,
+                f"column {col} must hold finite numbers; bad value(s) {_values(df[col], bad)} in row(s) {_rows(bad)}",
+            )
         df[col] = num.astype(float)
-    frac = df["level"] % 1 != 0
-    if frac.any() or (df["level"] < 0).any():
+    level = df["level"]
+    bad = (level % 1 != 0) | (level < 0) | (level > MAX_LEVEL)
+    if bad.any():
         raise _fail(
-            path, f"column level must hold integers >= 0; bad value(s) in row(s) {_rows(frac | (df.level < 0))}"
+            path,
+            f"column level must hold integers 0..{MAX_LEVEL} (the levels of a device of at most 16 bits); "
+            f"bad value(s) {_values(level, bad)} in row(s) {_rows(bad)}",
         )
     df["level"] = df["level"].astype(int)
 
@@ -230,9 +248,15 @@ def fit_two_band(rel_std, middle, s_min: float = 1e-2, s_max: float = 1e2) -> tu
     """
     r = np.asarray(rel_std, dtype=float)
     mid = np.asarray(middle, dtype=bool)
+    if r.shape != mid.shape or r.ndim != 1:
+        raise ValueError(f"rel_std and middle must be 1-D and of one length, got shapes {r.shape} and {mid.shape}")
+    if not (np.isfinite(r).all() and (r >= 0).all()):
+        raise ValueError(f"every relative std must be a finite number >= 0, got {r.tolist()}")
     if not (mid.any() and (~mid).any()):
         raise ValueError("the two-band model needs at least one middle and one extreme level")
-    if not 0 < s_min <= s_max:
+    s_min = finite_number(s_min, "s_min", above=0)
+    s_max = finite_number(s_max, "s_max", allow_inf=True)
+    if not s_min <= s_max:
         raise ValueError(f"need 0 < s_min <= s_max, got {s_min}, {s_max}")
     if not (r > 0).any():
         raise ValueError("every level has zero std: a noise-free device has no sigma' or s to fit")
@@ -277,11 +301,22 @@ def fit_device(
         raise DeviceDataError(
             f"device data {source}: device {source_device!r} needs levels 0..2^K-1, got {d['level'].tolist()}"
         )
+    for col in ("g_min_us", "g_max_us", "std_us"):
+        values = pd.to_numeric(d[col], errors="coerce").astype(float)
+        if not np.isfinite(values).all():
+            raise DeviceDataError(
+                f"device data {source}: device {source_device!r}: column {col} must hold finite numbers, "
+                f"got {d[col].tolist()}"
+            )
     if (d["std_us"] < 0).any():
         raise DeviceDataError(f"device data {source}: device {source_device!r}: column std_us must be >= 0")
     bits_per_device = int(math.log2(n_levels))
 
     g_range = float(d["g_max_us"].iloc[0] - d["g_min_us"].iloc[0])
+    if not g_range > 0:
+        raise DeviceDataError(
+            f"device data {source}: device {source_device!r}: g_max_us must exceed g_min_us, got a range of {g_range}"
+        )
     rel = (d["std_us"] / g_range).to_numpy(dtype=float)
     x = d["level"].to_numpy(dtype=float) / (n_levels - 1)
     lo, hi = middle_band
@@ -368,7 +403,11 @@ def fit_file(path: str | Path, source_device: str, name: str, **kwargs) -> tuple
 
 
 def read_fit_table(path: str | Path) -> pd.DataFrame:
-    table = pd.read_csv(path, dtype={"device": str, "source_device": str, "band": str})
+    text = read_text(path, "fit table", error=DeviceDataError)
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype={"device": str, "source_device": str, "band": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise DeviceDataError(f"fit table {path}: not a valid CSV ({err})") from err
     missing = [c for c in FIT_COLUMNS if c not in table.columns]
     if missing:
         raise DeviceDataError(f"fit table {path}: missing column(s) {', '.join(missing)}")

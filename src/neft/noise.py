@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from neft.checks import finite_number
 from neft.devices import DeviceCard
 from neft.models import noisy_weight_names
 
@@ -36,6 +37,13 @@ class NoisyForward:
     def noisy_parameters(
         self, sigma: float, generator: torch.Generator | None, layer_sigma: Mapping[str, float] | None = None
     ) -> dict[str, torch.Tensor]:
+        finite_number(sigma, "sigma", minimum=0)
+        if layer_sigma:
+            unknown = [n for n in layer_sigma if n not in self._params]
+            if unknown:
+                raise ValueError(f"layer_sigma names layers that are not noisy here: {', '.join(map(str, unknown))}")
+            for name, s in layer_sigma.items():
+                finite_number(s, f"layer_sigma[{name!r}]", minimum=0)
         out = {}
         for name, weight in self._params.items():
             s = layer_sigma.get(name, sigma) if layer_sigma else sigma

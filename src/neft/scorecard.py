@@ -7,12 +7,14 @@ at sigma_ours = sigma_scale x sigma_paper, and the output says plainly when the 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from neft.checks import finite_number, read_text
 from neft.plotting import DATASET_NAMES, MODEL_NAMES
 from neft.sigma import format_sigma
 
@@ -22,21 +24,59 @@ NEFT_KINDS = ("ovf", "irs")
 REFERENCE_DATASETS = {"tinyimagenet": "tiny_imagenet"}
 
 
+class ReferenceDataError(ValueError):
+    """A reference table of the paper's numbers is unreadable or malformed (the message names the file)."""
+
+
 def load_reference(path: str | Path, value_column: str = "accuracy_pct") -> pd.DataFrame:
-    ref = pd.read_csv(path, dtype={"sigma": str})
-    ref = ref.rename(columns={value_column: "value"})
+    """The paper's plotted numbers (``resources/reference/*.csv``): columns method, sigma, ``value_column``
+    (model, dataset, note where the table has them), checked: every sigma a sigma, every value a finite number."""
+    text = read_text(path, "reference table", error=ReferenceDataError)
+    if not text.strip():
+        raise ReferenceDataError(f"reference table {path}: the file is empty (expected a CSV header and rows)")
+    try:
+        ref = pd.read_csv(io.StringIO(text), dtype={"sigma": str, "method": str, "model": str, "dataset": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise ReferenceDataError(f"reference table {path}: not a valid CSV ({err})") from err
+    missing = [c for c in ("method", "sigma", value_column) if c not in ref.columns]
+    if missing:
+        raise ReferenceDataError(
+            f"reference table {path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, ref.columns))}"
+        )
+    value = pd.to_numeric(ref[value_column], errors="coerce")
+    bad = value.isna() | ~np.isfinite(value.astype(float))
+    if bad.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:5])
+        raise ReferenceDataError(
+            f"reference table {path}: column {value_column} must hold finite numbers; bad value(s) in row(s) {rows}"
+        )
+    ref = ref.assign(**{value_column: value.astype(float)}).rename(columns={value_column: "value"})
     if "dataset" in ref:
         ref["dataset"] = ref["dataset"].replace(REFERENCE_DATASETS)
-    ref["sigma"] = ref["sigma"].map(format_sigma)
+
+    def sigma(v, row):
+        try:
+            return format_sigma(v)
+        except ValueError as err:
+            raise ReferenceDataError(f"reference table {path}: row {row + 1}, column sigma: {err}") from None
+
+    ref["sigma"] = [sigma(v, i) for i, v in enumerate(ref["sigma"])]
     return ref
 
 
+def _check_scale(sigma_scale) -> float:
+    """The ratio of our sigma grid to the paper's: a finite number > 0."""
+    return finite_number(sigma_scale, "sigma_scale (our sigma / the paper's sigma)", above=0)
+
+
 def to_paper_sigma(sigma: str, sigma_scale: float) -> str:
+    sigma_scale = _check_scale(sigma_scale)
     return format_sigma(round(float(sigma) / sigma_scale, 4))
 
 
 def values(curves: pd.DataFrame, column: str, kinds: dict, sigma_scale: float, factor: float = 1.0) -> pd.DataFrame:
     """Our curves as (model, dataset, kind, sigma on the paper's scale, value): the shape the claims read."""
+    _check_scale(sigma_scale)
     d = curves[curves["method"].isin(kinds)].copy()
     d["kind"] = d["method"].map(kinds)
     d["sigma"] = d["sigma"].map(lambda s: to_paper_sigma(s, sigma_scale))
@@ -47,6 +87,7 @@ def values(curves: pd.DataFrame, column: str, kinds: dict, sigma_scale: float, f
 def point_scorecard(curves: pd.DataFrame, reference: pd.DataFrame, kinds: dict, sigma_scale: float) -> pd.DataFrame:
     """One row per plotted point of the paper: our mean and CI at the matching sigma, the difference, and
     whether the paper's value lies in our CI."""
+    sigma_scale = _check_scale(sigma_scale)
     by_kind = {k: m for m, k in kinds.items()}
     rows = []
     for r in reference.itertuples(index=False):

@@ -10,6 +10,7 @@ import io
 import pickle
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,21 @@ def _load_pickle(data: bytes, member: str) -> dict:
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
+#: What reading a damaged archive member raises (a truncated stream, a bad CRC, a broken deflate/gzip block).
+_ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError)
+
+
+def _text_member(data: bytes, archive, member: str) -> str:
+    """A text member of an archive (Tiny ImageNet's wnids.txt, val_annotations.txt) as UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"{archive}: member {member} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            "expected one entry a line"
+        ) from None
+
+
 def parse_cifar(files: dict[str, Path], layout: dict) -> RawDataset:
     archive = files["archive"]
     folder = layout.get("folder", "")
@@ -117,9 +133,15 @@ def parse_cifar(files: dict[str, Path], layout: dict) -> RawDataset:
                 fh = tar.extractfile(path)
             except KeyError:
                 fh = None
+            except _ARCHIVE_ERRORS as err:
+                raise DatasetError(f"{archive}: cannot read the archive (truncated or corrupt: {err})") from err
             if fh is None:
                 raise DatasetError(f"{archive}: member {path} missing")
-            return _load_pickle(fh.read(), path)
+            try:
+                data = fh.read()
+            except _ARCHIVE_ERRORS as err:
+                raise DatasetError(f"{archive}: member {path} cannot be read (truncated or corrupt: {err})") from err
+            return _load_pickle(data, f"{archive}: {path}")
 
         def split(names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
             xs, ys = [], []
@@ -142,14 +164,26 @@ def parse_cifar(files: dict[str, Path], layout: dict) -> RawDataset:
         test_x, test_y = split(layout.get("test", []))
         classes: list[str] = []
         if layout.get("names_file"):
+            meta_member = f"{folder}/{layout['names_file']}" if folder else layout["names_file"]
             meta = member(layout["names_file"])
-            names = meta.get(layout.get("names_key", "label_names"), [])
-            classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+            names_key = layout.get("names_key", "label_names")
+            names = meta.get(names_key, [])
+            if not isinstance(names, (list, tuple)):
+                raise DatasetError(
+                    f"{archive}: {meta_member}: {names_key} must be a list of class names, got {type(names).__name__}"
+                )
+            try:
+                classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+            except UnicodeDecodeError as err:
+                raise DatasetError(
+                    f"{archive}: {meta_member}: a class name in {names_key} is not UTF-8 text ({err.reason})"
+                ) from None
     return RawDataset(train_x, train_y, test_x, test_y, classes)
 
 
 # -- Tiny ImageNet zip --------------------------------------------------------------------------------------------
 def _decode(data: bytes, name: str) -> np.ndarray:
+    """One image file as uint8 (C, H, W); ``name`` (archive and member) goes into the error."""
     from PIL import Image
 
     try:
@@ -174,9 +208,18 @@ def parse_tiny_imagenet(files: dict[str, Path], layout: dict) -> RawDataset:
         def read(path: str) -> bytes:
             if path not in names:
                 raise DatasetError(f"{archive}: member {path} missing")
-            return zf.read(path)
+            try:
+                return zf.read(path)
+            except _ARCHIVE_ERRORS as err:
+                raise DatasetError(f"{archive}: member {path} cannot be read (truncated or corrupt: {err})") from err
 
-        wnids = read(f"{root}/wnids.txt").decode().split()
+        wnids_member = f"{root}/wnids.txt"
+        wnids = _text_member(read(wnids_member), archive, wnids_member).split()
+        if not wnids:
+            raise DatasetError(f"{archive}: {wnids_member} is empty; expected one class id (wnid) a line")
+        repeated = sorted({w for w in wnids if wnids.count(w) > 1}) if len(set(wnids)) != len(wnids) else []
+        if repeated:
+            raise DatasetError(f"{archive}: {wnids_member} lists class id(s) {', '.join(repeated[:5])} more than once")
         index = {w: i for i, w in enumerate(wnids)}
         train_x, train_y = [], []
         prefix = f"{root}/train/"
@@ -184,10 +227,11 @@ def parse_tiny_imagenet(files: dict[str, Path], layout: dict) -> RawDataset:
             wnid = path[len(prefix) :].split("/")[0]
             if wnid not in index:
                 raise DatasetError(f"{archive}: {path} belongs to class {wnid} not listed in wnids.txt")
-            train_x.append(_decode(zf.read(path), path))
+            train_x.append(_decode(read(path), f"{archive}: {path}"))
             train_y.append(index[wnid])
         test_x, test_y = [], []
-        annotations = read(f"{root}/val/val_annotations.txt").decode().splitlines()
+        annotations_member = f"{root}/val/val_annotations.txt"
+        annotations = _text_member(read(annotations_member), archive, annotations_member).splitlines()
         for line in sorted(a for a in annotations if a.strip()):
             fields = line.split("\t")
             if len(fields) < 2:
@@ -195,7 +239,7 @@ def parse_tiny_imagenet(files: dict[str, Path], layout: dict) -> RawDataset:
             fname, wnid = fields[:2]
             if wnid not in index:
                 raise DatasetError(f"{archive}: val image {fname} has unknown class {wnid}")
-            test_x.append(_decode(read(f"{root}/val/images/{fname}"), fname))
+            test_x.append(_decode(read(f"{root}/val/images/{fname}"), f"{archive}: {root}/val/images/{fname}"))
             test_y.append(index[wnid])
     if not train_x or not test_x:
         raise DatasetError(f"{archive}: no train or val images found under {root}/")

@@ -17,9 +17,14 @@ from neft.io import atomic_path
 
 def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(chunk):
+                h.update(block)
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: is a directory, expected the dataset file of that name") from None
+    except OSError as err:  # permission denied, an I/O error
+        raise DatasetError(f"{path}: cannot read the file ({err.strerror or err})") from None
     return h.hexdigest()
 
 

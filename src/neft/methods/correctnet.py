@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from neft.checks import finite_number
 from neft.methods.base import Method, Step
 from neft.methods.registry import register
 
@@ -29,6 +30,9 @@ def orthogonality_penalty(weight: torch.Tensor) -> torch.Tensor:
 class CorrectNet(Method):
     kind = "correctnet"
     lam: float = 5e-4
+
+    def __post_init__(self) -> None:
+        finite_number(self.lam, f"{self.kind} lam", minimum=0)
 
     def loss(self, step: Step, x, y):
         ce = F.cross_entropy(step.noisy(x, step.sigma, step.generator), y)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from neft.checks import finite_number
 from neft.devices import DeviceCard
 from neft.methods.base import Method, Step
-from neft.methods.neft_loss import check_beta, neft_loss
+from neft.methods.neft_loss import check_beta, check_temperature, neft_loss
 from neft.methods.registry import register
 from neft.noise import NoisyForward
 
@@ -93,8 +94,17 @@ class IRS(Method):
 
     def __post_init__(self) -> None:
         check_beta(self.beta, self.kind)
-        if self.hidden < 1:
-            raise ValueError(f"irs hidden must be >= 1, got {self.hidden}")
+        finite_number(self.hidden, "irs hidden", integer=True, minimum=1)
+        if self.head_sigma is not None:
+            finite_number(self.head_sigma, "irs head_sigma (or null for the training sigma)", minimum=0)
+        check_temperature(self.temperature, self.kind)
+        if self.taps is not None:
+            if not isinstance(self.taps, (list, tuple)) or not self.taps:
+                raise ValueError(f"irs taps must be a non-empty list of [module name, pool size], got {self.taps!r}")
+            for i, tap in enumerate(self.taps):
+                if not (isinstance(tap, (list, tuple)) and len(tap) == 2 and isinstance(tap[0], str)):
+                    raise ValueError(f"irs taps[{i}] must be [module name, pool size], got {tap!r}")
+                finite_number(tap[1], f"irs taps[{i}] pool size", integer=True, minimum=1)
 
     def build_aux(self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int):
         taps = self.taps if self.taps is not None else PAPER_TAPS.get(model_name)

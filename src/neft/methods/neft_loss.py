@@ -9,10 +9,14 @@ from the feedback term (beta = 0 keeps the passes and the temperature, drops the
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from neft.checks import finite_number
 
 #: beta per (model, dataset, kind), paper section 3; used where a method's ``beta`` is ``"paper"``.
 PAPER_BETA: dict[tuple[str, str, str], float] = {
@@ -51,11 +55,20 @@ def neft_loss(
 
 
 def check_beta(beta, kind: str) -> None:
-    """beta is ``"paper"`` or a non-negative number (a bool or a list is a config mistake, not a beta)."""
-    if beta == "paper":
+    """beta is ``"paper"`` or a finite non-negative number (a bool, a list or NaN is a config mistake, not a beta)."""
+    if isinstance(beta, str) and beta == "paper":
         return
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
         raise ValueError(f"{kind} beta is {beta!r}; allowed: 'paper' or a number >= 0")
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"{kind} beta is {beta!r}; allowed: 'paper' or a number >= 0 (finite: not NaN or infinity)")
+
+
+def check_temperature(temperature, kind: str, optional: bool = True) -> None:
+    """A softmax temperature: a finite number > 0 (``None`` where the method has a default: N + 1)."""
+    if temperature is None and optional:
+        return
+    finite_number(temperature, f"{kind} temperature" + (" (or null for N + 1)" if optional else ""), above=0)
 
 
 def resolve_beta(beta, model: str, dataset: str, kind: str) -> float:
@@ -67,4 +80,5 @@ def resolve_beta(beta, model: str, dataset: str, kind: str) -> float:
             raise ValueError(
                 f"the paper gives no beta for {kind} on {model}/{dataset}; set methods.<name>.params.beta to a number"
             ) from None
+    check_beta(beta, kind)
     return float(beta)

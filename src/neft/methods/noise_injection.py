@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 
 from neft.methods.base import Method, Step
+from neft.methods.neft_loss import check_temperature
 from neft.methods.registry import register
 
 
@@ -19,6 +20,9 @@ from neft.methods.registry import register
 class NoiseInjection(Method):
     kind = "noise_injection"
     temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_temperature(self.temperature, self.kind, optional=False)
 
     def loss(self, step: Step, x, y):
         return F.cross_entropy(step.noisy(x, step.sigma, step.generator) / self.temperature, y)

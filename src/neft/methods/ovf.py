@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neft.checks import finite_number
 from neft.methods.base import Method, Step
-from neft.methods.neft_loss import check_beta, neft_loss
+from neft.methods.neft_loss import check_beta, check_temperature, neft_loss
 from neft.methods.registry import register
 
 RAISE_IN = ("all", "authors")
@@ -27,10 +28,13 @@ class OVF(Method):
 
     def __post_init__(self) -> None:
         check_beta(self.beta, self.kind)
-        if self.raise_in not in RAISE_IN:
+        if not isinstance(self.raise_in, str) or self.raise_in not in RAISE_IN:
             raise ValueError(f"ovf raise_in is {self.raise_in!r}; allowed: {', '.join(RAISE_IN)}")
-        if not self.offsets or any(o < 0 for o in self.offsets):
-            raise ValueError("ovf offsets must be a non-empty list of non-negative numbers")
+        if not isinstance(self.offsets, (list, tuple)) or not self.offsets:
+            raise ValueError(f"ovf offsets must be a non-empty list of non-negative numbers, got {self.offsets!r}")
+        for i, offset in enumerate(self.offsets):
+            finite_number(offset, f"ovf offsets[{i}]", minimum=0)
+        check_temperature(self.temperature, self.kind)
 
     def raised_layers(self, layers: list[str], model_name: str) -> list[str]:
         if self.raise_in == "authors" and model_name == "resnet18":
