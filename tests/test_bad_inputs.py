@@ -178,12 +178,24 @@ CONFIG_CASES = [
     (
         "wrong type: epochs a string",
         {"training": {"epochs": "ten"}},
-        ["training.epochs: 'ten' is not of type 'integer'"],
+        ["training.epochs: 'ten' (str) is not allowed; expected an integer"],
     ),
-    ("wrong type: chips a float", {"mc": {"chips": 2.5}}, ["mc.chips: 2.5 is not of type 'integer'"]),
-    ("wrong type: sigmas a string", {"sigmas": "0, 0.1"}, ["sigmas: '0, 0.1' is not of type 'array'"]),
-    ("wrong type: a sigma quoted", {"sigmas": [0, "0.1"]}, ["sigmas[1]: '0.1' is not of type 'number'"]),
-    ("wrong type: device a number", {"experiments": {"devices": [1]}}, ["experiments.devices[0]: 1 is not of type"]),
+    (
+        "wrong type: chips a float",
+        {"mc": {"chips": 2.5}},
+        ["mc.chips: 2.5 (float) is not allowed; expected an integer"],
+    ),
+    ("wrong type: sigmas a string", {"sigmas": "0, 0.1"}, ["sigmas: '0, 0.1' (str) is not allowed; expected a list"]),
+    (
+        "wrong type: a sigma quoted",
+        {"sigmas": [0, "0.1"]},
+        ["sigmas[1]: '0.1' (str) is not allowed; expected a finite number"],
+    ),
+    (
+        "wrong type: device a number",
+        {"experiments": {"devices": [1]}},
+        ["experiments.devices[0]: 1 (int) is not allowed; expected a string"],
+    ),
     (
         "fitted_devices data path that does not exist",
         {"fitted_devices": {"MyRRAM": {"data": "resources/device_data/absent.csv", "source_device": "X"}}},
@@ -197,7 +209,7 @@ CONFIG_CASES = [
     (
         "unknown dataset format",
         {"datasets": {"svhn": {"format": "mat"}}, "experiments": {"pairs": [{"model": "vgg8", "dataset": "svhn"}]}},
-        ["datasets.svhn: dataset 'svhn': datasets.svhn.format is 'mat'; allowed: idx, cifar_python, tiny_imagenet"],
+        ["datasets.svhn.format: 'mat' is not allowed; allowed values: idx, cifar_python, tiny_imagenet"],
     ),
     ("negative seed", {"experiments": {"seeds": [-1]}}, ["experiments.seeds[0]: -1 is out of range (minimum 0)"]),
     ("compute device unknown", {"compute": {"device": "tpu"}}, ["compute.device: 'tpu' does not match"]),
@@ -446,10 +458,12 @@ def malicious_checkpoint_legacy(env):
 
 def malicious_resume_state(env):
     """A resume state that would run code, where the train job looks for one."""
-    state = env.path("out/train/resume_state.pt")
+    out = env.path("out/train_resume")  # a run folder of its own: no finished training kept there (neft.keep)
+    out.mkdir(exist_ok=True)
+    state = out / "resume_state.pt"
     torch.save({"fingerprint": _Payload(env.root / "PWNED_resume")}, state)
     try:
-        run_train(env)
+        run_train(env, out_model=str(out / "model.pt"), out_log=str(out / "train_log.csv"), state_path=str(state))
     finally:
         state.unlink(missing_ok=True)
 
@@ -507,6 +521,50 @@ def device_card_bad_band(env):
 
 def device_card_file_missing(env):
     run_mc(env, card_path=str(env.root / "cards/absent.yaml"))
+
+
+def device_card_changed(env, name: str, **change):
+    """A card with ``change`` merged over RRAM1's fields, given to the MC job (issue 12: untrusted inputs)."""
+    card = env.path(f"cards/{name}.yaml")
+    card.write_text(yaml.safe_dump(devices.get("RRAM1").to_dict() | change))
+    run_mc(env, card_path=str(card))
+
+
+def device_card_nan(env):
+    device_card_changed(env, "nan", middle_multiplier=float("nan"))
+
+
+def device_card_unknown_key(env):
+    data = devices.get("RRAM1").to_dict()
+    data["middle_multiplierr"] = data.pop("middle_multiplier")
+    card = env.path("cards/typo.yaml")
+    card.write_text(yaml.safe_dump(data))
+    run_mc(env, card_path=str(card))
+
+
+def device_card_provenance_string(env):
+    device_card_changed(env, "provenance", provenance="NeFT authors")
+
+
+def device_card_not_utf8(env):
+    card = env.path("cards/latin1.yaml")
+    card.write_bytes("name: RRAM\xe9\n".encode("latin-1"))
+    run_mc(env, card_path=str(card))
+
+
+def checkpoint_calling_system(env):
+    """A checkpoint whose pickle calls posix.system (torch words its refusal differently for os/posix)."""
+    ckpt = env.path("ckpt/system.pt")
+    torch.save({"features.0.weight": _System(f"touch {env.root / 'PWNED_system'}")}, ckpt)
+    run_mc(env, checkpoint=str(ckpt))
+
+
+class _System:
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
 
 
 def measured_data_missing_column(env):
@@ -606,7 +664,7 @@ INPUT_CASES = [
         "malicious pickle in a resume state",
         malicious_resume_state,
         CheckpointError,
-        ["cannot load {root}/out/train/resume_state.pt safely (weights_only=True)"],
+        ["cannot load {root}/out/train_resume/resume_state.pt safely (weights_only=True)"],
     ),
     (
         "corrupt prepared dataset file",
@@ -648,7 +706,7 @@ INPUT_CASES = [
         "device card with an empty middle band",
         device_card_bad_band,
         DeviceCardError,
-        ["{root}/cards/band.yaml: device card 'RRAM1': middle_band must be [lo, hi] with 0 <= lo < hi <= 1, got [0.8"],
+        ["device card {root}/cards/band.yaml: middle_band must be [lo, hi] with 0 <= lo < hi <= 1, got [0.8"],
     ),
     ("device card file missing", device_card_file_missing, DeviceCardError, ["device card file not found: {root}"]),
     (
@@ -663,13 +721,47 @@ INPUT_CASES = [
         DeviceDataError,
         ["device data {root}/device_data/absent.csv: file not found"],
     ),
+    (
+        "device card with a NaN middle multiplier",
+        device_card_nan,
+        DeviceCardError,
+        ["device card {root}/cards/nan.yaml: middle_multiplier must be a finite number > 0, got nan"],
+    ),
+    (
+        "device card with a misspelt key",
+        device_card_unknown_key,
+        DeviceCardError,
+        [
+            "device card {root}/cards/typo.yaml: unknown key(s) middle_multiplierr (and missing required field(s) "
+            "middle_multiplier); allowed keys: name,",
+            "or any key starting with 'x_'",
+        ],
+    ),
+    (
+        "device card whose provenance is a string",
+        device_card_provenance_string,
+        DeviceCardError,
+        ["device card {root}/cards/provenance.yaml: provenance must be a mapping with keys source, citation"],
+    ),
+    (
+        "device card that is not UTF-8",
+        device_card_not_utf8,
+        DeviceCardError,
+        ["device card {root}/cards/latin1.yaml: not UTF-8 text (byte 0xe9 at offset 10)"],
+    ),
+    (
+        "checkpoint whose pickle calls posix.system",
+        checkpoint_calling_system,
+        CheckpointError,
+        ["cannot load {root}/ckpt/system.pt safely", "contains a disallowed object posix.system and was not loaded"],
+    ),
     ("test sigma outside [0, 1]", sigma_outside_range, ValueError, ["sigma '1.5' must lie in [0, 1]"]),
     # the messages above stop the job safely; these three could name the problem better
     pytest.param(
         "malicious pickle: the message names the refused object",
         malicious_checkpoint,
         CheckpointError,
-        ["refused: it holds the Python object io.open", "could run code"],
+        ["it contains a disallowed object io.open and was not loaded", "can run code"],
         id="malicious pickle: the message names the refused object",
     ),
     pytest.param(
@@ -722,10 +814,10 @@ def test_malicious_pickles_never_run(env, tmp_path):
     control = tmp_path / "control_marker"
     pickle.loads(pickle.dumps(_Payload(control)))
     assert control.exists()
-    for job in (malicious_checkpoint, malicious_checkpoint_legacy, malicious_resume_state):
+    for job in (malicious_checkpoint, malicious_checkpoint_legacy, malicious_resume_state, checkpoint_calling_system):
         with pytest.raises(CheckpointError):
             job(env)
-    for marker in ("PWNED_zip", "PWNED_legacy", "PWNED_resume"):
+    for marker in ("PWNED_zip", "PWNED_legacy", "PWNED_resume", "PWNED_system"):
         assert not (env.root / marker).exists(), marker
 
 

@@ -57,7 +57,8 @@ def test_paper_smoke_is_the_paper_preset_with_only_sizes_shrunk():
     changed = {k for k in paper.keys() | smoke.keys() if paper.get(k) != smoke.get(k)}
     datasets = {k for k in changed if k.startswith("datasets.")}
     assert changed - datasets - {"datasets"} <= SMOKE_MAY_CHANGE, sorted(changed - datasets - SMOKE_MAY_CHANGE)
-    assert {k.rsplit(".", 1)[-1] for k in datasets} == {"path", "md5"}  # (the paper preset has no entry)
+    assert {k.rsplit(".", 1)[-1] for k in datasets} == {"path", "md5", "train_size", "test_size"}  # (the paper
+    # preset has no entry)
     assert smoke["training.selection.split"] == "test" and len(smoke["experiments.pairs"]) == 6
     assert smoke["mc.chips"] < paper["mc.chips"] and smoke["training.epochs"] < paper["training.epochs"]
 
@@ -86,7 +87,7 @@ BAD = [
     ({"sigmas": [0, 1.5]}, "sigmas[1]", "out of range"),
     ({"sigmas": [0, 0.00001]}, "sigmas[1]", "more than 4 decimals"),
     ({"mc": {"chips": -5}}, "mc.chips", "out of range"),
-    ({"training": {"epochs": "ten"}}, "training.epochs", "not of type 'integer'"),
+    ({"training": {"epochs": "ten"}}, "training.epochs", "expected an integer"),
     ({"training": {"selection": {"split": "train"}}}, "training.selection.split", "allowed values: val, test"),
     ({"methods": {"plain": {"kind": "magic"}}}, "methods.plain.kind", "correctnet, irs, noise_injection, ovf, plain"),
     ({"methods": {"plain": {"params": {"beta": 0.1}}}}, "methods.plain.params", "no parameter(s) beta"),

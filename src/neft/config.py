@@ -4,6 +4,8 @@ express (names that must exist in a registry, sigmas on the grid). Every message
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -14,8 +16,14 @@ from neft.data.registry import DatasetError, DatasetSpec, merged_registry
 from neft.devices import DeviceCardError, get, preset_names
 from neft.grid import grid_sigmas, train_sigmas
 from neft.methods import METHODS, build_method
-from neft.models import MODELS
+from neft.models import MODELS, size_problems
 from neft.sigma import format_sigma
+
+#: Names given in the config (methods, devices, datasets): the schema's ``$defs.name`` pattern, repeated here for
+#: the wildcard constraints of the workflow (workflow/rules/common.smk), which must agree with it.
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+#: Names the config derives (beta-sweep variants ``<method>_beta<beta>``): a name, then the beta as ``%g`` writes it.
+DERIVED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}_beta[0-9][0-9.e-]*")
 
 #: The paper's learning rates (section 7), used when ``models.<name>.lr`` is null.
 DEFAULT_LR = {"vgg8": 1e-3, "resnet18": 1e-2}
@@ -48,9 +56,65 @@ def fill_defaults(instance, schema: dict) -> None:
                 fill_defaults(value, extra)
 
 
+def _is_integer(_checker, value) -> bool:
+    """An int, not a bool and not 8.0: a float where a count or seed belongs is a mistake, never rounded."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(_checker, value) -> bool:
+    """A finite int or float, not a bool: NaN fails no ``minimum`` check, so it must fail the type."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: Draft 2020-12 with strict integers and finite numbers.
+StrictValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    ),
+)
+
+
+def non_finite_numbers(value, path=()) -> list[str]:
+    """Every NaN or infinity anywhere in ``value`` (free-form mappings such as method params included)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{_key(path)}: {value!r} is not a finite number (NaN and infinity are never valid here)"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in non_finite_numbers(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in non_finite_numbers(v, (*path, i))]
+    return []
+
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a finite number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     key = _key(error.absolute_path)
     v = error.validator
+    if v == "type":
+        want = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in want)
+        got = "true/false" if isinstance(error.instance, bool) else type(error.instance).__name__
+        return f"{key}: {error.instance!r} ({got}) is not allowed; expected {words}"
+    if v == "pattern" and "propertyNames" in error.schema_path:
+        return (
+            f"{key}: the name {error.instance!r} is not allowed: names become file paths and wildcards, so they are "
+            f"a letter followed by up to 63 letters, digits, '_' or '-' (pattern {error.validator_value})"
+        )
+    if v == "pattern":
+        return f"{key}: {error.instance!r} does not match the pattern {error.validator_value}"
+    if v == "enum" and "propertyNames" in error.schema_path:
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{key}: unknown key {error.instance!r}; allowed keys: {allowed}"
     if v == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"{key}: {error.instance!r} is not allowed; allowed values: {allowed}"
@@ -81,8 +145,13 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
     Relative data paths in the config (``fitted_devices.*.data``) are resolved against ``base_dir``, the
     repository root, so the workflow can run in any working directory."""
     schema = load_schema(schema_path)
+    if not isinstance(config, dict):
+        raise ConfigError(f"invalid config: expected a mapping of keys at the top level, got {type(config).__name__}")
+    problems = non_finite_numbers(config)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     fill_defaults(config, schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = StrictValidator(schema)
     problems = sorted({_describe(e) for e in validator.iter_errors(config)})
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
@@ -119,13 +188,20 @@ def expand_beta_sweep(config: dict) -> list[str]:
             problems.append(f"ablation.beta_sweep.{method}: method kind {base['kind']!r} has no beta")
             continue
         for beta in betas:
+            name = grid.sweep_name(method, beta)
+            if not DERIVED_NAME.fullmatch(name):
+                problems.append(
+                    f"ablation.beta_sweep.{method}: beta {beta!r} gives the variant name {name!r}, which is not a "
+                    f"valid name ({DERIVED_NAME.pattern}); use a plain decimal beta"
+                )
+                continue
             variant = yaml.safe_load(yaml.safe_dump(base))
             variant["params"] = dict(variant.get("params") or {}, beta=beta)
             variant["label"] = f"{base.get('label', method)} (beta={float(beta):g})"
             variant["train_at"] = list(ab["sweep_sigmas"])
             variant["test_at"] = "train"
             variant["zero_from"] = None
-            config["methods"].setdefault(grid.sweep_name(method, beta), variant)
+            config["methods"].setdefault(name, variant)
     if ab.get("enabled") and ab.get("beta_sweep") and not ab["sweep_sigmas"]:
         problems.append("ablation.sweep_sigmas: empty, but ablation.beta_sweep lists betas")
     return problems
@@ -206,8 +282,6 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
             )
     for name, entry in config["methods"].items():
         key = f"methods.{name}"
-        if "/" in name or "~" in name or not name:
-            problems.append(f"{key}: method names may not contain '/' or '~'")
         if entry["kind"] not in METHODS:
             allowed = ", ".join(sorted(METHODS))
             problems.append(f"{key}.kind: {entry['kind']!r} is not allowed; allowed values: {allowed}")
@@ -285,6 +359,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
                     + ", ".join(config["methods"])
                 )
         problems += off_grid(f"{study}.sigmas", cfg["sigmas"], sig)
+    problems += size_problems_of(config, registry)
     conv = config["convergence"]
     if conv.get("enabled") and conv["reference"] not in config["methods"]:
         problems.append(f"convergence.reference: {conv['reference']!r} is not defined under methods")
@@ -292,3 +367,52 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     if ad.get("enabled") and ad["min_chips"] > ad["max_chips"]:
         problems.append(f"mc.adaptive.min_chips: {ad['min_chips']} exceeds mc.adaptive.max_chips ({ad['max_chips']})")
     return problems
+
+
+def size_problems_of(config: dict, registry: dict) -> list[str]:
+    """Sizes that cannot work, found at parse time: splits larger than the dataset's declared sizes, an empty
+    training or selection split, a width that rounds a layer to no channel, images too small for the model."""
+    problems: list[str] = []
+    data, training = config["data"], config["training"]
+    for i, pair in enumerate(config["experiments"]["pairs"]):
+        name, model = pair["dataset"], pair["model"]
+        if name not in registry or model not in MODELS:
+            continue  # reported with the allowed names
+        try:
+            spec = DatasetSpec.from_dict(name, registry[name])
+        except DatasetError:
+            continue  # reported as datasets.<name>
+        where = f"(experiments.pairs[{i}]: {model} on {name})"
+        val = data["val_size"] if data["val_size"] is not None else spec.val_size
+        val_key = "data.val_size" if data["val_size"] is not None else f"datasets.{name}.val_size"
+        if spec.train_size is not None:
+            if val >= spec.train_size:
+                problems.append(
+                    f"{val_key}: {val} validation images leave none of the {spec.train_size} training images of "
+                    f"{name} to train on {where}"
+                )
+                continue
+            left = spec.train_size - val
+            if data["train_subset"] is not None and data["train_subset"] > left:
+                problems.append(
+                    f"data.train_subset: {data['train_subset']} exceeds the {left} training images of {name} left "
+                    f"after the validation split ({spec.train_size} - {val}) {where}"
+                )
+            n_train = min(data["train_subset"] or left, left)
+            if n_train < 2:
+                problems.append(f"data.train_subset: {n_train} training image(s); BatchNorm needs at least 2 {where}")
+        if data["val_subset"] is not None and data["val_subset"] > val:
+            problems.append(f"data.val_subset: {data['val_subset']} exceeds the validation split ({val_key}: {val})")
+        n_val = min(data["val_subset"] or val, val)
+        if training["selection"]["split"] == "val" and n_val == 0:
+            problems.append(
+                f"training.selection.split: 'val', but the validation split of {name} is empty ({val_key}: {val}); "
+                "give it images or select on the test set"
+            )
+        if spec.test_size is not None and data["test_subset"] is not None and data["test_subset"] > spec.test_size:
+            problems.append(
+                f"data.test_subset: {data['test_subset']} exceeds the {spec.test_size} test images of {name} {where}"
+            )
+        width = config.get("models", {}).get(model, {}).get("width", 1.0)
+        problems += [f"models.{model}.width: {p} {where}" for p in size_problems(model, width, spec.image_size)]
+    return sorted(set(problems), key=problems.index)

@@ -37,6 +37,13 @@ def prepare_dataset(
             raise DatasetError(
                 f"dataset {spec.name!r}: {split} images have shape {tuple(x.shape)}, expected {spec.channels} channels"
             )
+        declared = getattr(spec, f"{split}_size")
+        if declared is not None and len(y) != declared:
+            raise DatasetError(
+                f"dataset {spec.name!r}: the {split} set in {', '.join(str(f) for f in files.values())} has {len(y)} "
+                f"images, but datasets.{spec.name}.{split}_size says {declared}; correct {split}_size (the config "
+                "checks subsets against it)"
+            )
         if len(y) and (int(y.min()) < 0 or int(y.max()) >= spec.num_classes):
             raise DatasetError(
                 f"dataset {spec.name!r}: {split} labels span {int(y.min())}..{int(y.max())}, "

@@ -46,6 +46,10 @@ class DatasetSpec:
     packaged: dict | None = None
     path: str | None = None
     layout: dict = field(default_factory=dict)
+    #: sizes of the original splits, when declared: the config check compares subsets with them at parse time and
+    #: preparing the files verifies them
+    train_size: int | None = None
+    test_size: int | None = None
 
     @classmethod
     def from_dict(cls, name: str, d: dict[str, Any]) -> DatasetSpec:
@@ -83,6 +87,8 @@ class DatasetSpec:
             packaged=d.get("packaged"),
             path=d.get("path"),
             layout=dict(d.get("layout") or {}),
+            train_size=None if d.get("train_size") is None else int(d["train_size"]),
+            test_size=None if d.get("test_size") is None else int(d["test_size"]),
         )
 
 

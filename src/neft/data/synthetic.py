@@ -374,6 +374,9 @@ def config_fragment(result: dict[str, dict], val_fraction: float | None = 0.1) -
     datasets = {}
     for name, r in result.items():
         entry: dict = {"path": str(r["path"]), "files": {"archive": {"name": r["file"], "md5": r["md5"]}}}
+        for split in ("train", "test"):
+            if r.get(f"num_{split}"):
+                entry[f"{split}_size"] = r[f"num_{split}"]
         if val_fraction is not None and r.get("num_train"):
             entry["val_size"] = max(1, int(r["num_train"] * val_fraction)) if r["num_train"] > 1 else 0
         datasets[name] = entry

@@ -44,6 +44,9 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """Widths 64/128/256/512 times ``width``; ``stem``, ``layer1``..``layer4`` and ``fc`` are the tap names."""
 
+    base_channels = (64, 128, 256, 512)
+    min_image_size = 1  # strided convs and global pooling accept any input side
+
     def __init__(
         self,
         num_classes: int = 10,

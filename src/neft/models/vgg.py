@@ -7,8 +7,11 @@ from torch import nn
 
 
 def scaled(channels: int, width: float) -> int:
-    """Channel count after the width multiplier (at least one channel)."""
-    return max(1, int(round(channels * width)))
+    """Channel count after the width multiplier; a width that rounds a layer to no channel is an error."""
+    out = int(round(channels * width))
+    if out < 1:
+        raise ValueError(f"width {width:g} leaves a {channels}-channel layer with {channels * width:.3g} channels")
+    return out
 
 
 class VGG8(nn.Module):
@@ -19,6 +22,10 @@ class VGG8(nn.Module):
     """
 
     stages = ((64, 128), (256, 256), (512, 512))
+    #: every layer's channel count at width 1 (the config check rejects widths that round one of them to 0)
+    base_channels = (64, 128, 256, 256, 512, 512, 1024)
+    #: the smallest input side: three 2x poolings must leave at least one pixel
+    min_image_size = 2 ** len(stages)
 
     def __init__(
         self,
