@@ -298,16 +298,18 @@ class ChipEvaluator:
                 xb = self.x[start : start + self.batch_size]
                 yield start, self.forward(xb).float(), self.y[start : start + self.batch_size]
 
-    def evaluate(self, sigma, chips: int | range, adaptive: dict | None = None) -> ChipStats:
+    def evaluate(self, sigma, chips: int | range, adaptive: dict | None = None, on_chip=None) -> ChipStats:
         """Chips in order; with ``adaptive`` ({ci_half_width, min_chips}) stop as soon as the 95 % CI half-width of
         the mean accuracy reaches the target: the result is a prefix of the fixed-count run. At sigma 0 every chip
         is the clean model: the test set runs once and its logits serve every chip (same rows, same statistics).
-        With ``chips_per_pass`` K > 1 (and sigma > 0) chips run K at a time, see ``_evaluate_blocks``."""
+        With ``chips_per_pass`` K > 1 (and sigma > 0) chips run K at a time, see ``_evaluate_blocks``. ``on_chip``,
+        if given, is called with the number of chips done after each chip (progress; it changes nothing)."""
         self.set_sigma(sigma)
         stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
         clean = sigma_float(sigma) == 0  # every chip is the clean model: one forward serves them all
         if self.chips_per_pass > 1 and not clean:
-            return self._evaluate_blocks(stats, list(range(chips) if isinstance(chips, int) else chips), adaptive)
+            chip_list = list(range(chips) if isinstance(chips, int) else chips)
+            return self._evaluate_blocks(stats, chip_list, adaptive, on_chip)
         cached = None
         for chip in range(chips) if isinstance(chips, int) else chips:
             if cached is not None:
@@ -321,11 +323,13 @@ class ChipEvaluator:
                 for a, v in zip(acc, stats.add_batch(start, logits, yb)):
                     a += v
             stats.finish_chip(chip, *acc)
+            if on_chip is not None:
+                on_chip(len(stats.rows))
             if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
                 break
         return stats
 
-    def _evaluate_blocks(self, stats: ChipStats, chips: list[int], adaptive: dict | None) -> ChipStats:
+    def _evaluate_blocks(self, stats: ChipStats, chips: list[int], adaptive: dict | None, on_chip=None) -> ChipStats:
         """K chips per forward; their rows (and sums) are then added chip by chip, in chip order, exactly as the
         one-chip loop adds them, so an adaptive stop inside a block still gives a prefix (the block's later chips are
         computed and dropped)."""
@@ -340,6 +344,8 @@ class ChipEvaluator:
                     for a, v in zip(acc, stats.add_batch(start, logits[j], yb)):
                         a += v
                 stats.finish_chip(chip, *acc)
+                if on_chip is not None:
+                    on_chip(len(stats.rows))
                 if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
                     return stats
         return stats

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -43,11 +42,21 @@ def _sort(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.loc[idx].reset_index(drop=True)
 
 
-def aggregate(chip_files: list[str], stats_files: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All chip rows, and per (experiment, sigma_test): accuracy statistics, confidences, expected KL."""
-    chips = pd.concat([read_chips(f) for f in chip_files], ignore_index=True)
+def aggregate(
+    chip_files: list[str], stats_files: list[str], expect: dict | None = None, log=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All chip rows, and per (experiment, sigma_test): accuracy statistics, confidences, expected KL.
+
+    Each sweep's CSV is checked against its JSON, its path and the config's chip count ``expect``
+    (``neft.handoff.read_mc_sweeps``) before anything is computed; ``log`` gets the checks' notes."""
+    from neft.handoff import read_mc_sweeps
+
+    frames, stats_list, notes = read_mc_sweeps(list(chip_files), list(stats_files), expect)
+    for note in notes:
+        (log or print)(note)
+    chips = pd.concat(frames, ignore_index=True)
     chips = _sort(chips, KEYS + ["chip"])
-    stats = pd.DataFrame([json.loads(Path(f).read_text()) for f in stats_files])
+    stats = pd.DataFrame(stats_list)
     stats["sigma_train"] = stats["sigma_train"].map(format_sigma)
     stats["sigma_test"] = stats["sigma_test"].map(format_sigma)
     rows = []

@@ -4,17 +4,21 @@ thin adapters and every job can also be run, tested and debugged from Python."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from neft import keep, progress
 from neft.data import get_spec, load_prepared, make_splits, prepare_dataset, preprocess_all
 from neft.data.loader import Preprocess
-from neft.devices import DeviceCard
+from neft.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
+from neft.handoff import check_card, check_prepared
 from neft.io import atomic_write_text, load_state_dict_strict, load_tensors
 from neft.mc import ChipEvaluator
 from neft.methods import build_method
@@ -41,6 +45,7 @@ def prepare_job(dataset: str, registry: dict, out: str, download_dir: str, allow
 def load_splits(dataset: str, registry: dict, data_path: str, data_cfg: dict):
     spec = get_spec(dataset, registry)
     prepared = load_prepared(data_path, spec)
+    check_prepared(prepared, data_path, spec)  # what prepare_dataset promised its readers (neft.handoff)
     splits = make_splits(
         prepared,
         val_size=int(data_cfg.get("val_size") or spec.val_size),
@@ -74,8 +79,33 @@ def train_job(
 ) -> list[dict]:
     tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
+    # a finished training with byte-identical inputs is restored, not repeated (neft.keep)
+    settings_key = json.dumps(
+        [
+            model,
+            width,
+            dataset,
+            registry,
+            data_cfg,
+            method_kind,
+            method_params,
+            format_sigma(sigma),
+            seed,
+            settings,
+            dict(compute, device=str(device)),
+            [torch.__version__, platform.python_version(), platform.machine()],  # the software stack
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    key = keep.training_key(settings_key, data_path, card_path)
+    if keep.restore(out_model, out_log, key, log):
+        if state_path is not None:
+            Path(state_path).unlink(missing_ok=True)
+        with open(out_log, newline="") as fh:
+            return list(csv.DictReader(fh))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
-    card = DeviceCard.load(card_path)
+    card = check_card(card_path)  # the card of the device its path names (neft.handoff)
     method = build_method(method_kind, method_params)
     ts = TrainSettings(seed=seed, **settings)
     fingerprint = json.dumps(
@@ -99,7 +129,7 @@ def train_job(
         f"training {model} (width {width}) on {dataset} ({len(splits['train'])} train, {len(splits['val'])} val) "
         f"with {method_kind} {method_params} at sigma {format_sigma(sigma)} on {card.name}, device {device}"
     )
-    return train(
+    rows = train(
         net,
         method,
         card,
@@ -115,6 +145,12 @@ def train_job(
         fingerprint=fingerprint,
         log=log,
     )
+    if key is not None:
+        try:
+            keep.store(out_model, out_log, key)
+        except OSError as err:  # the training itself is complete; only the safety copy is missing
+            log(f"could not keep a copy of this training in {keep.kept_dir(out_model)}: {err}")
+    return rows
 
 
 def load_model(model: str, width: float, spec, checkpoint: str) -> torch.nn.Module:
@@ -123,7 +159,7 @@ def load_model(model: str, width: float, spec, checkpoint: str) -> torch.nn.Modu
     return net
 
 
-MC_COLUMNS = ("chip", "correct", "n", "accuracy", "confidence", "confidence_correct")
+MC_COLUMNS = HANDOFF_MC_COLUMNS  # the chip columns of an MC CSV: neft.handoff says what a sweep's files promise
 
 
 def mc_job(
@@ -148,7 +184,7 @@ def mc_job(
     tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
-    card = DeviceCard.load(card_path)
+    card = check_card(card_path, keys.get("device"))  # its name seeds every chip
     net = load_model(model, width, spec, checkpoint)
     test = splits["test"]
     x = preprocess_all(test, Preprocess(spec, device), device)
@@ -167,21 +203,26 @@ def mc_job(
     )
     t0 = time.perf_counter()
     adaptive = mc.get("adaptive") or {}
+    chips = int(adaptive["max_chips"]) if adaptive.get("enabled") else int(mc["chips"])
+    report = progress.reporter("chip", chips)  # neft.progress: the terminal view's chip count
     if adaptive.get("enabled"):
-        stats = ev.evaluate(sigma_test, int(adaptive["max_chips"]), adaptive=adaptive)
+        stats = ev.evaluate(sigma_test, chips, adaptive=adaptive, on_chip=report.update)
     else:
-        stats = ev.evaluate(sigma_test, int(mc["chips"]))
+        stats = ev.evaluate(sigma_test, chips, on_chip=report.update)
     seconds = time.perf_counter() - t0
     sigma = format_sigma(sigma_test)
-    write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)
+    csv_sha256 = write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)
+    # the JSON says what its CSV holds (chips = its rows, its keys, its sha256), so aggregate_mc can check it
     summary = keys | {"sigma_test": sigma, **stats.uncertainty(), "n_test": len(test)}
+    summary |= {"mc_seed": int(mc.get("seed", 0)), "csv_sha256": csv_sha256}
     atomic_write_text(out_stats, json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    report.close()
     log(f"{len(stats.rows)} chips at sigma {sigma} in {seconds:.1f} s ({len(stats.rows) / seconds:.2f} chips/s)")
     return summary
 
 
-def write_chip_csv(rows: list[dict], keys: dict, path: str | Path) -> None:
-    """Tidy rows with fixed formatting, so the same chips give byte-identical files."""
+def write_chip_csv(rows: list[dict], keys: dict, path: str | Path) -> str:
+    """Tidy rows with fixed formatting, so the same chips give byte-identical files; returns their sha256."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*keys, *MC_COLUMNS])
@@ -198,6 +239,7 @@ def write_chip_csv(rows: list[dict], keys: dict, path: str | Path) -> None:
             ]
         )
     atomic_write_text(path, buf.getvalue())
+    return hashlib.sha256(buf.getvalue().encode()).hexdigest()
 
 
 def job_log(path: str | Path) -> Callable[[str], None]:
@@ -207,6 +249,7 @@ def job_log(path: str | Path) -> Callable[[str], None]:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job process
     sys.stderr = fh
+    progress.bind(path)  # this process is the job with this log: its progress file is named after it
 
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=fh, flush=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from neft import progress
 from neft.data import DatasetSpec, Preprocess, Split, preprocess_all
 from neft.devices import DeviceCard
 from neft.io import atomic_torch_save, atomic_write_text, load_tensors
@@ -130,6 +131,7 @@ def train(
             log(f"ignoring {state_path}: written for another configuration")
 
     n = len(train_split)
+    report = progress.reporter("epoch", settings.epochs, done=start)  # neft.progress: the terminal view's ETA
     for epoch in range(start, settings.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -150,6 +152,7 @@ def train(
             opt.step()
             loss_sum += loss.detach()
             batches += 1
+            report.update(epoch + min(i + settings.batch_size, n) / n)  # written at most once a second
         lr = opt.param_groups[0]["lr"]
         sched.step()
         clean = clean_accuracy(model, sel_x, sel_y, settings.eval_batch_size)
@@ -181,6 +184,7 @@ def train(
             best_score = score
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         rows.append(row)
+        report.update(epoch + 1, force=True)
         log(
             f"epoch {epoch + 1}/{settings.epochs} loss {row['loss']:.4f} {row['split']} clean {clean:.2f} "
             f"noisy {noisy_acc:.2f} ({row['seconds']:.1f} s)"
@@ -206,6 +210,7 @@ def train(
     write_log(rows, out_log)
     if state_path is not None:
         Path(state_path).unlink(missing_ok=True)
+    report.close()
     return rows
 
 

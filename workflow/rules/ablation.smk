@@ -7,12 +7,11 @@ rule ablation_data:
         sweep="results/tables/ablation_beta_sweep.csv",
     log:
         "logs/ablation_data.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         ablation=lambda wc: config["ablation"],
         methods=lambda wc: {m: config["methods"][m] for m in neft.grid.all_methods(config)},
         ci=config["figures"]["ci"],
+        expect=MC_EXPECT,
     script:
         "../scripts/ablation_data.py"
 
@@ -31,8 +30,6 @@ rule plot_ablation:
         ),
     log:
         "logs/plot_ablation.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
     script:
@@ -54,7 +51,5 @@ rule tabulate_ablation:
         tex="results/tables/ablation.tex",
     log:
         "logs/tabulate_ablation.log",
-    conda:
-        "../envs/neft.yaml"
     script:
         "../scripts/tabulate_ablation.py"

@@ -2,6 +2,7 @@
 import json
 import re
 
+import neft.config
 import neft.grid
 from neft.config import ConfigError, validate_config
 
@@ -16,11 +17,13 @@ GRID_EVALS = neft.grid.evaluations(config)
 RUN_PATH = neft.grid.Run("{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}").path
 
 
+# Names are checked against neft.config.NAME at parse time; methods are the exact (escaped) list, since derived
+# beta-sweep names carry a '.'.
 wildcard_constraints:
     model="|".join(sorted({p["model"] for p in config["experiments"]["pairs"]})),
-    dataset=r"[A-Za-z0-9_\-]+",
-    method="|".join(sorted(config["methods"], key=len, reverse=True)),
-    device=r"[A-Za-z0-9_\-]+",
+    dataset=neft.config.NAME.pattern,
+    method="|".join(re.escape(m) for m in sorted(config["methods"], key=len, reverse=True)),
+    device=neft.config.NAME.pattern,
     sigma=r"[0-9.]+",
     test=r"[0-9.]+",
     seed=r"\d+",
@@ -194,6 +197,11 @@ WARM_SERVERS = []
 
 
 onstart:
+    # a corrupt intermediate file stops the run here, before Snakemake removes any finished output (neft.preflight)
+    from neft import preflight
+
+    if unreadable := preflight.problems():
+        raise WorkflowError(preflight.message(unreadable))
     if config["compute"]["warm_start"] and workflow.local_exec:
         from neft.warmstart import WarmServer
 

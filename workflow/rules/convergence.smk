@@ -14,13 +14,12 @@ rule tabulate_convergence:
         md="results/tables/convergence.md",
     log:
         "logs/tabulate_convergence.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         runs=lambda wc: [r.__dict__ for r in convergence_runs()],
         references=lambda wc: [[m, d, p] for (m, d), p in convergence_references().items()],
         fraction=config["convergence"]["min_fraction_of_clean"],
         labels=lambda wc: labels(),
+        epochs=config["training"]["epochs"],
     script:
         "../scripts/tabulate_convergence.py"
 
@@ -38,8 +37,6 @@ rule plot_convergence:
         ),
     log:
         "logs/plot_convergence.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         labels=lambda wc: labels(),
         scale=config["scale"],

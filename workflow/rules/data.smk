@@ -6,8 +6,6 @@ rule prepare_dataset:
         "logs/prepare_dataset/{dataset}.log",
     benchmark:
         "benchmarks/prepare_dataset/{dataset}.tsv"
-    conda:
-        "../envs/neft.yaml"
     params:
         # where files come from (download_dir, allow_download) does not change the prepared data: the script
         # reads those keys from the config, so toggling them reruns nothing

@@ -4,8 +4,6 @@ rule device_card:
         card="results/devices/{device}/card.yaml",
     log:
         "logs/device_card/{device}.log",
-    conda:
-        "../envs/neft.yaml"
     script:
         "../scripts/device_card.py"
 
@@ -25,8 +23,6 @@ rule fit_device:
         "logs/fit_device/{device}.log",
     wildcard_constraints:
         device="|".join(re.escape(name) for name in FITTED_DEVICES) or "(?!)",
-    conda:
-        "../envs/neft.yaml"
     params:
         source_device=lambda wc: config["fitted_devices"][wc.device]["source_device"],
         source=lambda wc: config["fitted_devices"][wc.device]["data"],
@@ -48,7 +44,5 @@ rule plot_device_fits:
         ),
     log:
         "logs/plot_device_fits.log",
-    conda:
-        "../envs/neft.yaml"
     script:
         "../scripts/plot_device_fits.py"

@@ -1,3 +1,9 @@
+import neft.handoff
+
+# What every sweep must hold (mc.chips, or the adaptive range, and mc.seed): the rules reading MC results check it.
+MC_EXPECT = neft.handoff.mc_expectation(config["mc"])
+
+
 rule evaluate_mc:
     """Monte-Carlo sweep: one checkpoint on mc.chips simulated chips at one test sigma; one CSV row per chip."""
     input:
@@ -11,8 +17,6 @@ rule evaluate_mc:
         f"logs/evaluate_mc/{RUN_PATH}/test~{{test}}.log",
     benchmark:
         f"benchmarks/evaluate_mc/{RUN_PATH}/test~{{test}}.tsv"
-    conda:
-        "../envs/neft.yaml"
     threads: config["compute"]["threads"]
     resources:
         gpu=gpu_request(),
@@ -38,7 +42,7 @@ rule aggregate_mc:
         summary="results/tables/mc_summary.csv",
     log:
         "logs/aggregate_mc.log",
-    conda:
-        "../envs/neft.yaml"
+    params:
+        expect=MC_EXPECT,
     script:
         "../scripts/aggregate_mc.py"

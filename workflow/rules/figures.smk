@@ -7,12 +7,11 @@ rule accuracy_data:
         curves="results/tables/accuracy_curves.csv",
     log:
         "logs/accuracy_data.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         sigmas=config["sigmas"],
         ci=config["figures"]["ci"],
+        expect=MC_EXPECT,
     script:
         "../scripts/accuracy_data.py"
 
@@ -30,8 +29,6 @@ rule plot_accuracy:
         ),
     log:
         "logs/plot_accuracy.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
@@ -55,8 +52,6 @@ rule tabulate_accuracy:
         tex="results/tables/accuracy.tex",
     log:
         "logs/tabulate_accuracy.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         device=MAIN_DEVICE,
     script:
@@ -80,8 +75,6 @@ rule plot_accuracy_panel:
         ),
     log:
         "logs/plot_accuracy_panel/{model}/{dataset}.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
@@ -103,8 +96,6 @@ rule plot_uncertainty:
         ),
     log:
         "logs/plot_uncertainty.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
         device=MAIN_DEVICE,
@@ -126,8 +117,6 @@ rule plot_confidence:
         ),
     log:
         "logs/plot_confidence.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
         device=MAIN_DEVICE,
@@ -153,8 +142,6 @@ rule tabulate_metric:
         "logs/tabulate_metric/{metric}.log",
     wildcard_constraints:
         metric="uncertainty|confidence",
-    conda:
-        "../envs/neft.yaml"
     params:
         device=MAIN_DEVICE,
     script:
@@ -174,8 +161,6 @@ rule plot_devices:
         ),
     log:
         "logs/plot_devices.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         study=config["device_study"],
         scale=config["scale"],
@@ -198,8 +183,6 @@ rule tabulate_devices:
         tex="results/tables/devices.tex",
     log:
         "logs/tabulate_devices.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         study=config["device_study"],
     script:

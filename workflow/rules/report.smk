@@ -13,8 +13,6 @@ rule render_report:
         ),
     log:
         "logs/render_report.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         config_json=lambda wc: json.dumps(config, default=str),
     script:

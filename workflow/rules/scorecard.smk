@@ -28,8 +28,6 @@ rule scorecard:
         ),
     log:
         "logs/scorecard.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
         sigma_scale=config["scorecard"]["sigma_scale"],
@@ -53,8 +51,6 @@ rule plot_scorecard:
         ),
     log:
         "logs/plot_scorecard.log",
-    conda:
-        "../envs/neft.yaml"
     params:
         scale=config["scale"],
         sigma_scale=config["scorecard"]["sigma_scale"],

@@ -10,8 +10,6 @@ rule train:
         f"logs/train/{RUN_PATH}.log",
     benchmark:
         f"benchmarks/train/{RUN_PATH}.tsv"
-    conda:
-        "../envs/neft.yaml"
     threads: config["compute"]["threads"]
     resources:
         gpu=gpu_request(),

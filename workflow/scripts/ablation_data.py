@@ -5,13 +5,14 @@ from neft.warmstart import delegate
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft.ablation import beta_sweep, decomposition  # noqa: E402
-from neft.results import read_chips, write_csv  # noqa: E402
+from neft.handoff import read_mc_chips  # noqa: E402
+from neft.results import write_csv  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    chips = read_chips(smk.input.chips)
+    chips = read_mc_chips(smk.input.chips, smk.params.expect)
     decomp = decomposition(chips, smk.params.ablation, smk.params.ci)
     sweep = beta_sweep(chips, smk.params.ablation, smk.params.methods, smk.params.ci)
     write_csv(decomp, smk.output.decomposition)

@@ -4,15 +4,18 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.results import accuracy_curves, read_chips, write_csv  # noqa: E402
+from neft.handoff import read_mc_chips, read_mc_summary  # noqa: E402
+from neft.results import accuracy_curves, write_csv  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
+    chips = read_mc_chips(smk.input.chips, smk.params.expect)
+    summary = read_mc_summary(smk.input.summary, chips, smk.input.chips)
     curves = accuracy_curves(
-        read_chips(smk.input.chips),
-        read_chips(smk.input.summary),
+        chips,
+        summary,
         smk.params.methods,
         smk.params.sigmas,
         smk.params.ci,

@@ -10,7 +10,7 @@ from neft.runs import job_log  # noqa: E402
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    chips, summary = aggregate(list(smk.input.chips), list(smk.input.stats))
+    chips, summary = aggregate(list(smk.input.chips), list(smk.input.stats), smk.params.expect, log=log)
     write_csv(chips, smk.output.chips)
     write_csv(summary, smk.output.summary)
     log(f"{len(chips)} chip rows, {len(summary)} experiments x test sigmas")

@@ -4,14 +4,14 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
+from neft.handoff import read_curves  # noqa: E402
 from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy  # noqa: E402
-from neft.results import read_chips  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    curves = read_chips(smk.input.curves)
+    curves = read_curves(smk.input.curves)
     if "model" in smk.wildcards.keys():  # one panel
         curves = curves[(curves.model == smk.wildcards.model) & (curves.dataset == smk.wildcards.dataset)]
         if curves.empty:

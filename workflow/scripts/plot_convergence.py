@@ -4,15 +4,14 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-import pandas as pd  # noqa: E402
-
+from neft.handoff import read_convergence  # noqa: E402
 from neft.plotting import SCALE_NOTES, plot_convergence  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    summary = pd.read_csv(smk.input.csv, dtype={"sigma": str})
+    summary = read_convergence(smk.input.csv)
     plot_convergence(summary, smk.params.labels, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale))
     log(f"drew {len(summary)} bars")
 

@@ -6,6 +6,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.devices import DeviceCard  # noqa: E402
 from neft.fitting import plot_fits, read_fit_table  # noqa: E402
+from neft.handoff import check_device_fit  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
@@ -17,8 +18,7 @@ def main(smk) -> None:
     for fit_path, card_path in zip(smk.input.fits, smk.input.cards):
         card = DeviceCard.load(card_path)
         table = read_fit_table(fit_path)
-        if set(table["device"]) != {card.name}:
-            raise ValueError(f"plot_device_fits: {fit_path} is not the fit of card {card.name} ({card_path})")
+        check_device_fit(table, fit_path, card, card_path)  # the fit of this card, level by level
         cards[card.name], tables[card.name] = card, table
     plot_fits(tables, list(smk.output.figures), cards=cards)
     log(f"drew {len(tables)} device fit(s) ({', '.join(tables)}) into {', '.join(smk.output.figures)}")

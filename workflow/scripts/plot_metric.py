@@ -4,8 +4,8 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
+from neft.handoff import read_curves  # noqa: E402
 from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty  # noqa: E402
-from neft.results import read_chips  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence}
@@ -13,7 +13,7 @@ PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence}
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    curves = read_chips(smk.input.curves)
+    curves = read_curves(smk.input.curves)
     PLOTS[smk.params.kind](
         curves, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale), device=smk.params.device
     )

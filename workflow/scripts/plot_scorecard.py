@@ -4,8 +4,8 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
+from neft.handoff import read_curves  # noqa: E402
 from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy  # noqa: E402
-from neft.results import read_chips  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.scorecard import load_reference  # noqa: E402
 
@@ -13,7 +13,7 @@ from neft.scorecard import load_reference  # noqa: E402
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
-    curves = read_chips(smk.input.curves)
+    curves = read_curves(smk.input.curves)
     curves = curves[curves.device == p.device]
     ref = load_reference(smk.input.reference)
     kinds = {spec["kind"]: m for m, spec in p.methods.items()}

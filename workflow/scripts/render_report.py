@@ -14,9 +14,11 @@ def main(smk) -> None:
     import papermill
     from nbconvert import HTMLExporter
 
+    from neft.handoff import check_report_inputs
     from neft.io import atomic_path, atomic_write_text
 
     log = job_log(smk.log[0])
+    check_report_inputs(smk.input.results)  # complete figures and tables, before the notebook shows them
     with atomic_path(smk.output.notebook) as tmp:
         papermill.execute_notebook(
             str(Path(smk.input.notebook).resolve()),

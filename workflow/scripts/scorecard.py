@@ -4,17 +4,16 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-import pandas as pd  # noqa: E402
-
 from neft import scorecard as sc  # noqa: E402
-from neft.results import read_chips, write_csv  # noqa: E402
+from neft.handoff import read_convergence, read_curves  # noqa: E402
+from neft.results import write_csv  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
-    curves = read_chips(smk.input.curves)
+    curves = read_curves(smk.input.curves)
     curves = curves[curves.device == p.device]
     reference = sc.load_reference(smk.input.reference)
     ekl_ref = sc.load_reference(smk.input.reference_ekl, "ekl_1e-2").assign(model="resnet18", dataset="cifar10")
@@ -30,7 +29,7 @@ def main(smk) -> None:
     }
     extra = []
     if smk.input.convergence:
-        conv = pd.read_csv(smk.input.convergence, dtype={"sigma": str})
+        conv = read_convergence(smk.input.convergence)
         conv["kind"] = conv["method"].map(p.kinds)
         extra.append(sc.convergence_claim(conv))
     claims = sc.claims_table(ours, paper, extra)

@@ -4,14 +4,14 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.results import read_chips  # noqa: E402
+from neft.handoff import read_ablation  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.tables import write_ablation_markdown  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    decomp, sweep = read_chips(smk.input.decomposition), read_chips(smk.input.sweep)
+    decomp, sweep = read_ablation(smk.input.decomposition, smk.input.sweep)
     write_ablation_markdown(decomp, sweep, smk.output.md, smk.output.tex)
     log(f"{len(decomp)} comparisons, {len(sweep)} sweep rows")
 

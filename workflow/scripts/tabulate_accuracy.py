@@ -4,14 +4,14 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.results import read_chips  # noqa: E402
+from neft.handoff import read_curves  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.tables import write_accuracy_table  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    curves = read_chips(smk.input.curves)
+    curves = read_curves(smk.input.curves)
     write_accuracy_table(curves, smk.output.csv, smk.output.md, smk.output.tex, device=smk.params.device)
     log(f"{len(curves)} rows")
 

@@ -6,6 +6,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.convergence import convergence_table  # noqa: E402
 from neft.grid import Run  # noqa: E402
+from neft.handoff import read_train_log  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.tables import write_convergence_tables  # noqa: E402
 
@@ -14,6 +15,8 @@ def main(smk) -> None:
     log = job_log(smk.log[0])
     runs = [Run(**r) for r in smk.params.runs]
     references = {(m, d): path for m, d, path in smk.params.references}
+    for path in [*smk.input.logs, *references.values()]:
+        read_train_log(path, smk.params.epochs)  # one row per configured epoch, the numbers the criterion reads
     per_run, summary = convergence_table(runs, list(smk.input.logs), references, smk.params.fraction)
     write_convergence_tables(per_run, summary, smk.params.labels, smk.output.csv, smk.output.runs, smk.output.md)
     log(f"{int(per_run.converged.sum())}/{len(per_run)} runs converged")

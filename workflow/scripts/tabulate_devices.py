@@ -4,14 +4,15 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.results import device_study_points, read_chips  # noqa: E402
+from neft.handoff import read_curves  # noqa: E402
+from neft.results import device_study_points  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.tables import write_device_table  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    points = device_study_points(read_chips(smk.input.curves), smk.params.study)
+    points = device_study_points(read_curves(smk.input.curves), smk.params.study)
     write_device_table(points, smk.output.csv, smk.output.md, smk.output.tex)
     log(f"{len(points)} rows")
 

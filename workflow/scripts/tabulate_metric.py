@@ -4,7 +4,7 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.results import read_chips  # noqa: E402
+from neft.handoff import read_curves  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.tables import write_confidence_table, write_uncertainty_table  # noqa: E402
 
@@ -13,7 +13,7 @@ TABLES = {"uncertainty": write_uncertainty_table, "confidence": write_confidence
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    curves = read_chips(smk.input.curves)
+    curves = read_curves(smk.input.curves)
     curves = curves[curves.device == smk.params.device]
     TABLES[smk.wildcards.metric](curves, smk.output.csv, smk.output.md, smk.output.tex)
     log(f"{smk.wildcards.metric}: {len(curves)} rows")
