@@ -27,9 +27,18 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
+#: Lints this workflow answers on purpose, with the reason (README, "Environment"): there is no conda environment,
+#: because conda's channels cannot be reached from the machines the workflow is tested on, so a conda route would be
+#: untested; the pip lock (requirements/lock.txt) is the one tested environment.
+ACCEPTED_LINTS = {"Specify a conda environment or container for each rule."}
+
+
 def test_lint_is_clean():
     proc = snakemake("--lint", "-n", check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    lints = {line.strip()[2:].rstrip(":") for line in out.splitlines() if line.startswith("    * ")}
+    assert proc.returncode == 0 or (lints and lints <= ACCEPTED_LINTS), out
+    assert "Traceback" not in out, out
 
 
 def test_snakefmt_is_clean():
