@@ -36,6 +36,8 @@ localrules:
     table_uncertainty,
     figure_confidence,
     table_confidence,
+    figure_variance,
+    table_variance,
     table_headline,
     scorecard_all,
     figure_ablation,
@@ -99,6 +101,17 @@ rule figure_confidence:
 rule table_confidence:
     input:
         TARGETS["table_confidence"],
+
+
+rule figure_variance:
+    """Std of accuracy between training seeds and within a seed (over chips), per method and sigma."""
+    input:
+        TARGETS["figure_variance"],
+
+
+rule table_variance:
+    input:
+        TARGETS["table_variance"],
 
 
 rule table_headline:

@@ -5,6 +5,8 @@ from neft.convergence import convergence_table
 from neft.grid import Run
 from neft.results import accuracy_curves
 
+from .conftest import REPO
+
 METHODS = {
     "plain": {"label": "W/O Noise", "train_at": "zero"},
     "noise_injection": {"label": "W/ Noise", "train_at": "nonzero", "zero_from": "plain"},
@@ -67,3 +69,81 @@ def test_convergence_criterion_reads_the_last_epoch(tmp_path):
     per_run, summary = convergence_table(runs, [good, bad], {("vgg8", "mnist"): ref}, fraction=0.5)
     assert per_run["converged"].tolist() == [True, False]
     assert summary.iloc[0]["probability"] == 0.5 and summary.iloc[0]["runs"] == 2
+
+
+@pytest.mark.parametrize(
+    "preset", [(), ("config/presets/test.yaml",), ("config/presets/paper.yaml",), ("config/presets/paper-smoke.yaml",)]
+)
+def test_every_plotted_point_has_its_sweep_in_the_dag(preset):
+    """One rule (neft.grid.point_source) picks the experiment behind each point; the DAG builds exactly that one."""
+    from neft import grid
+    from neft.config import validate_config
+    from neft.sigma import format_sigma
+
+    from .conftest import SCHEMA, load_config
+
+    cfg = validate_config(load_config(*preset), SCHEMA, REPO)
+    sweeps = {
+        (e.run.model, e.run.dataset, e.run.method, e.device, e.run.sigma, e.sigma_test) for e in grid.evaluations(cfg)
+    }
+    study = cfg["device_study"]
+    wanted = [
+        (m, d, cfg["experiments"]["devices"], cfg["experiments"]["methods"], grid.grid_sigmas(cfg))
+        for m, d in grid.pairs(cfg)
+    ]
+    if study["enabled"]:
+        wanted += [
+            (m, d, study["devices"], study["methods"], [format_sigma(s) for s in study["sigmas"]])
+            for m, d in grid.pairs(cfg)
+        ]
+    for model, dataset, devices, methods, sigmas in wanted:
+        for device in devices:
+            for method in methods:
+                for sigma in sigmas:
+                    source, train_sigma = grid.point_source(cfg["methods"], method, sigma)
+                    assert (model, dataset, source, device, train_sigma, sigma) in sweeps, (method, device, sigma)
+
+
+def _curves(chips):
+    keys = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
+    summary = chips.groupby(keys).size().reset_index().assign(ekl=0.01, mutual_info=0.005)
+    return accuracy_curves(chips, summary, METHODS, [0, 0.1]).set_index(["method", "sigma"])
+
+
+def test_one_seed_points_are_the_chip_statistics():
+    """Issue 13: with one training seed every number is the chip-level one (what the tables showed before)."""
+    from neft.stats import summarize
+
+    chips = chip_rows()
+    curves = _curves(chips)
+    g = chips[(chips.method == "ovf") & (chips.sigma_train == "0.1")]["accuracy"].to_numpy()
+    s = summarize(g, levels=(0.95,))
+    row = curves.loc[("ovf", "0.1")]
+    assert (row["mean"], row["ci_low"], row["ci_high"], row["std"]) == (
+        s["mean"],
+        s["ci95_low"],
+        s["ci95_high"],
+        s["std"],
+    )
+    assert row["seeds"] == 1 and row["chips_per_seed"] == 4 and pd.isna(row["sd_between_seeds"])
+
+
+def test_several_seeds_give_the_two_level_interval_and_the_variance_split():
+    from neft.stats import two_level
+    from neft.tables import variance_split
+
+    base = chip_rows()
+    chips = pd.concat([base.assign(seed=s, accuracy=base.accuracy + 3 * s) for s in range(3)], ignore_index=True)
+    curves = _curves(chips)
+    row = curves.loc[("ovf", "0.1")]
+    groups = [
+        chips[(chips.method == "ovf") & (chips.sigma_train == "0.1") & (chips.seed == s)]["accuracy"] for s in range(3)
+    ]
+    tl = two_level(groups)
+    assert (row["mean"], row["ci_low"], row["ci_high"]) == pytest.approx((tl["mean"], tl["ci95_low"], tl["ci95_high"]))
+    assert row["seeds"] == 3 and row["chips"] == 12 and row["chips_per_seed"] == 4
+    # seed means 86.5, 89.5, 92.5 (sd 3); chips 85..88 within a seed (var 5/3): between = sqrt(9 - 5/3 / 4)
+    assert row["sd_within_seed"] == pytest.approx((5 / 3) ** 0.5)
+    assert row["sd_between_seeds"] == pytest.approx((9 - 5 / 12) ** 0.5)
+    split = variance_split(curves.reset_index()).set_index(["method", "sigma"])
+    assert split.loc[("ovf", "0.1"), "between_share"] == pytest.approx((9 - 5 / 12) / (9 - 5 / 12 + 5 / 3))

@@ -9,8 +9,10 @@ heads, same temperature), all trained at sigma and tested at sigma on the same c
     structure = I0 - B     what the extra passes / heads recover without any feedback
     feedback  = I  - I0    what the feedback term itself adds
 
-Each is a mean over chips of per-chip differences with a Student-t CI; chips pair because chip k is the same seeded
-noise for every method.
+Each is paired twice: per training seed on the same chips (chip k is the same seeded noise for every method, and
+seed i the same data order and initialisation), then across seeds with the two-level interval of
+``neft.stats.paired_two_level`` (a t-interval over the seeds' mean differences; with one seed, the chip-level
+t-interval of the per-chip differences).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 from neft.grid import sweep_name
 from neft.methods.neft_loss import resolve_beta
 from neft.sigma import format_sigma
-from neft.stats import paired_difference, summarize
+from neft.stats import paired_two_level, two_level
 
 COMPARISONS = (
     ("gain", "instance", "baseline"),
@@ -43,6 +45,11 @@ def _chips(chips: pd.DataFrame, model, dataset, device, method, sigma) -> pd.Ser
     return g.set_index(["seed", "chip"])["accuracy"].sort_index()
 
 
+def _by_seed(acc: pd.Series) -> list[np.ndarray]:
+    """Per training seed (in seed order), the chips' values in chip order."""
+    return [g.to_numpy() for _, g in acc.groupby(level="seed", sort=True)]
+
+
 def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.DataFrame:
     rows = []
     pairs = chips[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
@@ -55,7 +62,7 @@ def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.D
                     continue
                 for comparison, a, b in COMPARISONS:
                     common = acc[a].index.intersection(acc[b].index)
-                    d = paired_difference(acc[a][common].to_numpy(), acc[b][common].to_numpy(), ci)
+                    d = paired_two_level(_by_seed(acc[a][common]), _by_seed(acc[b][common]), ci)
                     rows.append(
                         {
                             "model": model,
@@ -66,12 +73,14 @@ def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.D
                             "comparison": comparison,
                             "method_a": names[a],
                             "method_b": names[b],
+                            "seeds": d["seeds"],
                             "chips": d["chips"],
                             "mean_a": acc[a][common].mean(),
                             "mean_b": acc[b][common].mean(),
                             "diff": d["diff"],
                             "ci_low": d["ci_low"],
                             "ci_high": d["ci_high"],
+                            "sd_between_seeds": d["sd_between_seeds"],
                         }
                     )
     out = pd.DataFrame(rows)
@@ -103,7 +112,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
                     acc = _chips(chips, model, dataset, device, name, s) if name else pd.Series(dtype=float)
                     if acc.empty:
                         continue
-                    st = summarize(acc.to_numpy(), levels=(ci,))
+                    st = two_level(_by_seed(acc), level=ci, percentiles=())
                     tag = f"ci{round(ci * 100)}"
                     row = {
                         "model": model,
@@ -113,6 +122,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
                         "sigma": s,
                         "beta": beta,
                         "method": name,
+                        "seeds": st["seeds"],
                         "chips": st["chips"],
                         "mean": st["mean"],
                         "ci_low": st[f"{tag}_low"],
@@ -120,7 +130,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
                     }
                     if not ref.empty:
                         common = acc.index.intersection(ref.index)
-                        d = paired_difference(acc[common].to_numpy(), ref[common].to_numpy(), ci)
+                        d = paired_two_level(_by_seed(acc[common]), _by_seed(ref[common]), ci)
                         row |= {"diff_vs_beta0": d["diff"], "diff_ci_low": d["ci_low"], "diff_ci_high": d["ci_high"]}
                     rows.append(row)
     return pd.DataFrame(rows)

@@ -98,6 +98,20 @@ def test_sigmas(config: dict, method: str, sigma_train: str) -> list[str]:
     return [format_sigma(s) for s in spec]
 
 
+def point_source(methods: dict, method: str, sigma: str) -> tuple[str, str]:
+    """(method, training sigma) of the experiment that stands for ``method``'s plotted point at ``sigma`` (tested
+    at ``sigma``): the run trained at ``sigma``; a method trained only at 0 (W/O Noise) is its sigma-0 model at
+    every sigma; a method with ``zero_from`` takes that method's sigma-0 model at 0 (W/ Noise at 0 *is* W/O Noise).
+    The one statement of this rule: the DAG (:func:`device_study_evaluations`) and the tables
+    (``neft.results.accuracy_curves``) both call it."""
+    spec = methods[method]
+    if spec.get("train_at") == "zero":
+        return method, "0"
+    if sigma == "0" and spec.get("zero_from"):
+        return spec["zero_from"], "0"
+    return method, sigma
+
+
 def noise_free(config: dict, method: str) -> bool:
     """Training that never sees device noise: one model serves every device card."""
     return config["methods"][method]["kind"] == "plain"
@@ -138,9 +152,9 @@ def device_study_evaluations(config: dict) -> list[Evaluation]:
         for method in study["methods"]:
             for device in study["devices"]:
                 for sigma in map(format_sigma, study["sigmas"]):
-                    train_sigma = "0" if config["methods"][method]["train_at"] == "zero" else sigma
+                    source, train_sigma = point_source(config["methods"], method, sigma)
                     for seed in config["experiments"]["seeds"]:
-                        run = _run(config, pair, method, device, train_sigma, seed)
+                        run = _run(config, pair, source, device, train_sigma, seed)
                         out.append(Evaluation(run, sigma, device))
     return out
 

@@ -172,6 +172,13 @@ def plot_confidence(curves, paths, note=None, titles=None, device=None) -> None:
     plot_curves(main_device(curves, device), paths, series, "mean max-softmax probability", note, titles)
 
 
+def plot_variance(curves, paths, note=None, titles=None, device=None) -> None:
+    """Std of accuracy within a training seed over chips (solid) and between training seeds (dashed): where the
+    dashed line is missing, one seed was trained and the between-seed part is not estimable."""
+    series = [("sd_within_seed", "-", " (chips)"), ("sd_between_seeds", "--", " (seeds)")]
+    plot_curves(main_device(curves, device), paths, series, "std of accuracy (points)", note, titles)
+
+
 COMPARISON_LABELS = {
     "gain": "NeFT - W/ Noise",
     "temp": "temperature alone",

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from neft.grid import point_source
 from neft.sigma import format_sigma
-from neft.stats import summarize
+from neft.stats import summarize, two_level
 
 KEYS = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
 KEY_DTYPES = {
@@ -74,8 +75,10 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
     """One row per (pair, device, method, sigma): the experiment that represents that point of the paper's figure.
 
     The point at sigma is the run trained at sigma and tested at sigma; a method trained only at 0 (W/O Noise)
-    is tested at every sigma; a method with ``zero_from`` takes that method's point at sigma 0. Seeds are pooled
-    (their chips concatenated).
+    is tested at every sigma; a method with ``zero_from`` takes that method's point at sigma 0
+    (``neft.grid.point_source``). Over training seeds, the statistics are two-level (``neft.stats.two_level``: the
+    mean of the seeds' chip means, a t-interval over seeds, the between- and within-seed spread); with one seed they
+    are the chip statistics. ``std``, ``p1`` and ``p5`` are over all chips of all seeds.
     """
     grid = [format_sigma(s) for s in sigmas]
     rows = []
@@ -84,16 +87,13 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
         sel = chips[(chips.model == model) & (chips.dataset == dataset) & (chips.device == device)]
         for method, spec in methods.items():
             for s in grid:
-                source, train_sigma = method, s
-                if spec.get("train_at") == "zero":
-                    train_sigma = "0"
-                elif s == "0" and spec.get("zero_from"):
-                    source, train_sigma = spec["zero_from"], "0"
+                source, train_sigma = point_source(methods, method, s)
                 g = sel[(sel.method == source) & (sel.sigma_train == train_sigma) & (sel.sigma_test == s)]
                 if g.empty:
                     continue
                 st = summarize(g["accuracy"].to_numpy(), levels=(ci,))
                 tag = f"ci{round(ci * 100)}"
+                tl = two_level([grp["accuracy"].to_numpy() for _, grp in g.groupby("seed", sort=True)], level=ci)
                 s_rows = summary[
                     (summary.model == model)
                     & (summary.dataset == dataset)
@@ -114,16 +114,19 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
                         "sigma_train": train_sigma,
                         "seeds": g["seed"].nunique(),
                         "chips": st["chips"],
-                        "mean": st["mean"],
+                        "mean": tl["mean"],
                         "std": st["std"],
-                        "ci_low": st[f"{tag}_low"],
-                        "ci_high": st[f"{tag}_high"],
+                        "ci_low": tl[f"{tag}_low"],
+                        "ci_high": tl[f"{tag}_high"],
                         "p1": st["p1"],
                         "p5": st["p5"],
                         "confidence": g["confidence"].mean(),
                         "confidence_correct": g["confidence_correct"].mean(),
                         "ekl": s_rows["ekl"].mean(),
                         "mutual_info": s_rows["mutual_info"].mean(),
+                        "chips_per_seed": tl["chips_per_seed"],
+                        "sd_between_seeds": tl["sd_between_seeds"],
+                        "sd_within_seed": tl["sd_within_seed"],
                     }
                 )
     out = pd.DataFrame(rows)

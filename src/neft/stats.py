@@ -39,3 +39,94 @@ def paired_difference(a, b, level: float = 0.95) -> dict:
     h = ci_half_width(d, level)
     m = float(d.mean()) if len(d) else float("nan")
     return {"chips": len(d), "diff": m, "ci_low": m - h, "ci_high": m + h}
+
+
+# -- two levels: training seeds, then chips ---------------------------------------------------------------------
+def two_level(groups, level: float = 0.95, percentiles=(1, 5)) -> dict:
+    """Statistics of per-chip values measured on several trained models (one group of chips per training seed).
+
+    The point estimate is the mean over seeds of the per-seed chip means. The interval is a Student-t interval over
+    those seed means (seeds - 1 degrees of freedom): the seed is the unit of replication, and the variance of a
+    seed mean already holds both sources (between-seed variance plus within-seed chip variance over the chips), so
+    the interval is exact for normal, balanced data and needs no model of either part. With one seed there is
+    nothing to replicate over, and the result is the chip-level interval of :func:`summarize`, exactly. The
+    variance split is the one-way random-effects (method of moments) estimate: ``sd_within_seed`` from the pooled
+    per-seed chip variances, ``sd_between_seeds`` from what the seed means vary beyond what their chips explain
+    (0 when they vary less). Percentiles are over all chips of all seeds."""
+    arrays = [np.asarray(g, dtype=np.float64) for g in groups]
+    arrays = [a for a in arrays if len(a)]
+    tag = f"{round(level * 100):d}"
+    if not arrays:
+        nan = float("nan")
+        return {
+            "seeds": 0,
+            "chips": 0,
+            "chips_per_seed": 0,
+            "mean": nan,
+            f"ci{tag}_low": nan,
+            f"ci{tag}_high": nan,
+            "sd_between_seeds": nan,
+            "sd_within_seed": nan,
+            **{f"p{p}": nan for p in percentiles},
+        }
+    pooled = np.concatenate(arrays)
+    sizes = [len(a) for a in arrays]
+    means = np.array([a.mean() for a in arrays])
+    within = [a.var(ddof=1) for a in arrays if len(a) > 1]
+    var_within = float(np.mean(within)) if within else float("nan")
+    out = {
+        "seeds": len(arrays),
+        "chips": int(pooled.size),
+        "chips_per_seed": min(sizes) if len(set(sizes)) == 1 else float(np.mean(sizes)),
+    }
+    if len(arrays) == 1:
+        chip = summarize(arrays[0], levels=(level,), percentiles=())
+        out |= {"mean": chip["mean"], f"ci{tag}_low": chip[f"ci{tag}_low"], f"ci{tag}_high": chip[f"ci{tag}_high"]}
+        out["sd_between_seeds"] = float("nan")  # one seed: not estimable
+    else:
+        m = float(means.mean())
+        h = float(stats.t.ppf(0.5 + level / 2, len(means) - 1) * means.std(ddof=1) / np.sqrt(len(means)))
+        out |= {"mean": m, f"ci{tag}_low": m - h, f"ci{tag}_high": m + h}
+        excess = means.var(ddof=1) - (var_within * np.mean([1.0 / n for n in sizes]) if within else 0.0)
+        out["sd_between_seeds"] = float(np.sqrt(max(excess, 0.0)))
+    out["sd_within_seed"] = float(np.sqrt(var_within)) if within else float("nan")
+    for p in percentiles:
+        out[f"p{p}"] = float(np.percentile(pooled, p))
+    return out
+
+
+def paired_two_level(a_groups, b_groups, level: float = 0.95) -> dict:
+    """Method A minus method B, paired twice: per seed on the same chips (seed i of A against seed i of B: same data
+    order, initialisation and chip seeds), then summarised across seeds by :func:`two_level`. With one seed it is
+    :func:`paired_difference`."""
+    a_groups, b_groups = list(a_groups), list(b_groups)
+    if len(a_groups) != len(b_groups):
+        raise ValueError(f"paired seeds: {len(a_groups)} groups against {len(b_groups)}")
+    diffs = []
+    for i, (a, b) in enumerate(zip(a_groups, b_groups)):
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        if a.shape != b.shape:
+            raise ValueError(f"paired seeds: seed group {i} has {a.size} chips against {b.size}")
+        diffs.append(a - b)
+    out = two_level(diffs, level=level, percentiles=())
+    tag = f"{round(level * 100):d}"
+    return {
+        "seeds": out["seeds"],
+        "chips": out["chips"],
+        "diff": out["mean"],
+        "ci_low": out[f"ci{tag}_low"],
+        "ci_high": out[f"ci{tag}_high"],
+        "sd_between_seeds": out["sd_between_seeds"],
+        "sd_within_seed": out["sd_within_seed"],
+    }
+
+
+def verdict(low: float, high: float, boundary: float = 0.0, holds_above: bool = True) -> str:
+    """A claim judged by an interval: 'holds' when it lies wholly on the claimed side of ``boundary``, 'does not
+    hold' when wholly on the other side, 'undecided' when it spans the boundary (or is not a number)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "undecided"
+    above, below = low > boundary, high < boundary
+    if above or below:
+        return "holds" if above == holds_above else "does not hold"
+    return "undecided"

@@ -95,6 +95,36 @@ def write_confidence_table(curves: pd.DataFrame, csv, md, tex) -> None:
     )
 
 
+VARIANCE_COLUMNS = ["seeds", "chips_per_seed", "sd_between_seeds", "sd_within_seed"]
+
+
+def variance_split(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per point, the accuracy variance of one chip of one training split into its between-seed and within-seed
+    (chip) parts (``neft.stats.two_level``), and the between-seed share (NaN with one seed: not estimable)."""
+    missing = [c for c in VARIANCE_COLUMNS if c not in curves.columns]
+    if missing:
+        raise ValueError(f"accuracy curves lack {', '.join(missing)}: rebuild results/tables/accuracy_curves.csv")
+    out = curves.copy()
+    between, within = out.sd_between_seeds**2, out.sd_within_seed**2
+    out["between_share"] = between / (between + within)
+    return out
+
+
+def _variance_cell(r) -> str:
+    if pd.isna(r.sd_between_seeds):
+        return f"– / {r.sd_within_seed:.2f} (1 seed)"
+    return f"{r.sd_between_seeds:.2f} / {r.sd_within_seed:.2f} ({100 * r.between_share:.0f} %)"
+
+
+def write_variance_table(curves: pd.DataFrame, csv, md, tex) -> None:
+    columns = KEY_COLUMNS + ["chips", *VARIANCE_COLUMNS, "between_share"]
+    title = (
+        "Std of accuracy (points) between training seeds / within a seed over chips (between-seed share of the "
+        "variance); – where one seed was trained"
+    )
+    write_metric_table(variance_split(curves), columns, _variance_cell, title, "tab:variance", csv, md, tex)
+
+
 def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) -> None:
     """The ablation's decomposition and beta sweep as Markdown, and the decomposition as LaTeX."""
     from neft.plotting import COMPARISON_LABELS

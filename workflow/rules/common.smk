@@ -161,6 +161,8 @@ def final_targets():
         "table_uncertainty": tables("uncertainty"),
         "figure_confidence": figures("confidence"),
         "table_confidence": tables("confidence"),
+        "figure_variance": figures("variance"),
+        "table_variance": tables("variance"),
         "table_headline": ["results/tables/headline.csv"],
         "scorecard": tables("scorecard", (".md",)) + figures("scorecard"),
         "figure_ablation": [],

@@ -141,11 +141,32 @@ rule tabulate_metric:
     log:
         "logs/tabulate_metric/{metric}.log",
     wildcard_constraints:
-        metric="uncertainty|confidence",
+        metric="uncertainty|confidence|variance",
     params:
         device=MAIN_DEVICE,
     script:
         "../scripts/tabulate_metric.py"
+
+
+rule plot_variance:
+    """Figure: std of accuracy between training seeds and within a seed over chips, vs sigma per method."""
+    input:
+        curves="results/tables/accuracy_curves.csv",
+    output:
+        figures=report(
+            expand("results/figures/variance.{ext}", ext=config["figures"]["formats"]),
+            caption="../report/variance.rst",
+            category="Figures",
+            labels={"figure": "variance split"},
+        ),
+    log:
+        "logs/plot_variance.log",
+    params:
+        scale=config["scale"],
+        device=MAIN_DEVICE,
+        kind="variance",
+    script:
+        "../scripts/plot_metric.py"
 
 
 rule plot_devices:

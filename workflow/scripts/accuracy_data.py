@@ -1,4 +1,4 @@
-"""Rule accuracy_data -> neft.results.accuracy_curves."""
+"""Rule accuracy_data -> neft.results.accuracy_curves (two-level statistics over training seeds and chips)."""
 
 from neft.warmstart import delegate
 

@@ -1,14 +1,14 @@
-"""Rules plot_uncertainty and plot_confidence -> neft.plotting.plot_uncertainty / plot_confidence."""
+"""Rules plot_uncertainty, plot_confidence, plot_variance -> neft.plotting.plot_<kind>."""
 
 from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty  # noqa: E402
+from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty, plot_variance  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
-PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence}
+PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence, "variance": plot_variance}
 
 
 def main(smk) -> None:

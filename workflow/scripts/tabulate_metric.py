@@ -1,4 +1,4 @@
-"""Rule tabulate_metric -> neft.tables.write_uncertainty_table / write_confidence_table."""
+"""Rule tabulate_metric -> neft.tables.write_{uncertainty,confidence,variance}_table."""
 
 from neft.warmstart import delegate
 
@@ -6,9 +6,13 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.handoff import read_curves  # noqa: E402
 from neft.runs import job_log  # noqa: E402
-from neft.tables import write_confidence_table, write_uncertainty_table  # noqa: E402
+from neft.tables import write_confidence_table, write_uncertainty_table, write_variance_table  # noqa: E402
 
-TABLES = {"uncertainty": write_uncertainty_table, "confidence": write_confidence_table}
+TABLES = {
+    "uncertainty": write_uncertainty_table,
+    "confidence": write_confidence_table,
+    "variance": write_variance_table,
+}
 
 
 def main(smk) -> None:
