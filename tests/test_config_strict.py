@@ -269,8 +269,6 @@ def test_every_mapping_rejects_unknown_keys():
 
 def test_builtin_registry_entries_follow_the_dataset_schema():
     """The shipped registry is held to the schema a user's `datasets:` entry is (with every key it needs)."""
-    import jsonschema
-
     from neft.config import StrictValidator
 
     schema = load_schema(SCHEMA)
@@ -280,7 +278,6 @@ def test_builtin_registry_entries_follow_the_dataset_schema():
         errors = [e.message for e in StrictValidator(entry).iter_errors(spec)]
         assert not errors, (name, errors)
         assert {"train_size", "test_size"} <= set(spec), name
-    del jsonschema
 
 
 def test_names_in_the_schema_and_the_wildcards_agree():

@@ -51,6 +51,7 @@ from neft.runs import MC_COLUMNS, load_model, write_chip_csv
 from neft.train import seeded_model, write_log
 
 from .conftest import REPO, snakemake
+from .test_ablation import ABLATION
 
 EXPECT = {"seed": 2023, "chips": 3}
 METHODS = {
@@ -501,13 +502,6 @@ def test_mc_keys_from_path_reads_the_grid_layout():
 
 
 # -- ablation, convergence, training logs, data, cards, checkpoints, device fits, report ---------------------------
-ABLATION = {
-    "baseline": "noise_injection",
-    "instances": {"ovf": {"temperature": "ni_t", "no_feedback": "ovf_b0"}},
-    "sigmas": [0.1],
-    "sweep_sigmas": [0.1],
-    "beta_sweep": {"ovf": [0.01]},
-}
 
 
 def ablation_files(root: Path) -> tuple[Path, Path]:

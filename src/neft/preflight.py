@@ -28,9 +28,7 @@ def torch_file_problem(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        return f"not an intact torch file ({type(err).__name__}: {err})"
-    except Exception as err:  # noqa: BLE001 - zlib and struct errors from a damaged member
+    except Exception as err:  # noqa: BLE001 - BadZipFile, OSError, EOFError, zlib and struct errors of a damaged member
         return f"not an intact torch file ({type(err).__name__}: {err})"
     return f"damaged member {bad} (CRC mismatch)" if bad else None
 

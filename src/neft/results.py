@@ -91,9 +91,9 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
                 g = sel[(sel.method == source) & (sel.sigma_train == train_sigma) & (sel.sigma_test == s)]
                 if g.empty:
                     continue
-                st = summarize(g["accuracy"].to_numpy(), levels=(ci,))
                 tag = f"ci{round(ci * 100)}"
                 tl = two_level([grp["accuracy"].to_numpy() for _, grp in g.groupby("seed", sort=True)], level=ci)
+                acc = g["accuracy"].to_numpy(dtype="float64")
                 s_rows = summary[
                     (summary.model == model)
                     & (summary.dataset == dataset)
@@ -113,13 +113,13 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
                         "source_method": source,
                         "sigma_train": train_sigma,
                         "seeds": g["seed"].nunique(),
-                        "chips": st["chips"],
+                        "chips": tl["chips"],
                         "mean": tl["mean"],
-                        "std": st["std"],
+                        "std": float(acc.std(ddof=1)) if len(acc) > 1 else float("nan"),  # over all chips
                         "ci_low": tl[f"{tag}_low"],
                         "ci_high": tl[f"{tag}_high"],
-                        "p1": st["p1"],
-                        "p5": st["p5"],
+                        "p1": tl["p1"],
+                        "p5": tl["p5"],
                         "confidence": g["confidence"].mean(),
                         "confidence_correct": g["confidence_correct"].mean(),
                         "ekl": s_rows["ekl"].mean(),

@@ -79,25 +79,11 @@ def train_job(
 ) -> list[dict]:
     tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
-    # a finished training with byte-identical inputs is restored, not repeated (neft.keep)
-    settings_key = json.dumps(
-        [
-            model,
-            width,
-            dataset,
-            registry,
-            data_cfg,
-            method_kind,
-            method_params,
-            format_sigma(sigma),
-            seed,
-            settings,
-            dict(compute, device=str(device)),
-            [torch.__version__, platform.python_version(), platform.machine()],  # the software stack
-        ],
-        sort_keys=True,
-        default=str,
-    )
+    # what the training depends on; a finished one with byte-identical inputs is restored, not repeated (neft.keep),
+    # and an interrupted one resumes only from a state written for the same job and card (neft.train)
+    job = [model, width, dataset, data_cfg, method_kind, method_params, format_sigma(sigma), seed, settings]
+    software = [torch.__version__, platform.python_version(), platform.machine()]
+    settings_key = json.dumps([job, registry, dict(compute, device=str(device)), software], sort_keys=True, default=str)
     key = keep.training_key(settings_key, data_path, card_path)
     if keep.restore(out_model, out_log, key, log):
         if state_path is not None:
@@ -108,22 +94,7 @@ def train_job(
     card = check_card(card_path)  # the card of the device its path names (neft.handoff)
     method = build_method(method_kind, method_params)
     ts = TrainSettings(seed=seed, **settings)
-    fingerprint = json.dumps(
-        [
-            model,
-            width,
-            dataset,
-            data_cfg,
-            method_kind,
-            method_params,
-            card.to_dict(),
-            format_sigma(sigma),
-            seed,
-            settings,
-        ],
-        sort_keys=True,
-        default=str,
-    )
+    fingerprint = json.dumps([job, card.to_dict()], sort_keys=True, default=str)
     net = seeded_model(model, spec, width, seed)
     log(
         f"training {model} (width {width}) on {dataset} ({len(splits['train'])} train, {len(splits['val'])} val) "
