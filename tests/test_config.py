@@ -96,7 +96,7 @@ BAD = [
     ({"compute": {"device": "tpu"}}, "compute.device", "does not match"),
     ({"mc": {"chipz": 3}}, "mc: unknown key(s) chipz", "allowed keys: adaptive, batch_size, chips"),
     ({"figures": {"formats": ["gif"]}}, "figures.formats[0]", "pdf, png, svg"),
-    ({"ablation": {"sigmas": [0.5]}}, "ablation.sigmas: sigma 0.5 is not on the grid", "0.0175"),
+    ({"ablation": {"sigmas": [0.5]}}, "ablation.sigmas: sigma 0.5 is not on the grid", "0.035"),
     (
         {"ablation": {"instances": {"ovf": {"temperature": "t4"}}}},
         "ablation.instances.ovf.temperature: 't4'",
@@ -128,10 +128,11 @@ def test_grid_of_the_mini_scale():
     cfg = validate_config(load_config(), SCHEMA)
     evals = grid.main_evaluations(cfg)
     runs = list(dict.fromkeys(e.run for e in evals))
-    n_sigma = len(cfg["sigmas"])
-    assert sum(r.method == "plain" for r in runs) == 1
-    assert sum(r.method == "noise_injection" for r in runs) == n_sigma - 1
-    assert sum(e.run.method == "plain" for e in evals) == n_sigma
+    n_sigma, n_seed = len(cfg["sigmas"]), len(cfg["experiments"]["seeds"])
+    assert n_seed >= 3  # issue 13: every claim point on at least three training seeds
+    assert sum(r.method == "plain" for r in runs) == n_seed
+    assert sum(r.method == "noise_injection" for r in runs) == (n_sigma - 1) * n_seed
+    assert sum(e.run.method == "plain" for e in evals) == n_sigma * n_seed
     assert all(e.sigma_test == e.run.sigma for e in evals if e.run.method == "noise_injection")
 
 
@@ -164,8 +165,17 @@ def test_beta_sweep_adds_variants_at_the_sweep_sigmas():
     assert cfg["methods"]["ovf_beta0.01"]["params"]["offsets"] == cfg["methods"]["ovf"]["params"]["offsets"]
     sweep = [r for r in grid.runs(cfg) if "_beta0." in r.method]
     assert {r.sigma for r in sweep} == {grid.format_sigma(s) for s in cfg["ablation"]["sweep_sigmas"]}
+    assert {r.seed for r in sweep} == set(cfg["ablation"]["sweep_seeds"])
     controls = [r for r in grid.runs(cfg) if r.method in ("ovf_beta0", "irs_beta0", "ni_temperature")]
-    assert len(controls) == 3 * len(cfg["ablation"]["sigmas"])
+    assert len(controls) == 3 * len(cfg["ablation"]["sigmas"]) * len(cfg["experiments"]["seeds"])
+
+
+def test_study_seeds_default_to_the_grids():
+    raw = load_config()
+    del raw["device_study"]["seeds"], raw["ablation"]["sweep_seeds"]
+    cfg = validate_config(raw, SCHEMA)
+    assert grid.study_seeds(cfg, cfg["device_study"]) == cfg["experiments"]["seeds"]
+    assert grid.run_seeds(cfg, "ovf_beta0.01") == cfg["experiments"]["seeds"]
 
 
 def test_studies_add_runs_on_other_devices_and_seeds():
@@ -177,8 +187,11 @@ def test_studies_add_runs_on_other_devices_and_seeds():
     assert {e.device for e in plain} == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"}
     ovf = [e for e in study if e.run.method == "ovf"]
     assert {e.run.device for e in ovf} == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"}  # trained on each card
+    assert {e.run.seed for e in study if e.device != "RRAM1"} == {0}  # device_study.seeds
     conv = grid.convergence_runs(cfg)
     assert {r.seed for r in conv} == {0, 1, 2} and {r.sigma for r in conv} == {"0.14"}
+    # the convergence study's runs are the grid's own: no training of its own
+    assert set(conv) <= {e.run for e in grid.main_evaluations(cfg)}
     assert len(grid.runs(cfg)) == len(set(grid.runs(cfg)))
 
 

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from neft import claims
 from neft import scorecard as sc
 
 from .conftest import REPO
@@ -14,8 +15,8 @@ def reference():
 
 
 def table(rows):
-    """Hand-made value table: (model, dataset, kind, sigma, value)."""
-    return pd.DataFrame(rows, columns=["model", "dataset", "kind", "sigma", "value"])
+    """Hand-made point evidence (the paper's kind of numbers): (model, dataset, kind, sigma, value)."""
+    return claims.PointEvidence(pd.DataFrame(rows, columns=["model", "dataset", "kind", "sigma", "value"]))
 
 
 def test_headline_of_the_paper_is_the_abstracts_45_08(reference):
@@ -49,29 +50,31 @@ def test_claims_on_hand_made_tables():
             ("m", "d", "irs", "0.1", 94),
         ]
     )
-    verdicts = {c: held for c, held, _ in sc.accuracy_claims(good)}
-    assert all(verdicts.values()), verdicts
-    bad = good.copy()
+    verdicts = {c: held for c, held, *_ in claims.accuracy_claims(good)}
+    assert set(verdicts.values()) == {"holds"}, verdicts
+    bad = good.table.copy()
     bad.loc[(bad.kind == "ovf") & (bad.sigma == "0.3"), "value"] = 50  # OVF now loses to W/ Noise at the top
     bad.loc[(bad.kind == "irs") & (bad.sigma == "0.3"), "value"] = 55
-    verdicts = {c: (held, ev) for c, held, ev in sc.accuracy_claims(bad)}
+    verdicts = {c: (held, ev) for c, held, ev, *_ in claims.accuracy_claims(claims.PointEvidence(bad))}
     held, evidence = verdicts["NeFT (best of OVF, IRS) beats the best baseline at every σ ≥ 0.3 on every panel"]
-    assert held is False and "σ=0.3" in evidence
-    assert verdicts["OVF beats W/ Noise at the largest σ of every panel"][0] is False
+    assert held == "does not hold" and "σ=0.3" in evidence
+    assert verdicts["OVF beats W/ Noise at the largest σ of every panel"][0] == "does not hold"
 
 
 def test_slightly_worse_claim_needs_a_small_loss():
     rows = [("m", "d", "correctnet", "0.05", 99.0), ("m", "d", "ovf", "0.05", 98.5)]
-    claims = {c: h for c, h, _ in sc.accuracy_claims(table(rows))}
-    assert claims["At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline"] is True
+    verdicts = {c: h for c, h, *_ in claims.accuracy_claims(table(rows))}
+    assert verdicts["At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline"] == "holds"
     rows = [("m", "d", "correctnet", "0.05", 99.0), ("m", "d", "ovf", "0.05", 90.0)]
-    claims = {c: h for c, h, _ in sc.accuracy_claims(table(rows))}
-    assert claims["At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline"] is False
+    verdicts = {c: h for c, h, *_ in claims.accuracy_claims(table(rows))}
+    assert (
+        verdicts["At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline"] == "does not hold"
+    )
 
 
 def test_claims_without_matching_points_are_not_evaluable():
-    claims = sc.accuracy_claims(table([("m", "d", "plain", "0.05", 99.0)]))
-    assert all(held is None for _, held, _ in claims)
+    results = claims.accuracy_claims(table([("m", "d", "plain", "0.05", 99.0)]))
+    assert all(held is None for _, held, *_ in results)
     out = sc.claims_table({"accuracy": table([("m", "d", "plain", "0.05", 99.0)])}, {})
     assert set(out["ours"]) == {"not evaluable"} and set(out["paper"]) == {"no numbers"}
 
@@ -113,11 +116,11 @@ def test_uncertainty_claim_direction():
             ("m", "d", "irs", "0.3", 0.5),
         ]
     )
-    ((_, held, _),) = sc.uncertainty_claims(lower_for_neft)
-    assert held is True
-    lower_for_neft.loc[lower_for_neft.kind == "irs", "value"] = 4.0  # above CorrectNet's
-    ((_, held, _),) = sc.uncertainty_claims(lower_for_neft)
-    assert held is False
+    ((_, held, *_),) = claims.uncertainty_claims(lower_for_neft)
+    assert held == "holds"
+    lower_for_neft.table.loc[lower_for_neft.table.kind == "irs", "value"] = 4.0  # above CorrectNet's
+    ((_, held, *_),) = claims.uncertainty_claims(lower_for_neft)
+    assert held == "does not hold"
 
 
 def test_scale_statement_says_when_scales_differ():

@@ -97,7 +97,8 @@ def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.D
 
 def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0.95) -> pd.DataFrame:
     """Accuracy against beta per instance: beta = 0 (the no-feedback control), the paper's beta (the main run) and
-    the swept betas, each with a paired difference to beta = 0."""
+    the swept betas, each with a paired difference to beta = 0, all on the training seeds every variant shares
+    (``ablation.sweep_seeds`` may train the swept betas on fewer seeds than the main grid)."""
     rows = []
     pairs = chips[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
     for model, dataset, device in pairs:
@@ -107,9 +108,17 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
             main_beta = resolve_beta((methods[inst].get("params") or {}).get("beta", "paper"), model, dataset, kind)
             variants = [(0.0, zero), (main_beta, inst)] + [(float(b), sweep_name(inst, b)) for b in betas]
             for s in map(format_sigma, ablation["sweep_sigmas"]):
-                ref = _chips(chips, model, dataset, device, zero, s) if zero else pd.Series(dtype=float)
+                acc_of = {
+                    name: _chips(chips, model, dataset, device, name, s) if name else pd.Series(dtype=float)
+                    for _, name in variants
+                }
+                # one curve, one set of seeds: the seeds every variant of the sweep was trained with
+                shared = [set(a.index.get_level_values("seed")) for a in acc_of.values() if not a.empty]
+                seeds = sorted(set.intersection(*shared)) if shared else []
+                acc_of = {n: a[a.index.get_level_values("seed").isin(seeds)] for n, a in acc_of.items()}
+                ref = acc_of.get(zero, pd.Series(dtype=float)) if zero else pd.Series(dtype=float)
                 for beta, name in sorted(variants, key=lambda v: v[0]):
-                    acc = _chips(chips, model, dataset, device, name, s) if name else pd.Series(dtype=float)
+                    acc = acc_of[name]
                     if acc.empty:
                         continue
                     st = two_level(_by_seed(acc), level=ci, percentiles=())

@@ -130,6 +130,16 @@ def _study(config: dict, key: str) -> dict:
     return study if study.get("enabled") else {}
 
 
+def run_seeds(config: dict, method: str) -> list[int]:
+    """Training seeds of a main-grid or ablation method: ``experiments.seeds``, except the beta-sweep variants,
+    which take ``ablation.sweep_seeds`` when it is set."""
+    ab = config.get("ablation") or {}
+    sweep = {sweep_name(m, b) for m, betas in ab.get("beta_sweep", {}).items() for b in betas}
+    if method in sweep and ab.get("sweep_seeds"):
+        return list(ab["sweep_seeds"])
+    return list(config["experiments"]["seeds"])
+
+
 def main_evaluations(config: dict) -> list[Evaluation]:
     """The paper's figure (main methods) and the ablation, on every configured device."""
     exp = config["experiments"]
@@ -138,10 +148,15 @@ def main_evaluations(config: dict) -> list[Evaluation]:
         for method in all_methods(config):
             for device in exp["devices"]:
                 for sigma in train_sigmas(config, method):
-                    for seed in exp["seeds"]:
+                    for seed in run_seeds(config, method):
                         run = _run(config, pair, method, device, sigma, seed)
                         out += [Evaluation(run, t, device) for t in test_sigmas(config, method, sigma)]
     return out
+
+
+def study_seeds(config: dict, study: dict) -> list[int]:
+    """A study's own seeds, or the main grid's (``experiments.seeds``) when it names none."""
+    return list(study.get("seeds") or config["experiments"]["seeds"])
 
 
 def device_study_evaluations(config: dict) -> list[Evaluation]:
@@ -153,7 +168,7 @@ def device_study_evaluations(config: dict) -> list[Evaluation]:
             for device in study["devices"]:
                 for sigma in map(format_sigma, study["sigmas"]):
                     source, train_sigma = point_source(config["methods"], method, sigma)
-                    for seed in config["experiments"]["seeds"]:
+                    for seed in study_seeds(config, study):
                         run = _run(config, pair, source, device, train_sigma, seed)
                         out.append(Evaluation(run, sigma, device))
     return out

@@ -8,18 +8,17 @@ at sigma_ours = sigma_scale x sigma_paper, and the output says plainly when the 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from neft import claims
 from neft.checks import finite_number, read_text
 from neft.plotting import DATASET_NAMES, MODEL_NAMES
 from neft.sigma import format_sigma
 
-BASELINE_KINDS = ("plain", "noise_injection", "correctnet")
-NEFT_KINDS = ("ovf", "irs")
+BASELINE_KINDS, NEFT_KINDS = claims.BASELINE_KINDS, claims.NEFT_KINDS
 #: the reference CSVs spell Tiny ImageNet without the underscore
 REFERENCE_DATASETS = {"tinyimagenet": "tiny_imagenet"}
 
@@ -132,117 +131,22 @@ def point_scorecard(curves: pd.DataFrame, reference: pd.DataFrame, kinds: dict, 
     return pd.DataFrame(rows)
 
 
-# -- qualitative claims ---------------------------------------------------------------------------------------------
+# -- qualitative claims (neft.claims) -------------------------------------------------------------------------------
+CLAIM_CHECKS = {
+    "accuracy": claims.accuracy_claims,
+    "uncertainty": claims.uncertainty_claims,
+    "confidence": claims.confidence_claims,
+}
+
+
 def _panels(t: pd.DataFrame):
     return list(t[["model", "dataset"]].drop_duplicates().itertuples(index=False))
 
 
-def _at(t: pd.DataFrame, model, dataset, kind, sigma):
-    g = t[(t.model == model) & (t.dataset == dataset) & (t.kind == kind) & (t.sigma == sigma)]
-    return None if g.empty else float(g["value"].iloc[0])
-
-
-def _best_beats_best(b: list[float], w: list[float]) -> bool:
-    return max(b) > max(w)
-
-
-def _compare_everywhere(t, better: tuple, worse: tuple, sigma_ok: Callable[[float], bool], test=_best_beats_best):
-    """Does ``test(values of better, values of worse)`` hold at every panel and sigma where both exist?"""
-    checked, failed = 0, []
-    for model, dataset in _panels(t):
-        p = t[(t.model == model) & (t.dataset == dataset)]
-        for s in sorted(p["sigma"].unique(), key=float):
-            if not sigma_ok(float(s)):
-                continue
-            b = [v for k in better if (v := _at(t, model, dataset, k, s)) is not None]
-            w = [v for k in worse if (v := _at(t, model, dataset, k, s)) is not None]
-            if not b or not w:
-                continue
-            checked += 1
-            if not test(b, w):
-                failed.append(f"{MODEL_NAMES.get(model, model)}/{DATASET_NAMES.get(dataset, dataset)} σ={s}")
-    if checked == 0:
-        return None, "no matching points"
-    evidence = f"{checked - len(failed)}/{checked} (panel, σ) points"
-    if failed:
-        evidence += "; fails at " + ", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else "")
-    return not failed, evidence
-
-
-def _at_largest_sigma(t, better, worse):
-    checked, failed = 0, []
-    for model, dataset in _panels(t):
-        p = t[(t.model == model) & (t.dataset == dataset)]
-        for s in sorted(p["sigma"].unique(), key=float, reverse=True):
-            b, w = _at(t, model, dataset, better, s), _at(t, model, dataset, worse, s)
-            if b is not None and w is not None:
-                checked += 1
-                if not b > w:
-                    failed.append(f"{model}/{dataset} σ={s}: {b:.2f} vs {w:.2f}")
-                break
-    if checked == 0:
-        return None, "no matching points"
-    return not failed, f"{checked - len(failed)}/{checked} panels" + (f"; fails: {', '.join(failed)}" if failed else "")
-
-
-def _slightly_worse_sometimes(t, tolerance: float, sigma_max: float):
-    """The paper: NeFT is sometimes slightly worse than the baselines at small sigma. Holds when NeFT's best is
-    below the best baseline at some sigma <= sigma_max, and never by more than ``tolerance`` pp there."""
-    gaps = []
-    for model, dataset in _panels(t):
-        p = t[(t.model == model) & (t.dataset == dataset)]
-        for s in p["sigma"].unique():
-            if float(s) > sigma_max + 1e-9:
-                continue
-            b = [v for k in NEFT_KINDS if (v := _at(t, model, dataset, k, s)) is not None]
-            w = [v for k in BASELINE_KINDS if (v := _at(t, model, dataset, k, s)) is not None]
-            if b and w:
-                gaps.append(max(b) - max(w))
-    if not gaps:
-        return None, "no matching points"
-    worse = [g for g in gaps if g < 0]
-    held = bool(worse) and min(gaps) >= -tolerance
-    return held, f"NeFT below the best baseline at {len(worse)}/{len(gaps)} points, worst {min(gaps):+.2f} pp"
-
-
-def accuracy_claims(t: pd.DataFrame) -> list[tuple[str, bool | None, str]]:
-    """The paper's accuracy claims, each as (claim, holds, evidence) on a value table in paper sigma units."""
-    c1 = _compare_everywhere(t, NEFT_KINDS, BASELINE_KINDS, lambda s: s >= 0.3 - 1e-9)
-    c2 = _at_largest_sigma(t, "ovf", "noise_injection")
-    c3 = _at_largest_sigma(t, "irs", "noise_injection")
-    c4 = _compare_everywhere(t, ("noise_injection",), ("plain",), lambda s: s >= 0.1 - 1e-9)
-    c5 = _slightly_worse_sometimes(t, 2.0, 0.1)
-    return [
-        ("NeFT (best of OVF, IRS) beats the best baseline at every σ ≥ 0.3 on every panel", *c1),
-        ("OVF beats W/ Noise at the largest σ of every panel", *c2),
-        ("IRS beats W/ Noise at the largest σ of every panel", *c3),
-        ("W/ Noise beats W/O Noise at every σ ≥ 0.1", *c4),
-        ("At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline", *c5),
-    ]
-
-
-def uncertainty_claims(t: pd.DataFrame) -> list[tuple[str, bool | None, str]]:
-    c = _compare_everywhere(
-        t, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: s >= 0.2 - 1e-9, lambda b, w: max(b) < min(w)
-    )
-    return [("OVF and IRS have lower expected KL than W/ Noise and CorrectNet at every σ ≥ 0.2", *c)]
-
-
-def confidence_claims(t: pd.DataFrame) -> list[tuple[str, bool | None, str]]:
-    c = _compare_everywhere(
-        t, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: s >= 0.2 - 1e-9, lambda b, w: min(b) > max(w)
-    )
-    return [
-        (
-            "NeFT's confident correct predictions: higher mean max-softmax (correct) than W/ Noise and "
-            "CorrectNet at every σ ≥ 0.2",
-            *c,
-        )
-    ]
-
-
-def headline(curves: pd.DataFrame, kinds: dict) -> pd.DataFrame:
-    """Per panel and NeFT instance: the largest gain over the best baseline and over W/ Noise, and where."""
+def headline(curves: pd.DataFrame, kinds: dict, evidence=None, sigma_scale: float = 1.0) -> pd.DataFrame:
+    """Per panel and NeFT instance: the largest gain over the best baseline and over W/ Noise, and where. With
+    ``evidence`` (``neft.claims.SeedEvidence`` on accuracy), each gain also gets its two-level 95 % interval (paired
+    per seed on the same chips, a t-interval over seeds) and the seeds and chips behind it."""
     rows = []
     for model, dataset in _panels(curves):
         p = curves[(curves.model == model) & (curves.dataset == dataset)]
@@ -267,23 +171,33 @@ def headline(curves: pd.DataFrame, kinds: dict) -> pd.DataFrame:
                     f"{inst}_at_sigma_vs_{tag}": wide.loc[s, inst],
                     f"{tag}_at_sigma": ref[s],
                 }
+                against = wide.loc[s, base].idxmax() if tag == "best_baseline" else ni
                 if tag == "best_baseline":
-                    row["best_baseline_method"] = wide.loc[s, base].idxmax()
+                    row["best_baseline_method"] = against
+                if evidence is not None:
+                    paper_sigma = claims.to_paper_sigma(s, sigma_scale)
+                    c = evidence.compare(model, dataset, paper_sigma, kinds[inst], kinds[against])
+                    row |= {
+                        f"gain_vs_{tag}_ci_low": c["ci_low"],
+                        f"gain_vs_{tag}_ci_high": c["ci_high"],
+                        f"gain_vs_{tag}_seeds": c["seeds"],
+                        f"gain_vs_{tag}_chips_per_seed": c["chips"],
+                    }
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def claims_table(
-    ours: dict[str, pd.DataFrame], paper: dict[str, pd.DataFrame], extra: list | None = None
-) -> pd.DataFrame:
-    """Each claim evaluated on the paper's numbers and on ours. ``ours``/``paper`` map a metric ("accuracy",
-    "uncertainty", "confidence") to its value table; a missing paper table means the paper gives no numbers."""
-    checks = {"accuracy": accuracy_claims, "uncertainty": uncertainty_claims, "confidence": confidence_claims}
+def claims_table(ours: dict, paper: dict, extra: list | None = None) -> pd.DataFrame:
+    """Each claim judged on the paper's numbers and on ours. ``ours``/``paper`` map a metric ("accuracy",
+    "uncertainty", "confidence") to its evidence (``neft.claims``: seed-level for ours, points for the paper's); a
+    missing paper entry means the paper gives no numbers for that metric."""
     rows = []
-    for metric, fn in checks.items():
-        mine = fn(ours[metric]) if metric in ours else []
-        theirs = fn(paper[metric]) if metric in paper else [(c, None, "the paper gives no numbers") for c, _, _ in mine]
-        for (claim, held, evidence), (_, p_held, p_evidence) in zip(mine, theirs):
+    for metric, check in CLAIM_CHECKS.items():
+        mine = check(ours[metric]) if metric in ours else []
+        theirs = (
+            check(paper[metric]) if metric in paper else [(c, None, "the paper gives no numbers") for c, *_ in mine]
+        )
+        for (claim, held, evidence, test, n), (_, p_held, p_evidence, *_) in zip(mine, theirs):
             rows.append(
                 {
                     "metric": metric,
@@ -292,9 +206,11 @@ def claims_table(
                     "ours": _verdict(held, True),
                     "paper_evidence": p_evidence,
                     "our_evidence": evidence,
+                    "our_test": test,
+                    "our_n": n,
                 }
             )
-    for claim, held, evidence in extra or []:
+    for claim, held, evidence, test, n in extra or []:
         rows.append(
             {
                 "metric": "other",
@@ -303,17 +219,17 @@ def claims_table(
                 "ours": _verdict(held, True),
                 "paper_evidence": "abstract",
                 "our_evidence": evidence,
+                "our_test": test,
+                "our_n": n,
             }
         )
     return pd.DataFrame(rows)
 
 
-def _verdict(held: bool | None, available: bool) -> str:
+def _verdict(held: str | None, available: bool) -> str:
     if not available:
         return "no numbers"
-    if held is None:
-        return "not evaluable"
-    return "holds" if held else "does not hold"
+    return "not evaluable" if held is None else held
 
 
 def scale_statement(scale: str, sigma_scale: float) -> str:
@@ -327,25 +243,47 @@ def scale_statement(scale: str, sigma_scale: float) -> str:
     )
 
 
+def _gain_cell(r, tag: str) -> str:
+    gain = getattr(r, f"gain_vs_{tag}", np.nan)
+    low, high = getattr(r, f"gain_vs_{tag}_ci_low", np.nan), getattr(r, f"gain_vs_{tag}_ci_high", np.nan)
+    if pd.isna(gain):
+        return "–"
+    return f"{gain:+.2f}" + (f" [{low:+.2f}, {high:+.2f}]" if pd.notna(low) and pd.notna(high) else "")
+
+
 def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: float, path) -> None:
     from neft.io import atomic_write_text
 
     lines = ["# Scorecard: reproduced vs paper", "", scale_statement(scale, sigma_scale), ""]
-    lines += ["## Claims", "", "| metric | claim | paper | ours | our evidence |", "|---|---|---|---|---|"]
-    lines += [f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} |" for r in claims.itertuples()]
+    lines += [
+        "## Claims",
+        "",
+        "Each claim is a test (`docs/methods.md`, claims as tests): *holds* when every interval it rests on lies on "
+        "the claimed side, *does not hold* when one lies on the other side, *undecided* when an interval spans the "
+        "boundary. Ours: two-level 95 % intervals over training seeds and chips; the paper's: its plotted points.",
+        "",
+        "| metric | claim | paper | ours | our evidence | n | test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} | {r.our_n} | {r.our_test} |"
+        for r in claims.itertuples()
+    ]
     lines += ["", "## Headline: largest gain of a NeFT instance (the paper's 'up to 45.08 %')", ""]
     lines += [
-        "| source | panel | instance | gain vs best baseline (pp) | at σ | best baseline | gain vs W/ Noise | at σ |",
-        "|---|---|---|---:|---:|---|---:|---:|",
+        "| source | panel | instance | gain vs best baseline (pp) [95 % CI] | at σ | best baseline | "
+        "gain vs W/ Noise (pp) [95 % CI] | at σ | seeds x chips |",
+        "|---|---|---|---:|---:|---|---:|---:|---:|",
     ]
     for source, table in (("paper", paper_head), ("ours", head)):
         for r in table.itertuples():
             panel = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)}"
-            gain_b, gain_n = getattr(r, "gain_vs_best_baseline", np.nan), getattr(r, "gain_vs_noise_injection", np.nan)
+            seeds = getattr(r, "gain_vs_best_baseline_seeds", np.nan)
+            n = f"{int(seeds)} x {int(r.gain_vs_best_baseline_chips_per_seed)}" if pd.notna(seeds) else "–"
             lines.append(
-                f"| {source} | {panel} | {r.instance} | {gain_b:+.2f} | {getattr(r, 'sigma_vs_best_baseline', '–')} "
-                f"| {getattr(r, 'best_baseline_method', '–')} | {gain_n:+.2f} | "
-                f"{getattr(r, 'sigma_vs_noise_injection', '–')} |"
+                f"| {source} | {panel} | {r.instance} | {_gain_cell(r, 'best_baseline')} | "
+                f"{getattr(r, 'sigma_vs_best_baseline', '–')} | {getattr(r, 'best_baseline_method', '–')} | "
+                f"{_gain_cell(r, 'noise_injection')} | {getattr(r, 'sigma_vs_noise_injection', '–')} | {n} |"
             )
     compared = points[points.status == "compared"]
     lines += ["", "## Points", ""]
@@ -369,13 +307,3 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
                 f"{r.ours:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] | {r.diff:+.2f} | {r.paper_in_ci} |"
             )
     atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def convergence_claim(summary: pd.DataFrame) -> tuple[str, bool | None, str]:
-    """The abstract's 'higher convergence probability': NeFT converges at least as often as W/ Noise and
-    CorrectNet, at every (panel, sigma) of the convergence study."""
-    t = summary.rename(columns={"probability": "value"})
-    held, evidence = _compare_everywhere(
-        t, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: True, lambda b, w: min(b) >= max(w)
-    )
-    return "NeFT converges at least as often as W/ Noise and CorrectNet", held, evidence

@@ -130,3 +130,32 @@ def verdict(low: float, high: float, boundary: float = 0.0, holds_above: bool = 
     if above or below:
         return "holds" if above == holds_above else "does not hold"
     return "undecided"
+
+
+# -- proportions (convergence over seeds) ----------------------------------------------------------------------------
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval of a binomial proportion: unlike the normal interval it stays inside [0, 1] and is
+    not empty at 0 or n successes, which matters at a handful of seeds."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes == 0 else max(centre - half, 0.0)
+    high = 1.0 if successes == n else min(centre + half, 1.0)
+    return float(low), float(high)
+
+
+def newcombe_difference(x1: int, n1: int, x2: int, n2: int, level: float = 0.95) -> dict:
+    """p1 - p2 with Newcombe's hybrid score interval (his method 10: built from the two Wilson intervals), the
+    standard small-sample interval for a difference of two independent proportions."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson_interval(x1, n1, level)
+    l2, u2 = wilson_interval(x2, n2, level)
+    d = p1 - p2
+    return {
+        "diff": d,
+        "ci_low": d - float(np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+        "ci_high": d + float(np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)),
+    }

@@ -1,0 +1,380 @@
+"""The paper's qualitative claims as tests: every comparison a claim makes is an interval, and each claim gets one of
+three verdicts, "holds", "does not hold" or "undecided" (an interval spans the decision boundary).
+
+One code path judges both sources of numbers, through an *evidence* object that answers "A minus B at this point,
+with its interval":
+
+- :class:`SeedEvidence`, our runs: per training seed, the per-chip values of A and B on the same chips (seed i of A
+  against seed i of B: same data order, initialisation and chip seeds), summarised across seeds by
+  ``neft.stats.paired_two_level`` (a t-interval over the seeds' mean differences; with one seed, the chip-level
+  interval). Expected KL is a property of a whole sweep, not of a chip: each seed contributes its sweep's value, so
+  its interval is over seeds alone (none with one seed: undecided).
+- :class:`PointEvidence`, the paper's plotted numbers: the difference of two points, an interval of width zero
+  (a tie is undecided).
+
+How a claim over several points is decided: it holds when every point's comparison holds, does not hold when any
+point's does not hold, and is undecided otherwise. Requiring every point to hold at 95 % is an intersection-union
+test, valid at 95 % without a multiplicity correction; "does not hold" on one point of many is not corrected for
+the number of points (docs/methods.md).
+
+Where a claim compares groups ("the best of OVF and IRS" against "the best baseline"), the best member of each group
+is chosen by its mean, and the chosen pair is tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from neft.grid import point_source
+from neft.plotting import DATASET_NAMES, MODEL_NAMES
+from neft.sigma import format_sigma
+from neft.stats import newcombe_difference, paired_two_level, verdict
+
+BASELINE_KINDS = ("plain", "noise_injection", "correctnet")
+NEFT_KINDS = ("ovf", "irs")
+HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "undecided"
+#: what every claim's result carries: (claim, verdict or None when no point matched, evidence, test, n)
+Result = tuple[str, "str | None", str, str, str]
+
+
+def to_paper_sigma(sigma: str, sigma_scale: float) -> str:
+    return format_sigma(round(float(sigma) / sigma_scale, 4))
+
+
+# -- evidence --------------------------------------------------------------------------------------------------------
+@dataclass
+class PointEvidence:
+    """Point values (model, dataset, kind, sigma, value), sigma on the paper's scale: differences without intervals."""
+
+    table: pd.DataFrame
+    n_text: str = "one point per method (the paper's plotted numbers)"
+
+    def panels(self) -> list[tuple[str, str]]:
+        return list(self.table[["model", "dataset"]].drop_duplicates().itertuples(index=False, name=None))
+
+    def sigmas(self, model: str, dataset: str) -> list[str]:
+        t = self.table
+        return sorted(t[(t.model == model) & (t.dataset == dataset)]["sigma"].unique(), key=float)
+
+    def mean(self, model: str, dataset: str, kind: str, sigma: str) -> float | None:
+        t = self.table
+        g = t[(t.model == model) & (t.dataset == dataset) & (t.kind == kind) & (t.sigma == sigma)]
+        return None if g.empty else float(g["value"].iloc[0])
+
+    def compare(self, model: str, dataset: str, sigma: str, a: str, b: str) -> dict:
+        d = self.mean(model, dataset, a, sigma) - self.mean(model, dataset, b, sigma)
+        return {"diff": d, "ci_low": d, "ci_high": d, "seeds": 1, "chips": 1}
+
+
+@dataclass
+class SeedEvidence:
+    """Our Monte-Carlo rows, paired per training seed and chip.
+
+    ``chips``: mc_chips.csv rows (one per chip); ``summary``: mc_summary.csv rows (one per sweep: expected KL);
+    ``kinds``: method -> kind for the methods the claims read; ``methods``: the config's method specs (which
+    experiment stands for a point: ``neft.grid.point_source``); ``metric``: a chip column (``accuracy``,
+    ``confidence_correct``) or ``ekl`` (per sweep, in units of 1e-2 nats like the paper's figure)."""
+
+    chips: pd.DataFrame
+    summary: pd.DataFrame
+    kinds: dict
+    methods: dict
+    sigma_scale: float
+    metric: str = "accuracy"
+    device: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        source = self.summary if self.metric == "ekl" else self.chips
+        if self.device is not None:
+            source = source[source.device == self.device]
+        self._rows = source
+        self._ours = {}  # (model, dataset, kind, paper sigma) -> our sigma
+        for model, dataset in source[["model", "dataset"]].drop_duplicates().itertuples(index=False, name=None):
+            for s in source[(source.model == model) & (source.dataset == dataset)]["sigma_test"].unique():
+                for method, kind in self.kinds.items():
+                    if not self._values(model, dataset, method, s).empty:
+                        self._ours[(model, dataset, kind, to_paper_sigma(s, self.sigma_scale))] = (method, s)
+
+    def _values(self, model: str, dataset: str, method: str, sigma: str) -> pd.Series:
+        """Per (seed, chip) values of the experiment standing for ``method``'s point at ``sigma``."""
+        key = (model, dataset, method, sigma)
+        if key not in self._cache:
+            source, train_sigma = point_source(self.methods, method, sigma)
+            r = self._rows
+            g = r[
+                (r.model == model)
+                & (r.dataset == dataset)
+                & (r.method == source)
+                & (r.sigma_train == train_sigma)
+                & (r.sigma_test == sigma)
+            ]
+            if self.metric == "ekl":
+                values = g.assign(chip=0).set_index(["seed", "chip"])["ekl"] * 100.0
+            else:
+                values = g.set_index(["seed", "chip"])[self.metric]
+            self._cache[key] = values.dropna().sort_index()
+        return self._cache[key]
+
+    def panels(self) -> list[tuple[str, str]]:
+        return sorted({(m, d) for m, d, _, _ in self._ours})
+
+    def sigmas(self, model: str, dataset: str) -> list[str]:
+        return sorted({s for m, d, _, s in self._ours if (m, d) == (model, dataset)}, key=float)
+
+    def mean(self, model: str, dataset: str, kind: str, sigma: str) -> float | None:
+        """The two-level point estimate: the mean over seeds of the seeds' chip means."""
+        if (model, dataset, kind, sigma) not in self._ours:
+            return None
+        v = self._values(model, dataset, *self._ours[(model, dataset, kind, sigma)])
+        return float(v.groupby(level="seed").mean().mean())
+
+    def compare(self, model: str, dataset: str, sigma: str, a: str, b: str) -> dict:
+        va = self._values(model, dataset, *self._ours[(model, dataset, a, sigma)])
+        vb = self._values(model, dataset, *self._ours[(model, dataset, b, sigma)])
+        common = va.index.intersection(vb.index)
+        va, vb = va[common], vb[common]
+        groups = lambda v: [g.to_numpy() for _, g in v.groupby(level="seed", sort=True)]  # noqa: E731
+        d = paired_two_level(groups(va), groups(vb))
+        return d | {"chips": d["chips"] // max(d["seeds"], 1)}
+
+    @property
+    def n_text(self) -> str:
+        return "seeds x chips per method and point"
+
+
+# -- point and claim verdicts ----------------------------------------------------------------------------------------
+@dataclass
+class Checked:
+    """The comparisons one claim made: where, the verdict of each, and how many seeds and chips stood behind them."""
+
+    points: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def add(self, where: str, verdict_: str, comparison: dict) -> None:
+        self.points.append((where, verdict_, comparison))
+
+    def verdict(self) -> str | None:
+        verdicts = [v for _, v, _ in self.points]
+        if not verdicts:
+            return None
+        if FAILS in verdicts:
+            return FAILS
+        return HOLDS if all(v == HOLDS for v in verdicts) else UNDECIDED
+
+    def evidence(self, what: str = "(panel, σ) points") -> str:
+        if not self.points:
+            return "no matching points"
+        counts = {v: sum(1 for _, w, _ in self.points if w == v) for v in (HOLDS, UNDECIDED, FAILS)}
+        text = f"{counts[HOLDS]}/{len(self.points)} {what} hold"
+        for v, label in ((HOLDS, "holds"), (UNDECIDED, "undecided"), (FAILS, "fails")):
+            where = [f"{p} ({_interval(c)})" for p, w, c in self.points if w == v]
+            if where:
+                text += (
+                    f"; {label} at " + ", ".join(where[:3]) + (f" (+{len(where) - 3} more)" if len(where) > 3 else "")
+                )
+        return text
+
+    def n(self, chips_unit: str = "chips") -> str:
+        if not self.points:
+            return ""
+        seeds = sorted({int(c["seeds"]) for _, _, c in self.points})
+        chips = sorted({int(c["chips"]) for _, _, c in self.points})
+        span = lambda v: str(v[0]) if len(v) == 1 else f"{v[0]}-{v[-1]}"  # noqa: E731
+        return f"{span(seeds)} seed{'s' if seeds[-1] > 1 else ''} x {span(chips)} {chips_unit}"
+
+
+def _interval(c: dict) -> str:
+    if c["ci_low"] == c["ci_high"]:
+        return f"{c['diff']:+.2f}"
+    return f"{c['diff']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]"
+
+
+def _where(model: str, dataset: str, sigma: str) -> str:
+    return f"{MODEL_NAMES.get(model, model)}/{DATASET_NAMES.get(dataset, dataset)} σ={sigma}"
+
+
+def _best(ev, model, dataset, sigma, kinds, higher: bool) -> str | None:
+    present = [(m, k) for k in kinds if (m := ev.mean(model, dataset, k, sigma)) is not None]
+    if not present:
+        return None
+    return (max if higher else min)(present)[1]
+
+
+def _best_vs_best(ev, better, worse, sigma_ok, higher: bool = True) -> Checked:
+    """At every (panel, sigma) with ``sigma_ok``: the best of ``better`` beats the best of ``worse``."""
+    checked = Checked()
+    for model, dataset in ev.panels():
+        for s in ev.sigmas(model, dataset):
+            if not sigma_ok(float(s)):
+                continue
+            a, b = _best(ev, model, dataset, s, better, higher), _best(ev, model, dataset, s, worse, higher)
+            if a is None or b is None:
+                continue
+            c = ev.compare(model, dataset, s, a, b)
+            checked.add(_where(model, dataset, s), verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
+    return checked
+
+
+def _every_pair(ev, better, worse, sigma_ok, higher: bool = True) -> Checked:
+    """At every (panel, sigma) with ``sigma_ok``: each of ``better`` beats each of ``worse``."""
+    checked = Checked()
+    for model, dataset in ev.panels():
+        for s in ev.sigmas(model, dataset):
+            if not sigma_ok(float(s)):
+                continue
+            a_kinds = [k for k in better if ev.mean(model, dataset, k, s) is not None]
+            b_kinds = [k for k in worse if ev.mean(model, dataset, k, s) is not None]
+            if not a_kinds or not b_kinds:
+                continue
+            for a in a_kinds:
+                for b in b_kinds:
+                    c = ev.compare(model, dataset, s, a, b)
+                    where = f"{_where(model, dataset, s)} {a} vs {b}"
+                    checked.add(where, verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
+    return checked
+
+
+def _at_largest_sigma(ev, better: str, worse: str) -> Checked:
+    checked = Checked()
+    for model, dataset in ev.panels():
+        for s in reversed(ev.sigmas(model, dataset)):
+            if ev.mean(model, dataset, better, s) is not None and ev.mean(model, dataset, worse, s) is not None:
+                c = ev.compare(model, dataset, s, better, worse)
+                checked.add(_where(model, dataset, s), verdict(c["ci_low"], c["ci_high"]), c)
+                break
+    return checked
+
+
+def _slightly_worse_sometimes(ev, tolerance: float, sigma_max: float) -> tuple[str | None, Checked]:
+    """The paper: NeFT is sometimes slightly worse than the best baseline at small sigma. Holds when at some point
+    NeFT's best is below the best baseline (interval below 0) and nowhere more than ``tolerance`` below (every
+    interval above -tolerance); does not hold when NeFT is above everywhere (every interval above 0) or somewhere
+    more than ``tolerance`` below (an interval below -tolerance)."""
+    checked = _best_vs_best(ev, NEFT_KINDS, BASELINE_KINDS, lambda s: s <= sigma_max + 1e-9)
+    comps = [c for _, _, c in checked.points]
+    if not comps:
+        return None, checked
+    below = any(c["ci_high"] < 0 for c in comps)
+    within = all(c["ci_low"] > -tolerance for c in comps)
+    if below and within:
+        return HOLDS, checked
+    if all(c["ci_low"] > 0 for c in comps) or any(c["ci_high"] < -tolerance for c in comps):
+        return FAILS, checked
+    return UNDECIDED, checked
+
+
+PAIRED = "paired difference per seed on the same chips, 95 % t-interval over seeds"
+
+
+def accuracy_claims(ev) -> list[Result]:
+    """The paper's accuracy claims on an evidence object (sigma on the paper's scale)."""
+    c1 = _best_vs_best(ev, NEFT_KINDS, BASELINE_KINDS, lambda s: s >= 0.3 - 1e-9)
+    c2 = _at_largest_sigma(ev, "ovf", "noise_injection")
+    c3 = _at_largest_sigma(ev, "irs", "noise_injection")
+    c4 = _best_vs_best(ev, ("noise_injection",), ("plain",), lambda s: s >= 0.1 - 1e-9)
+    v5, c5 = _slightly_worse_sometimes(ev, 2.0, 0.1)
+    return [
+        (
+            "NeFT (best of OVF, IRS) beats the best baseline at every σ ≥ 0.3 on every panel",
+            c1.verdict(),
+            c1.evidence(),
+            f"best-by-mean NeFT minus best-by-mean baseline > 0 at every point; {PAIRED}",
+            c1.n(),
+        ),
+        (
+            "OVF beats W/ Noise at the largest σ of every panel",
+            c2.verdict(),
+            c2.evidence("panels"),
+            f"OVF - W/ Noise > 0; {PAIRED}",
+            c2.n(),
+        ),
+        (
+            "IRS beats W/ Noise at the largest σ of every panel",
+            c3.verdict(),
+            c3.evidence("panels"),
+            f"IRS - W/ Noise > 0; {PAIRED}",
+            c3.n(),
+        ),
+        (
+            "W/ Noise beats W/O Noise at every σ ≥ 0.1",
+            c4.verdict(),
+            c4.evidence(),
+            f"W/ Noise - W/O Noise > 0 at every point; {PAIRED}",
+            c4.n(),
+        ),
+        (
+            "At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline",
+            v5,
+            _gap_evidence(c5),
+            f"best NeFT - best baseline: some interval below 0, none below -2 pp; {PAIRED}",
+            c5.n(),
+        ),
+    ]
+
+
+def _gap_evidence(checked: Checked) -> str:
+    if not checked.points:
+        return "no matching points"
+    comps = [c for _, _, c in checked.points]
+    below = sum(c["ci_high"] < 0 for c in comps)
+    worst = min(comps, key=lambda c: c["diff"])
+    return (
+        f"NeFT below the best baseline at {below}/{len(comps)} points (interval below 0); worst {_interval(worst)} pp"
+    )
+
+
+def uncertainty_claims(ev) -> list[Result]:
+    c = _every_pair(ev, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: s >= 0.2 - 1e-9, higher=False)
+    return [
+        (
+            "OVF and IRS have lower expected KL than W/ Noise and CorrectNet at every σ ≥ 0.2",
+            c.verdict(),
+            c.evidence("(point, pair) comparisons"),
+            "each NeFT instance minus each baseline < 0 at every point; per-seed sweep values paired by seed, "
+            "95 % t-interval over seeds",
+            c.n("chips per sweep"),
+        )
+    ]
+
+
+def confidence_claims(ev) -> list[Result]:
+    c = _every_pair(ev, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: s >= 0.2 - 1e-9)
+    return [
+        (
+            "NeFT's confident correct predictions: higher mean max-softmax (correct) than W/ Noise and "
+            "CorrectNet at every σ ≥ 0.2",
+            c.verdict(),
+            c.evidence("(point, pair) comparisons"),
+            f"each NeFT instance minus each baseline > 0 at every point; {PAIRED}",
+            c.n(),
+        )
+    ]
+
+
+def convergence_claim(summary: pd.DataFrame) -> Result:
+    """The abstract's 'higher convergence probability': at every (panel, sigma) of the convergence study, each NeFT
+    instance converges more often than W/ Noise and CorrectNet (Newcombe's interval for a difference of two
+    proportions, over the seeds; equal rates are undecided)."""
+    checked = Checked()
+    for (model, dataset, sigma), g in summary.groupby(["model", "dataset", "sigma"], sort=False):
+        rows = {r.kind: r for r in g.itertuples(index=False)}
+        for a in [k for k in NEFT_KINDS if k in rows]:
+            for b in [k for k in ("noise_injection", "correctnet") if k in rows]:
+                ra, rb = rows[a], rows[b]
+                d = newcombe_difference(int(ra.converged), int(ra.runs), int(rb.converged), int(rb.runs))
+                c = d | {"seeds": min(int(ra.runs), int(rb.runs)), "chips": 0}
+                checked.add(f"{_where(model, dataset, sigma)} {a} vs {b}", verdict(d["ci_low"], d["ci_high"]), c)
+    seeds = sorted({int(c["seeds"]) for _, _, c in checked.points})
+    return (
+        "NeFT converges more often than W/ Noise and CorrectNet (the abstract's 'higher convergence probability')",
+        checked.verdict(),
+        checked.evidence("(point, pair) comparisons"),
+        "difference of convergence fractions > 0 at every point; Newcombe's 95 % interval over seeds",
+        f"{'-'.join(map(str, seeds[:: max(len(seeds) - 1, 1)]))} seeds per method" if seeds else "",
+    )
+
+
+def as_frame(results: list[Result]) -> pd.DataFrame:
+    return pd.DataFrame(results, columns=["claim", "verdict", "evidence", "test", "n"])
