@@ -51,3 +51,15 @@ def test_beta_sweep_orders_betas_and_pairs_with_beta_zero():
     assert list(s["beta"]) == [0.0, 1e-3, 0.01]  # 1e-3 is the paper's beta for VGG-8/MNIST
     assert list(s["method"]) == ["ovf_b0", "ovf", "ovf_beta0.01"]
     assert s["diff_vs_beta0"].tolist() == pytest.approx([0, 2, 4])
+
+
+def test_beta_sweep_uses_the_seeds_all_its_variants_share():
+    """ablation.sweep_seeds may train the swept betas on one seed while beta = 0 and the paper's beta have three:
+    the sweep's curve is then drawn on that one seed, not on a mix of one-seed and three-seed means."""
+    base = chips({"ovf_b0": 0, "ovf": 2}, noise=False)
+    extra = [base.assign(seed=s, accuracy=base.accuracy + 10 * s) for s in (1, 2)]  # seeds 1, 2 far off
+    c = pd.concat([base, *extra, chips({"ovf_beta0.01": 4}, noise=False)], ignore_index=True)
+    methods = {"ovf": {"kind": "ovf", "params": {"beta": "paper"}}}
+    s = beta_sweep(c, ABLATION, methods)
+    assert set(s["seeds"]) == {1}
+    assert s.set_index("method").loc["ovf", "mean"] == pytest.approx(base[base.method == "ovf"].accuracy.mean())

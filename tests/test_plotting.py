@@ -27,3 +27,29 @@ def test_convergence_counts_sit_on_their_own_bars(monkeypatch):
         (bar,) = [p for p in ax.patches if abs(p.get_x() + p.get_width() / 2 - x) < 1e-9]
         converged, runs = map(int, text.get_text().split("/"))
         assert bar.get_height() == height == converged / runs
+
+
+def _variance_curves(sd_between):
+    return pd.DataFrame(
+        {
+            "model": "vgg8",
+            "dataset": "mnist",
+            "device": "RRAM1",
+            "method": "ovf",
+            "label": "OVF",
+            "sigma": ["0", "0.14"],
+            "sd_within_seed": [0.0, 5.0],
+            "sd_between_seeds": sd_between,
+        }
+    )
+
+
+def test_variance_legend_names_only_what_is_drawn(monkeypatch):
+    figures = []
+    monkeypatch.setattr(plotting, "save", lambda fig, paths: figures.append(fig))
+    plotting.plot_variance(_variance_curves([float("nan")] * 2), ["unused.png"])  # one seed: no between-seed sd
+    names = [t.get_text() for t in figures[-1].legends[0].get_texts()]
+    assert names == ["OVF (chips)"]
+    plotting.plot_variance(_variance_curves([0.0, 2.0]), ["unused.png"])
+    names = [t.get_text() for t in figures[-1].legends[0].get_texts()]
+    assert names == ["OVF (chips)", "OVF (seeds)"]

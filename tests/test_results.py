@@ -147,3 +147,43 @@ def test_several_seeds_give_the_two_level_interval_and_the_variance_split():
     assert row["sd_between_seeds"] == pytest.approx((9 - 5 / 12) ** 0.5)
     split = variance_split(curves.reset_index()).set_index(["method", "sigma"])
     assert split.loc[("ovf", "0.1"), "between_share"] == pytest.approx((9 - 5 / 12) / (9 - 5 / 12 + 5 / 3))
+
+
+def test_tables_say_how_many_seeds_and_chips_stand_behind_a_point(tmp_path):
+    from neft.tables import sample_size, write_accuracy_table, write_device_table
+
+    curves = pd.DataFrame(
+        {
+            "model": "vgg8",
+            "dataset": "mnist",
+            "device": ["RRAM1", "FeFET2"],
+            "method": "ovf",
+            "label": "OVF",
+            "sigma": "0.07",
+            "source_method": "ovf",
+            "sigma_train": "0.07",
+            "seeds": [3, 1],
+            "chips": [90, 30],
+            "chips_per_seed": [30, 30],
+            "mean": [90.0, 80.0],
+            "std": 1.0,
+            "ci_low": [89.0, 79.5],
+            "ci_high": [91.0, 80.5],
+            "p1": 85.0,
+            "p5": 86.0,
+            "sd_between_seeds": [0.5, float("nan")],
+            "sd_within_seed": 1.0,
+        }
+    )
+    assert sample_size(curves) == "1-3 training seeds x 30 chips per point"
+    assert sample_size(curves[:1]) == "3 training seeds x 30 chips per point"
+    out = {k: tmp_path / f"acc.{k}" for k in ("csv", "md", "tex")}
+    write_accuracy_table(curves, out["csv"], out["md"], out["tex"], device="RRAM1")
+    md = out["md"].read_text()
+    assert "over training seeds and chips" in md and "3 training seeds x 30 chips per point" in md
+    assert "all chips of all seeds" in md
+    assert {"chips_per_seed", "sd_between_seeds", "sd_within_seed"} <= set(pd.read_csv(out["csv"]).columns)
+    dev = {k: tmp_path / f"dev.{k}" for k in ("csv", "md", "tex")}
+    write_device_table(curves, dev["csv"], dev["md"], dev["tex"])
+    md = dev["md"].read_text()
+    assert "90.00 ± 1.00 (3 seeds)" in md and "80.00 ± 0.50 (1 seed)" in md

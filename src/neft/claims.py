@@ -31,6 +31,7 @@ from neft.grid import point_source
 from neft.plotting import DATASET_NAMES, MODEL_NAMES
 from neft.sigma import format_sigma
 from neft.stats import newcombe_difference, paired_two_level, verdict
+from neft.tables import count_span
 
 BASELINE_KINDS = ("plain", "noise_injection", "correctnet")
 NEFT_KINDS = ("ovf", "irs")
@@ -181,8 +182,7 @@ class Checked:
             return ""
         seeds = sorted({int(c["seeds"]) for _, _, c in self.points})
         chips = sorted({int(c["chips"]) for _, _, c in self.points})
-        span = lambda v: str(v[0]) if len(v) == 1 else f"{v[0]}-{v[-1]}"  # noqa: E731
-        return f"{span(seeds)} seed{'s' if seeds[-1] > 1 else ''} x {span(chips)} {chips_unit}"
+        return f"{count_span(seeds)} seed{'s' if seeds[-1] > 1 else ''} x {count_span(chips)} {chips_unit}"
 
 
 def _interval(c: dict) -> str:
@@ -353,10 +353,11 @@ def confidence_claims(ev) -> list[Result]:
     ]
 
 
-def convergence_claim(summary: pd.DataFrame) -> Result:
+def convergence_claim(summary: pd.DataFrame, sigma_scale: float = 1.0) -> Result:
     """The abstract's 'higher convergence probability': at every (panel, sigma) of the convergence study, each NeFT
     instance converges more often than W/ Noise and CorrectNet (Newcombe's interval for a difference of two
-    proportions, over the seeds; equal rates are undecided)."""
+    proportions, over the seeds; equal rates are undecided). ``sigma_scale`` puts the study's sigmas on the paper's
+    scale, like every other claim's evidence."""
     checked = Checked()
     for (model, dataset, sigma), g in summary.groupby(["model", "dataset", "sigma"], sort=False):
         rows = {r.kind: r for r in g.itertuples(index=False)}
@@ -365,14 +366,15 @@ def convergence_claim(summary: pd.DataFrame) -> Result:
                 ra, rb = rows[a], rows[b]
                 d = newcombe_difference(int(ra.converged), int(ra.runs), int(rb.converged), int(rb.runs))
                 c = d | {"seeds": min(int(ra.runs), int(rb.runs)), "chips": 0}
-                checked.add(f"{_where(model, dataset, sigma)} {a} vs {b}", verdict(d["ci_low"], d["ci_high"]), c)
+                where = f"{_where(model, dataset, to_paper_sigma(sigma, sigma_scale))} {a} vs {b}"
+                checked.add(where, verdict(d["ci_low"], d["ci_high"]), c)
     seeds = sorted({int(c["seeds"]) for _, _, c in checked.points})
     return (
         "NeFT converges more often than W/ Noise and CorrectNet (the abstract's 'higher convergence probability')",
         checked.verdict(),
         checked.evidence("(point, pair) comparisons"),
         "difference of convergence fractions > 0 at every point; Newcombe's 95 % interval over seeds",
-        f"{'-'.join(map(str, seeds[:: max(len(seeds) - 1, 1)]))} seeds per method" if seeds else "",
+        f"{count_span(seeds)} seeds per method" if seeds else "",
     )
 
 

@@ -77,6 +77,7 @@ def plot_curves(
     the paper's points as black-edged markers.
     """
     sns.set_theme(style="whitegrid", context="paper")
+    series = [s for s in series if curves[s[0]].notna().any()]  # nothing to draw (one seed: no between-seed sd)
     panels = list(curves[["model", "dataset"]].drop_duplicates().itertuples(index=False))
     ncols = min(3, max(1, len(panels)))
     nrows = math.ceil(max(1, len(panels)) / ncols)

@@ -49,6 +49,7 @@ def write_metric_table(curves, columns, cell, title, label, csv, md, tex, float_
 
 
 KEY_COLUMNS = ["model", "dataset", "device", "method", "label", "sigma", "source_method", "sigma_train", "seeds"]
+VARIANCE_COLUMNS = ["seeds", "chips_per_seed", "sd_between_seeds", "sd_within_seed"]
 
 
 def to_markdown(wide: pd.DataFrame, title: str) -> str:
@@ -64,25 +65,51 @@ def to_latex(wide: pd.DataFrame, caption: str, label: str) -> str:
     return to_latex_rows(["Model / dataset / method", *wide.columns], rows, caption, label, left_columns=1)
 
 
+def sample_size(curves: pd.DataFrame) -> str:
+    """What stands behind each point: "3 training seeds x 30 chips", or the range where points differ."""
+    if curves.empty:
+        return "no points"
+    seeds, chips = sorted(set(curves["seeds"].astype(int))), sorted(set(curves["chips_per_seed"].astype(int)))
+    return f"{count_span(seeds)} training seed{'s' if seeds[-1] > 1 else ''} x {count_span(chips)} chips per point"
+
+
+def count_span(values: list[int]) -> str:
+    """Sorted counts as "3", or "1-3" where points differ."""
+    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def interval_words(curves: pd.DataFrame) -> str:
+    if len(curves) and curves["seeds"].max() > 1:
+        return "95 % CI half-width over training seeds and chips (a t-interval over the seeds' chip means)"
+    return "95 % CI half-width over simulated chips"
+
+
 def write_accuracy_table(curves: pd.DataFrame, csv, md, tex, device=None) -> None:
-    columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5"]
-    title = "MC mean top-1 accuracy (%) ± 95 % CI half-width over simulated chips"
+    columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5", *VARIANCE_COLUMNS[1:]]
+    shown = curves if device is None else curves[curves.device == device]
+    title = (
+        f"MC mean top-1 accuracy (%) ± {interval_words(shown)}; {sample_size(shown)} (the CSV's std, p1 and p5 are "
+        "over all chips of all seeds)"
+    )
     if device:
         title += f" ({device})"
     write_metric_table(curves, columns, mean_ci_cell, title, "tab:accuracy", csv, md, tex, device=device)
 
 
 def write_uncertainty_table(curves: pd.DataFrame, csv, md, tex) -> None:
-    columns = KEY_COLUMNS + ["chips", "ekl", "mutual_info"]
-    title = "Expected KL divergence (1e-2 nats): E_x E_chip KL(mean softmax || chip softmax)"
+    columns = KEY_COLUMNS + ["chips", "chips_per_seed", "ekl", "mutual_info"]
+    title = (
+        "Expected KL divergence (1e-2 nats): E_x E_chip KL(mean softmax || chip softmax), per training seed over its "
+        f"chips, averaged over seeds; {sample_size(curves)}"
+    )
     write_metric_table(
         curves, columns, lambda r: f"{100 * r.ekl:.3f}", title, "tab:uncertainty", csv, md, tex, float_format="%.6g"
     )
 
 
 def write_confidence_table(curves: pd.DataFrame, csv, md, tex) -> None:
-    columns = KEY_COLUMNS + ["chips", "confidence", "confidence_correct"]
-    title = "Mean max-softmax probability: all predictions / correct predictions"
+    columns = KEY_COLUMNS + ["chips", "chips_per_seed", "confidence", "confidence_correct"]
+    title = f"Mean max-softmax probability: all predictions / correct predictions; {sample_size(curves)}"
     write_metric_table(
         curves,
         columns,
@@ -93,9 +120,6 @@ def write_confidence_table(curves: pd.DataFrame, csv, md, tex) -> None:
         md,
         tex,
     )
-
-
-VARIANCE_COLUMNS = ["seeds", "chips_per_seed", "sd_between_seeds", "sd_within_seed"]
 
 
 def variance_split(curves: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +214,11 @@ def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
     columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5"]
     write_csv(curves[columns], csv, float_format="%.4f")
     d = curves.copy()
-    d["cell"] = [mean_ci_cell(r) for r in d.itertuples(index=False)]
+    mixed = d["seeds"].nunique() > 1  # e.g. the main card's points are the grid's (all seeds), the others one seed
+    d["cell"] = [
+        mean_ci_cell(r) + (f" ({int(r.seeds)} seed{'s' * (r.seeds > 1)})" if mixed else "")
+        for r in d.itertuples(index=False)
+    ]
     d["row"] = [
         f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)} / {r.label} / σ={r.sigma}"
         for r in d.itertuples(index=False)
@@ -201,7 +229,9 @@ def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
         .reindex(index=list(dict.fromkeys(d["row"])), columns=devices)
         .fillna("–")
     )
-    title = "MC mean accuracy (%) ± 95 % CI half-width per device card"
+    title = f"MC mean accuracy (%) ± 95 % CI half-width per device card; {sample_size(curves)}"
+    if mixed:
+        title += " (the interval is over seeds where a point has several, over chips where it has one)"
     atomic_write_text(md, to_markdown(wide, title))
     atomic_write_text(tex, to_latex(wide, title, "tab:devices"))
 

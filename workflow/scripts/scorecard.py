@@ -35,7 +35,7 @@ def main(smk) -> None:
     if smk.input.convergence:
         conv = read_convergence(smk.input.convergence)
         conv["kind"] = conv["method"].map(p.kinds)
-        extra.append(claims.convergence_claim(conv))
+        extra.append(claims.convergence_claim(conv, p.sigma_scale))
     claim_rows = sc.claims_table(ours, paper, extra)
     head = sc.headline(curves, p.kinds, ours["accuracy"], p.sigma_scale)
     paper_head = sc.headline(reference.rename(columns={"value": "mean"}), {k: k for k in p.kinds.values()})
