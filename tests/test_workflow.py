@@ -232,7 +232,13 @@ def test_scorecard_and_report_say_the_scale_differs(e2e):
     assert "**Scale: test, not the paper's.**" in scorecard
     assert "+45.08" in scorecard  # the paper's headline, recomputed from the paper's own numbers
     claims = pd.read_csv(e2e / "results/tables/scorecard_claims.csv")
-    assert set(claims["ours"]) <= {"holds", "does not hold", "not evaluable"}
+    assert set(claims["ours"]) <= {"holds", "does not hold", "undecided", "not evaluable"}  # neft.claims verdicts
+    assert (
+        claims["our_n"]
+        .dropna()
+        .str.fullmatch(r"\d+(-\d+)? seeds? x \d+(-\d+)? chips( per sweep)?|\d+ seeds per method")
+        .all()
+    )
     html = (e2e / "reports/neft_report.html").read_text()
     assert "This is the test scale, not the paper's" in html and html.count("<img") >= 5
 
