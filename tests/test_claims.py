@@ -28,34 +28,11 @@ def mc_rows(means: dict, seeds=(0, 1, 2), chips=30, sigma="0.14", spread=2.0, se
     for method, mean in means.items():
         train_sigma = "0" if METHODS[method]["train_at"] == "zero" else sigma
         for s in seeds:
+            key = {"model": "vgg8", "dataset": "mnist", "method": method, "device": "RRAM1"}
+            key |= {"sigma_train": train_sigma, "seed": s, "sigma_test": sigma}
             acc = mean + rng.normal(0, seed_sd) + chip_noise[s] + rng.normal(0, 0.2, chips)
-            for c, a in enumerate(acc):
-                chip_rows.append(
-                    {
-                        "model": "vgg8",
-                        "dataset": "mnist",
-                        "method": method,
-                        "device": "RRAM1",
-                        "sigma_train": train_sigma,
-                        "seed": s,
-                        "sigma_test": sigma,
-                        "chip": c,
-                        "accuracy": a,
-                        "confidence_correct": a / 100,
-                    }
-                )
-            sweep_rows.append(
-                {
-                    "model": "vgg8",
-                    "dataset": "mnist",
-                    "method": method,
-                    "device": "RRAM1",
-                    "sigma_train": train_sigma,
-                    "seed": s,
-                    "sigma_test": sigma,
-                    "ekl": (100 - mean) / 1000 + rng.normal(0, 1e-4),
-                }
-            )
+            chip_rows += [key | {"chip": c, "accuracy": a, "confidence_correct": a / 100} for c, a in enumerate(acc)]
+            sweep_rows.append(key | {"ekl": (100 - mean) / 1000 + rng.normal(0, 1e-4)})
     return pd.DataFrame(chip_rows), pd.DataFrame(sweep_rows)
 
 

@@ -45,7 +45,7 @@ def _chips(chips: pd.DataFrame, model, dataset, device, method, sigma) -> pd.Ser
     return g.set_index(["seed", "chip"])["accuracy"].sort_index()
 
 
-def _by_seed(acc: pd.Series) -> list[np.ndarray]:
+def by_seed(acc: pd.Series) -> list[np.ndarray]:
     """Per training seed (in seed order), the chips' values in chip order."""
     return [g.to_numpy() for _, g in acc.groupby(level="seed", sort=True)]
 
@@ -62,7 +62,7 @@ def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.D
                     continue
                 for comparison, a, b in COMPARISONS:
                     common = acc[a].index.intersection(acc[b].index)
-                    d = paired_two_level(_by_seed(acc[a][common]), _by_seed(acc[b][common]), ci)
+                    d = paired_two_level(by_seed(acc[a][common]), by_seed(acc[b][common]), ci)
                     rows.append(
                         {
                             "model": model,
@@ -121,7 +121,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
                     acc = acc_of[name]
                     if acc.empty:
                         continue
-                    st = two_level(_by_seed(acc), level=ci, percentiles=())
+                    st = two_level(by_seed(acc), level=ci, percentiles=())
                     tag = f"ci{round(ci * 100)}"
                     row = {
                         "model": model,
@@ -139,7 +139,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
                     }
                     if not ref.empty:
                         common = acc.index.intersection(ref.index)
-                        d = paired_two_level(_by_seed(acc[common]), _by_seed(ref[common]), ci)
+                        d = paired_two_level(by_seed(acc[common]), by_seed(ref[common]), ci)
                         row |= {"diff_vs_beta0": d["diff"], "diff_ci_low": d["ci_low"], "diff_ci_high": d["ci_high"]}
                     rows.append(row)
     return pd.DataFrame(rows)

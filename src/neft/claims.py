@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from neft.ablation import by_seed
 from neft.grid import point_source
 from neft.plotting import DATASET_NAMES, MODEL_NAMES
-from neft.sigma import format_sigma
+from neft.sigma import to_paper_sigma
 from neft.stats import newcombe_difference, paired_two_level, verdict
 from neft.tables import count_span
 
@@ -40,17 +41,12 @@ HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "undecided"
 Result = tuple[str, "str | None", str, str, str]
 
 
-def to_paper_sigma(sigma: str, sigma_scale: float) -> str:
-    return format_sigma(round(float(sigma) / sigma_scale, 4))
-
-
 # -- evidence --------------------------------------------------------------------------------------------------------
 @dataclass
 class PointEvidence:
     """Point values (model, dataset, kind, sigma, value), sigma on the paper's scale: differences without intervals."""
 
     table: pd.DataFrame
-    n_text: str = "one point per method (the paper's plotted numbers)"
 
     def panels(self) -> list[tuple[str, str]]:
         return list(self.table[["model", "dataset"]].drop_duplicates().itertuples(index=False, name=None))
@@ -137,13 +133,8 @@ class SeedEvidence:
         vb = self._values(model, dataset, *self._ours[(model, dataset, b, sigma)])
         common = va.index.intersection(vb.index)
         va, vb = va[common], vb[common]
-        groups = lambda v: [g.to_numpy() for _, g in v.groupby(level="seed", sort=True)]  # noqa: E731
-        d = paired_two_level(groups(va), groups(vb))
+        d = paired_two_level(by_seed(va), by_seed(vb))
         return d | {"chips": d["chips"] // max(d["seeds"], 1)}
-
-    @property
-    def n_text(self) -> str:
-        return "seeds x chips per method and point"
 
 
 # -- point and claim verdicts ----------------------------------------------------------------------------------------
@@ -202,37 +193,39 @@ def _best(ev, model, dataset, sigma, kinds, higher: bool) -> str | None:
     return (max if higher else min)(present)[1]
 
 
+def _points(ev, sigma_ok):
+    """Every (model, dataset, sigma) of the evidence whose sigma (the paper's scale) a claim covers."""
+    for model, dataset in ev.panels():
+        for s in ev.sigmas(model, dataset):
+            if sigma_ok(float(s)):
+                yield model, dataset, s
+
+
 def _best_vs_best(ev, better, worse, sigma_ok, higher: bool = True) -> Checked:
     """At every (panel, sigma) with ``sigma_ok``: the best of ``better`` beats the best of ``worse``."""
     checked = Checked()
-    for model, dataset in ev.panels():
-        for s in ev.sigmas(model, dataset):
-            if not sigma_ok(float(s)):
-                continue
-            a, b = _best(ev, model, dataset, s, better, higher), _best(ev, model, dataset, s, worse, higher)
-            if a is None or b is None:
-                continue
-            c = ev.compare(model, dataset, s, a, b)
-            checked.add(_where(model, dataset, s), verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
+    for model, dataset, s in _points(ev, sigma_ok):
+        a, b = _best(ev, model, dataset, s, better, higher), _best(ev, model, dataset, s, worse, higher)
+        if a is None or b is None:
+            continue
+        c = ev.compare(model, dataset, s, a, b)
+        checked.add(_where(model, dataset, s), verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
     return checked
 
 
 def _every_pair(ev, better, worse, sigma_ok, higher: bool = True) -> Checked:
     """At every (panel, sigma) with ``sigma_ok``: each of ``better`` beats each of ``worse``."""
     checked = Checked()
-    for model, dataset in ev.panels():
-        for s in ev.sigmas(model, dataset):
-            if not sigma_ok(float(s)):
-                continue
-            a_kinds = [k for k in better if ev.mean(model, dataset, k, s) is not None]
-            b_kinds = [k for k in worse if ev.mean(model, dataset, k, s) is not None]
-            if not a_kinds or not b_kinds:
-                continue
-            for a in a_kinds:
-                for b in b_kinds:
-                    c = ev.compare(model, dataset, s, a, b)
-                    where = f"{_where(model, dataset, s)} {a} vs {b}"
-                    checked.add(where, verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
+    for model, dataset, s in _points(ev, sigma_ok):
+        a_kinds = [k for k in better if ev.mean(model, dataset, k, s) is not None]
+        b_kinds = [k for k in worse if ev.mean(model, dataset, k, s) is not None]
+        if not a_kinds or not b_kinds:
+            continue
+        for a in a_kinds:
+            for b in b_kinds:
+                c = ev.compare(model, dataset, s, a, b)
+                where = f"{_where(model, dataset, s)} {a} vs {b}"
+                checked.add(where, verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
     return checked
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from neft import claims
+from neft import sigma as sigma_module
 from neft.checks import finite_number, read_text
 from neft.plotting import DATASET_NAMES, MODEL_NAMES
 from neft.sigma import format_sigma
@@ -69,8 +70,7 @@ def _check_scale(sigma_scale) -> float:
 
 
 def to_paper_sigma(sigma: str, sigma_scale: float) -> str:
-    sigma_scale = _check_scale(sigma_scale)
-    return format_sigma(round(float(sigma) / sigma_scale, 4))
+    return sigma_module.to_paper_sigma(sigma, _check_scale(sigma_scale))
 
 
 def values(curves: pd.DataFrame, column: str, kinds: dict, sigma_scale: float, factor: float = 1.0) -> pd.DataFrame:
@@ -175,7 +175,7 @@ def headline(curves: pd.DataFrame, kinds: dict, evidence=None, sigma_scale: floa
                 if tag == "best_baseline":
                     row["best_baseline_method"] = against
                 if evidence is not None:
-                    paper_sigma = claims.to_paper_sigma(s, sigma_scale)
+                    paper_sigma = to_paper_sigma(s, sigma_scale)
                     c = evidence.compare(model, dataset, paper_sigma, kinds[inst], kinds[against])
                     row |= {
                         f"gain_vs_{tag}_ci_low": c["ci_low"],

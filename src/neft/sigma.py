@@ -34,3 +34,8 @@ def format_sigma(value) -> str:
 
 def sigma_float(value) -> float:
     return float(parse_sigma(value))
+
+
+def to_paper_sigma(sigma, sigma_scale: float) -> str:
+    """A sigma of our grid on the paper's scale (the mini grid is the paper's times ``scorecard.sigma_scale``)."""
+    return format_sigma(round(float(sigma) / sigma_scale, 4))
