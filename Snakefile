@@ -18,6 +18,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/ablation.smk"
+include: "workflow/rules/crosscheck.smk"
 include: "workflow/rules/convergence.smk"
 include: "workflow/rules/scorecard.smk"
 include: "workflow/rules/report.smk"
@@ -42,6 +43,7 @@ localrules:
     scorecard_all,
     figure_ablation,
     table_ablation,
+    table_crosscheck,
     figure_convergence,
     table_convergence,
     figure_devices,
@@ -135,6 +137,12 @@ rule figure_ablation:
 rule table_ablation:
     input:
         TARGETS["table_ablation"],
+
+
+rule table_crosscheck:
+    """W/ Noise by us and by IBM's aihwkit-lightning on the same seeds and chips (crosscheck.enabled)."""
+    input:
+        TARGETS["table_crosscheck"],
 
 
 rule figure_convergence:

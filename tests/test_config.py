@@ -75,7 +75,7 @@ BAD = [
     (
         {"experiments": {"methods": ["plain", "dropout"]}},
         "experiments.methods[1]: 'dropout'",
-        "allowed values: correctnet, irs,",
+        "allowed values: aihwkit_hwa, correctnet, irs,",
     ),
     (
         {"experiments": {"pairs": [{"model": "alexnet", "dataset": "mnist"}]}},
@@ -154,9 +154,9 @@ def test_paper_preset_is_the_paper_grid():
     assert not cfg["ablation"]["enabled"]
     runs = [e.run for e in grid.main_evaluations(cfg)]
     runs = list(dict.fromkeys(runs))
-    assert len(runs) == 210  # 35 trainings per pair, 6 pairs
+    assert len(runs) == 258  # 43 trainings per pair, 6 pairs
     per_method = {m: sum(r.method == m for r in runs) / 6 for m in cfg["experiments"]["methods"]}
-    assert per_method == {"plain": 1, "noise_injection": 8, "correctnet": 8, "ovf": 9, "irs": 9}
+    assert per_method == {"plain": 1, "noise_injection": 8, "correctnet": 8, "ovf": 9, "irs": 9, "aihwkit_hwa": 8}
 
 
 def test_beta_sweep_adds_variants_at_the_sweep_sigmas():

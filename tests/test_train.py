@@ -128,7 +128,7 @@ def test_noise_injection_loss_backpropagates_straight_through():
 
 
 def test_method_registry_rejects_unknown_kinds_and_parameters():
-    with pytest.raises(ValueError, match="allowed: correctnet, irs, noise_injection, ovf, plain"):
+    with pytest.raises(ValueError, match="allowed: aihwkit_hwa, correctnet, irs, noise_injection, ovf, plain"):
         build_method("dropout")
     with pytest.raises(ValueError, match="no parameter"):
         build_method("plain", {"beta": 1})

@@ -33,7 +33,7 @@ COMPARISONS = (
 )
 
 
-def _chips(chips: pd.DataFrame, model, dataset, device, method, sigma) -> pd.Series:
+def chip_values(chips: pd.DataFrame, model, dataset, device, method, sigma) -> pd.Series:
     g = chips[
         (chips.model == model)
         & (chips.dataset == dataset)
@@ -57,7 +57,7 @@ def decomposition(chips: pd.DataFrame, ablation: dict, ci: float = 0.95) -> pd.D
         for inst, controls in ablation["instances"].items():
             names = {"instance": inst, "baseline": ablation["baseline"], **controls}
             for s in map(format_sigma, ablation["sigmas"]):
-                acc = {role: _chips(chips, model, dataset, device, m, s) for role, m in names.items()}
+                acc = {role: chip_values(chips, model, dataset, device, m, s) for role, m in names.items()}
                 if any(v.empty for v in acc.values()):
                     continue
                 for comparison, a, b in COMPARISONS:
@@ -109,7 +109,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
             variants = [(0.0, zero), (main_beta, inst)] + [(float(b), sweep_name(inst, b)) for b in betas]
             for s in map(format_sigma, ablation["sweep_sigmas"]):
                 acc_of = {
-                    name: _chips(chips, model, dataset, device, name, s) if name else pd.Series(dtype=float)
+                    name: chip_values(chips, model, dataset, device, name, s) if name else pd.Series(dtype=float)
                     for _, name in variants
                 }
                 # one curve, one set of seeds: the seeds every variant of the sweep was trained with

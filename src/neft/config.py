@@ -4,6 +4,7 @@ express (names that must exist in a registry, sigmas on the grid). Every message
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from pathlib import Path
@@ -359,6 +360,15 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
                     + ", ".join(config["methods"])
                 )
         problems += off_grid(f"{study}.sigmas", cfg["sigmas"], sig)
+    cross = config["crosscheck"]
+    if cross.get("enabled"):
+        for role in ("ours", "theirs"):
+            if cross[role] not in grid.all_methods(config):
+                problems.append(
+                    f"crosscheck.{role}: {cross[role]!r} is not one of the trained methods (experiments.methods and "
+                    f"the ablation's); allowed values: {', '.join(grid.all_methods(config))}"
+                )
+    problems += aihwkit_problems(config)
     problems += size_problems_of(config, registry)
     conv = config["convergence"]
     if conv.get("enabled") and conv["reference"] not in config["methods"]:
@@ -366,6 +376,39 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     ad = config["mc"]["adaptive"]
     if ad.get("enabled") and ad["min_chips"] > ad["max_chips"]:
         problems.append(f"mc.adaptive.min_chips: {ad['min_chips']} exceeds mc.adaptive.max_chips ({ad['max_chips']})")
+    return problems
+
+
+def aihwkit_problems(config: dict) -> list[str]:
+    """An aihwkit-lightning method needs the package, and a card its weight noise can express (s = 1): a shipped
+    card with noisier middle levels is refused here; a fitted one, whose s is known only once fitted, when it
+    trains (neft.interop.std_dev)."""
+
+    def of_kind(names) -> list[str]:
+        return [m for m in names if config["methods"].get(m, {}).get("kind") == "aihwkit_hwa"]
+
+    study = config["device_study"]
+    used = of_kind(grid.all_methods(config))
+    in_study = of_kind(study["methods"]) if study.get("enabled") else []
+    if not used and not in_study:
+        return []
+    problems = []
+    if importlib.util.find_spec("aihwkit_lightning") is None:
+        problems.append(
+            f"methods.{(used or in_study)[0]}.kind: aihwkit_hwa needs aihwkit-lightning==2.1.0, which is not "
+            "installed (install requirements/lock.txt, or pip install -e '.[aihwkit]'), or drop the method"
+        )
+    for key, methods, names in (
+        ("experiments.devices", used, config["experiments"]["devices"]),
+        ("device_study.devices", in_study, study.get("devices", [])),
+    ):
+        for i, name in enumerate(names):
+            if methods and name in preset_names() and get(name).middle_multiplier != 1.0:
+                problems.append(
+                    f"{key}[{i}]: {name!r} has middle levels {get(name).middle_multiplier:g}x noisier (s > 1), which "
+                    f"aihwkit-lightning's weight noise cannot express, so {', '.join(methods)} (kind aihwkit_hwa) "
+                    "cannot train on it; allowed cards for it: those with middle_multiplier 1 (RRAM1)"
+                )
     return problems
 
 

@@ -87,14 +87,17 @@ def train(
     log: Callable[[str], None] = print,
 ) -> list[dict]:
     """Train ``model`` with ``method`` at device noise ``sigma``; write the selected plain state_dict."""
-    model = model.to(device).to(memory_format=torch.channels_last)
+    model = model.to(device)
+    if method.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(settings.seed, "aux init"))
-        aux = method.build_aux(model, card, model_name, spec.num_classes, spec.image_size)
+        aux = method.build_aux(model, card, model_name, spec.num_classes, spec.image_size, sigma)
     if aux is not None:
         aux = aux.to(device)
-    params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
-    opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    # once each: an aux module may share the model's own parameters (neft.interop.analog_twin)
+    params = list(dict.fromkeys([*model.parameters(), *(aux.parameters() if aux is not None else [])]))
+    opt = method.optimizer(params, settings.lr, settings.weight_decay, aux)
     sched = (
         torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs)
         if settings.schedule == "cosine"
@@ -195,7 +198,9 @@ def train(
                     "fingerprint": fingerprint,
                     "epoch": epoch,
                     "model": model.state_dict(),
-                    "aux": aux.state_dict() if aux is not None else {},
+                    # a plain dict: an aihwkit-lightning layer puts its config object in the state_dict's metadata,
+                    # which weights_only loading would refuse
+                    "aux": dict(aux.state_dict()) if aux is not None else {},
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
                     "order_gen": order_gen.get_state(),

@@ -167,6 +167,7 @@ def final_targets():
         "scorecard": tables("scorecard", (".md",)) + figures("scorecard"),
         "figure_ablation": [],
         "table_ablation": [],
+        "table_crosscheck": [],
         "figure_convergence": [],
         "table_convergence": [],
         "figure_devices": [],
@@ -176,6 +177,8 @@ def final_targets():
     if config["ablation"]["enabled"]:
         targets["figure_ablation"] = figures("ablation")
         targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
+    if config["crosscheck"]["enabled"]:
+        targets["table_crosscheck"] = tables("crosscheck", (".csv", ".md"))
     if config["convergence"]["enabled"]:
         targets["figure_convergence"] = figures("convergence")
         targets["table_convergence"] = tables("convergence", (".csv", ".md"))

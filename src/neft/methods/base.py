@@ -36,13 +36,27 @@ class Method:
     """Base of every method. Subclasses are dataclasses whose fields are the method's config parameters."""
 
     kind: ClassVar[str] = ""
+    #: train in channels_last (our convolutions' fast layout); aihwkit-lightning's layers view weights as matrices
+    channels_last: ClassVar[bool] = True
 
     def build_aux(
-        self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int
+        self,
+        model: nn.Module,
+        card: DeviceCard,
+        model_name: str,
+        num_classes: int,
+        image_size: int,
+        sigma: float = 0.0,
     ) -> nn.Module | None:
-        """Training-only modules (e.g. IRS heads); their parameters are optimised with the model's but are never
-        saved in the checkpoint, which holds the plain backbone only."""
+        """Training-only modules (e.g. IRS heads, an aihwkit-lightning twin of the model); their parameters are
+        optimised with the model's but are never saved in the checkpoint, which holds the plain backbone only."""
         return None
+
+    def optimizer(
+        self, params: list[nn.Parameter], lr: float, weight_decay: float, aux: nn.Module | None
+    ) -> torch.optim.Optimizer:
+        """Adam for every method (the paper's optimiser); a method may wrap it."""
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
     def loss(self, step: Step, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -106,7 +106,9 @@ class IRS(Method):
                     raise ValueError(f"irs taps[{i}] must be [module name, pool size], got {tap!r}")
                 finite_number(tap[1], f"irs taps[{i}] pool size", integer=True, minimum=1)
 
-    def build_aux(self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int):
+    def build_aux(
+        self, model: nn.Module, card: DeviceCard, model_name: str, num_classes: int, image_size: int, sigma: float = 0.0
+    ):
         taps = self.taps if self.taps is not None else PAPER_TAPS.get(model_name)
         if not taps:
             raise ValueError(f"no IRS taps known for model {model_name!r}; set methods.<name>.params.taps")

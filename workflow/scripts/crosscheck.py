@@ -1,0 +1,21 @@
+"""Rule crosscheck -> neft.crosscheck.paired_table, write_crosscheck."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.crosscheck import AGREE, paired_table, write_crosscheck  # noqa: E402
+from neft.handoff import read_mc_chips  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    p = smk.params
+    table = paired_table(read_mc_chips(smk.input.chips, p.expect), p.ours, p.theirs, p.ci)
+    write_crosscheck(table, p.labels, smk.output.csv, smk.output.md, p.ci)
+    log(f"{p.theirs} - {p.ours}: interval contains 0 at {int((table.agreement == AGREE).sum())} of {len(table)} sigmas")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
