@@ -18,6 +18,10 @@ def test_bench_quick_runs_and_writes_json(rehearsal):
         assert labels[0].startswith("reference") and any(label.startswith("ours fp32") for label in labels)
         assert all(v["chips_per_s"] > 0 for v in case["variants"])
     assert set(report["training"]["steps"]) == {"noise_injection", "correctnet", "ovf", "irs"}
+    (ak,) = report["aihwkit"]  # quick: the narrow VGG-8 only; the lock installs aihwkit-lightning
+    assert set(ak["steps"]) == {"noise_injection", "aihwkit_hwa", "ovf", "aihwkit_hwa x4 forwards"}
+    assert all(ms > 0 for ms in ak["steps"].values()) and ak["x_ours_noise_injection"] > 0
+    assert "training step against aihwkit-lightning" in proc.stdout
     assert report["workflow"]["dag_build_ok"] and report["workflow"]["paper_preset_jobs"] > 600
     assert report["workflow"]["cold_job_start_s"] > 0 and report["workflow"]["warm_job_start_s"] > 0
     layers = [row["layer"] for row in report["layer_profile"]["layers"]]

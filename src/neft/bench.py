@@ -5,6 +5,7 @@ training step cost per method, and the workflow's own overhead, all measured sid
     python -m neft.bench --quick    # small sizes (about a minute); what CI runs as a smoke test
     python -m neft.bench --json out.json
     python -m neft.bench --chips-per-pass-only    # only chips/s for mc.chips_per_pass K = 1, 8, 32 (GPU acceptance)
+    python -m neft.bench --aihwkit-only           # only our training steps against aihwkit-lightning's
 
 Ratios are what to read: absolute numbers move with the machine's load; ratios are measured in the same process,
 allocator and minute. Nothing here is asserted by tests.
@@ -471,6 +472,65 @@ def training_case(width: float, batch: int, steps: int, device, rounds: int = 3)
     }
 
 
+def aihwkit_case(width: float, batch: int, steps: int, device, rounds: int = 3) -> dict | None:
+    """Our training steps against IBM's aihwkit-lightning on the same VGG-8, batch and noise (RRAM1 at 0.1), timed
+    round-robin in one process: W/ Noise (ours: ``noise_injection``; theirs: ``aihwkit_hwa``'s twin and
+    ``AnalogOptimizer``), and our OVF step (four noisy forwards, one backward) against four of its noisy forwards
+    with one backward. ``x_ours`` > 1 means ours is faster. None when aihwkit-lightning is not installed."""
+    from neft import interop
+
+    if not interop.available():
+        return None
+    x = torch.randn(batch, 1, 32, 32, device=device)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,), device=device)
+    card, sigma = devices.get("RRAM1"), 0.1
+
+    def ours(kind: str):
+        torch.manual_seed(0)
+        model = build_model("vgg8", 10, 1, 32, width).to(device).to(memory_format=torch.channels_last)
+        method = build_method(kind, {"beta": 1e-3} if kind == "ovf" else {})
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        step = Step(model, NoisyForward(model, card), sigma, torch.Generator(device=device).manual_seed(0))
+
+        def one():
+            for _ in range(steps):
+                loss = method.loss(step, x_cl, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+        return one
+
+    def theirs(forwards: int):
+        torch.manual_seed(0)
+        model = build_model("vgg8", 10, 1, 32, width).to(device)
+        twin = interop.analog_twin(model, interop.rpu_config(card, sigma)).train()
+        opt = interop.optimizer(twin, list(twin.parameters()), 1e-3, 0.0)
+
+        def one():
+            for _ in range(steps):
+                loss = sum(nn.functional.cross_entropy(twin(x), y) for _ in range(forwards))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+        return one
+
+    names = ("noise_injection", "aihwkit_hwa", "ovf", "aihwkit_hwa x4 forwards")
+    fns = (ours("noise_injection"), theirs(1), ours("ovf"), theirs(4))
+    seconds = dict(
+        zip(names, (t / steps for t in round_robin([(f, TUNED_MMAP_THRESHOLD) for f in fns], device, rounds)))
+    )
+    return {
+        "model": f"vgg8 width {width:g}",
+        "batch": batch,
+        "steps": {k: 1000 * v for k, v in seconds.items()},
+        "x_ours_noise_injection": seconds["aihwkit_hwa"] / seconds["noise_injection"],
+        "x_ours_ovf": seconds["aihwkit_hwa x4 forwards"] / seconds["ovf"],
+    }
+
+
 # -- workflow overhead ----------------------------------------------------------------------------------------------
 def workflow_overhead() -> dict:
     out = {}
@@ -637,6 +697,10 @@ def run(quick: bool, device_name: str) -> dict:
         report["compile"] = compile_case("vgg8", 0.125, (1, 32, 32), 10, 2000, 8, device)
         report["bf16_accuracy"] = bf16_accuracy_check(device, 16) if bf16_ok else None
     report["training"] = training_case(0.0625, 128, 3 if quick else 10, device)
+    widths = (0.0625,) if quick else (0.0625, 0.125, 0.25)
+    report["aihwkit"] = [aihwkit_case(w, 128, 2 if quick else 5, device, 1 if quick else 3) for w in widths]
+    if report["aihwkit"][0] is None:
+        report["aihwkit"] = None
     report["workflow"] = workflow_overhead()
     report["adaptive_mini"] = adaptive_savings(REPO / "results/tables/mc_chips.csv")
     return report
@@ -655,6 +719,17 @@ def print_chips_per_pass(cases: list[dict]) -> None:
                 f"{v['max_abs_accuracy_diff']:12.4f} {v['max_abs_confidence_diff']:13.2e}"
             )
         print(f"  fastest: {case['fastest_variant']}")
+
+
+def print_aihwkit(cases: list[dict]) -> None:
+    for a in cases:
+        print(f"\ntraining step against aihwkit-lightning, {a['model']}, batch {a['batch']}:")
+        for k, ms in a["steps"].items():
+            print(f"  {k:26s} {ms:8.1f} ms")
+        print(
+            f"  aihwkit-lightning / ours: W/ Noise x{a['x_ours_noise_injection']:.2f}, "
+            f"OVF against four forwards x{a['x_ours_ovf']:.2f} (> 1: ours faster)"
+        )
 
 
 def print_report(r: dict) -> None:
@@ -697,6 +772,7 @@ def print_report(r: dict) -> None:
     print(f"\ntraining step, {t['model']}, batch {t['batch']}:")
     for k, v in t["steps"].items():
         print(f"  {k:16s} {v['ms']:8.1f} ms  x{v['x_noise_injection']:.2f} of noise_injection")
+    print_aihwkit(r.get("aihwkit") or [])
     w = r["workflow"]
     print(
         f"\nworkflow: paper preset DAG ({w['paper_preset_jobs']} jobs) built in "
@@ -728,9 +804,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--chips-per-pass-only", action="store_true", help="only the chips/s per mc.chips_per_pass K = 1, 8, 32"
     )
+    ap.add_argument("--aihwkit-only", action="store_true", help="only our training steps against aihwkit-lightning's")
     args = ap.parse_args(argv)
     tune_process(args.threads or torch.get_num_threads())  # as every workflow job does: fp32 means fp32 on GPUs too
-    if args.chips_per_pass_only:
+    if args.aihwkit_only:
+        set_mmap_threshold(TUNED_MMAP_THRESHOLD)
+        device = torch.device(args.device)
+        widths = (0.0625,) if args.quick else (0.0625, 0.125, 0.25)
+        cases = [aihwkit_case(w, 128, 2 if args.quick else 5, device, 1 if args.quick else 3) for w in widths]
+        report = {"aihwkit": None if cases[0] is None else cases}
+        if report["aihwkit"] is None:
+            print("aihwkit-lightning is not installed: nothing to compare with")
+        print_aihwkit(report["aihwkit"] or [])
+    elif args.chips_per_pass_only:
         set_mmap_threshold(TUNED_MMAP_THRESHOLD)
         report = fastest_chips_per_pass(args.device, args.quick)
         print_chips_per_pass(report["cases"])

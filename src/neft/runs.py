@@ -83,6 +83,13 @@ def train_job(
     # and an interrupted one resumes only from a state written for the same job and card (neft.train)
     job = [model, width, dataset, data_cfg, method_kind, method_params, format_sigma(sigma), seed, settings]
     software = [torch.__version__, platform.python_version(), platform.machine()]
+    if method_kind == "aihwkit_hwa":  # another library's layers train it: a new version of it is a new training
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            software.append(f"aihwkit-lightning {version('aihwkit-lightning')}")
+        except PackageNotFoundError:
+            software.append("aihwkit-lightning missing")
     settings_key = json.dumps([job, registry, dict(compute, device=str(device)), software], sort_keys=True, default=str)
     key = keep.training_key(settings_key, data_path, card_path)
     if keep.restore(out_model, out_log, key, log):
