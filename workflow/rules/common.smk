@@ -177,7 +177,8 @@ def final_targets():
     if config["ablation"]["enabled"]:
         targets["figure_ablation"] = figures("ablation")
         targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
-    if config["crosscheck"]["enabled"]:
+    cross = config["crosscheck"]
+    if cross["enabled"] and {cross["ours"], cross["theirs"]} <= set(neft.grid.all_methods(config)):
         targets["table_crosscheck"] = tables("crosscheck", (".csv", ".md"))
     if config["convergence"]["enabled"]:
         targets["figure_convergence"] = figures("convergence")
