@@ -27,7 +27,7 @@ PAIRS = {
     ("resnet18", "cifar100"),
     ("resnet18", "tiny_imagenet"),
 }
-METHODS = {"plain", "noise_injection", "correctnet", "ovf", "irs"}
+METHODS = {"plain", "noise_injection", "correctnet", "ovf", "irs", "aihwkit_hwa"}
 SIGMAS = {0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4}
 
 
@@ -64,7 +64,7 @@ def test_the_cpu_rehearsal_passes_every_step_and_writes_its_numbers(rehearsal):
     assert steps["estimate: paper preset device-hours"]["total_h"] > 0
 
 
-def test_every_table_covers_the_six_panels_and_five_methods(smoke):
+def test_every_table_covers_the_six_panels_and_six_methods(smoke):
     tables = smoke / "results/tables"
     acc = pd.read_csv(tables / "accuracy.csv")
     main = acc[acc.device == "RRAM1"]

@@ -17,6 +17,7 @@ import math
 import os
 import pickle
 import posix
+import random
 import subprocess
 import zipfile
 from pathlib import Path
@@ -673,7 +674,13 @@ def test_every_torch_load_goes_through_the_safe_loader():
 
 CORRUPT_CASES = [
     ("empty", lambda good: b"", "truncated, corrupt or not a torch file (the file is empty)"),
-    ("random bytes", lambda good: os.urandom(4096), "truncated, corrupt or not a torch file (UnpicklingError"),
+    # seeded: about 1 in 37 random 4 KiB buffers starts with bytes that read as a pickle naming an object, which is
+    # rightly called unsafe instead (measured over 300 seeds); os.urandom made this case fail by chance
+    (
+        "random bytes",
+        lambda good: random.Random(0).randbytes(4096),
+        "truncated, corrupt or not a torch file (UnpicklingError",
+    ),
     ("zeros", lambda good: b"\0" * 64, "truncated, corrupt or not a torch file"),
     ("truncated zip", lambda good: good[:300], "truncated, corrupt or not a torch file (RuntimeError: "),
     ("text", lambda good: b"features.0.weight,1,2\n", "truncated, corrupt or not a torch file"),

@@ -60,8 +60,9 @@ def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
     ]
     assert len(trainings) == counts["train"]
     grid = [t for t in trainings if t["device"] == "RRAM1" and t["seed"] == "0"]
-    # 6 pairs x 35: W/O Noise once; W/ Noise and CorrectNet at the 8 non-zero sigmas; OVF and IRS at all 9
-    assert len(grid) == 210
+    # 6 pairs x 43: W/O Noise once; W/ Noise, CorrectNet and aihwkit-lightning's W/ Noise at the 8 non-zero sigmas;
+    # OVF and IRS at all 9
+    assert len(grid) == 258
     per_pair = {}
     for t in grid:
         per_pair.setdefault((t["model"], t["dataset"]), []).append(t["method"])
@@ -73,6 +74,7 @@ def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
             "correctnet": 8,
             "ovf": 9,
             "irs": 9,
+            "aihwkit_hwa": 8,
         }
     # device study: three more cards x the four noise-aware methods (W/O Noise is shared); convergence: two more
     # seeds x four methods at one sigma
@@ -134,7 +136,7 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
     for f in expected:
         assert (e2e / f).stat().st_size > 0, f
     acc = pd.read_csv(e2e / "results/tables/accuracy.csv")
-    assert list(dict.fromkeys(acc["method"])) == ["plain", "noise_injection", "correctnet", "ovf", "irs"]
+    assert list(dict.fromkeys(acc["method"])) == ["plain", "noise_injection", "correctnet", "ovf", "irs", "aihwkit_hwa"]
     assert acc["mean"].between(0, 100).all() and (acc["chips"] == 3).all()
     assert acc[(acc.method == "plain") & (acc.sigma == 0)]["mean"].item() > 50  # the model did learn
     chips = pd.read_csv(e2e / "results/tables/mc_chips.csv")
@@ -224,7 +226,7 @@ def test_config_change_reruns_only_what_depends_on_it(e2e, tmp_path):
     extra = tmp_path / "more_chips.yaml"
     extra.write_text("mc: {chips: 4}\n")
     counts = job_counts(snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, str(extra), cwd=e2e).stdout)
-    assert "train" not in counts and counts["evaluate_mc"] == 14
+    assert "train" not in counts and counts["evaluate_mc"] == 15
 
 
 def test_scorecard_and_report_say_the_scale_differs(e2e):
