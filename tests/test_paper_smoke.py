@@ -78,7 +78,8 @@ def test_every_table_covers_the_six_panels_and_six_methods(smoke):
         assert set(zip(t.model, t.dataset)) == PAIRS and METHODS <= set(t.method), name
     devices = pd.read_csv(tables / "devices.csv")
     assert set(zip(devices.model, devices.dataset)) == PAIRS
-    assert set(devices.device) == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"} and set(devices.method) == METHODS
+    assert set(devices.device) == {"RRAM1", "FeFET2", "RRAM4", "FeFET6"}
+    assert set(devices.method) == METHODS - {"aihwkit_hwa"}  # the device study keeps the paper's five methods
     conv = pd.read_csv(tables / "convergence.csv")
     assert set(zip(conv.model, conv.dataset)) == PAIRS and (conv.runs == 3).all()
     assert set(conv.method) == {"noise_injection", "correctnet", "ovf", "irs"}

@@ -80,11 +80,11 @@ def test_paper_preset_dry_run_has_the_expected_jobs(tmp_path):
     # seeds x four methods at one sigma
     assert sum(t["device"] != "RRAM1" for t in trainings) == 6 * 3 * 4
     assert sum(t["seed"] != "0" for t in trainings) == 6 * 2 * 4
-    assert counts["train"] == 210 + 72 + 48
+    assert counts["train"] == 258 + 72 + 48
     assert counts["fit_device"] == 4  # the shipped measured devices are fitted first
-    # W/O Noise tested over the whole grid (9), every other grid run at its training sigma (34), per pair; the
+    # W/O Noise tested over the whole grid (9), every other grid run at its training sigma (42), per pair; the
     # device study's 15 sweeps per pair (W/O Noise on 3 more cards, 4 methods x 3 cards)
-    assert counts["evaluate_mc"] == 6 * (9 + 34) + 6 * 15
+    assert counts["evaluate_mc"] == 6 * (9 + 42) + 6 * 15
     assert counts["prepare_dataset"] == 4 and counts["device_card"] == 4  # the device study uses all presets
     assert counts["plot_accuracy"] == counts["tabulate_accuracy"] == 1
     assert "plot_ablation" not in counts  # the ablation is not part of the paper's grid
@@ -151,6 +151,7 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
         "ovf_beta0",
         "irs_beta0",
         "ovf_beta0.01",
+        "aihwkit_hwa",
     }
     ablation = pd.read_csv(e2e / "results/tables/ablation.csv")
     assert set(ablation["comparison"]) == {"gain", "temp", "structure", "feedback"}
