@@ -20,6 +20,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/ablation.smk"
 include: "workflow/rules/crosscheck.smk"
 include: "workflow/rules/convergence.smk"
+include: "workflow/rules/nonideal.smk"
 include: "workflow/rules/scorecard.smk"
 include: "workflow/rules/report.smk"
 
@@ -49,6 +50,12 @@ localrules:
     figure_devices,
     table_devices,
     figure_device_fits,
+    figure_worst_chips,
+    table_worst_chips,
+    figure_nonidealities,
+    table_nonidealities,
+    figure_drift,
+    table_drift,
 
 
 rule reproduce_all:
@@ -171,3 +178,39 @@ rule figure_device_fits:
     """Goodness of fit of the device cards fitted from measured statistics (fitted_devices)."""
     input:
         TARGETS["figure_device_fits"],
+
+
+rule figure_worst_chips:
+    """Per method and sigma, every chip's accuracy with the 1st percentile and the worst chip (named) marked."""
+    input:
+        TARGETS["figure_worst_chips"],
+
+
+rule table_worst_chips:
+    """Per method and sigma: mean, 1st percentile and worst chip accuracy, and the worst chip's seed and index."""
+    input:
+        TARGETS["table_worst_chips"],
+
+
+rule figure_nonidealities:
+    """Accuracy under read noise, DAC and ADC resolution and stuck devices (opt-in: nonidealities.enabled)."""
+    input:
+        TARGETS["figure_nonidealities"],
+
+
+rule table_nonidealities:
+    """The non-idealities study as CSV, Markdown and LaTeX, each method paired with the baseline."""
+    input:
+        TARGETS["table_nonidealities"],
+
+
+rule figure_drift:
+    """Accuracy against time since programming, from the fitted cards (opt-in: drift_study.enabled)."""
+    input:
+        TARGETS["figure_drift"],
+
+
+rule table_drift:
+    """The drift study as CSV, Markdown and LaTeX, each method paired with the baseline."""
+    input:
+        TARGETS["table_drift"],

@@ -106,6 +106,20 @@ BAD = [
     ({"ablation": {"sigmas": [0]}}, "ablation.sigmas: 'noise_injection' is not trained at 0", "train_at"),
     ({"methods": {"ovf": {"params": {"raise_in": "some"}}}}, "methods.ovf.params", "allowed: all, authors"),
     ({"methods": {"irs": {"params": {"beta": [1]}}}}, "methods.irs.params", "beta"),
+    ({"nonidealities": {"enabled": True, "methods": ["ovf", "nope"]}}, "nonidealities.methods[1]", "correctnet"),
+    ({"nonidealities": {"enabled": True, "methods": ["ovf"]}}, "nonidealities.baseline", "(ovf)"),
+    ({"nonidealities": {"enabled": True, "sigma": 0.2}}, "nonidealities.sigma: sigma 0.2 is not on the grid", "0.07"),
+    ({"nonidealities": {"enabled": True, "adc_bits": [0]}}, "nonidealities.adc_bits[0]", "minimum"),
+    (
+        {"nonidealities": {"enabled": True, "read_noise": [], "dac_bits": [], "adc_bits": [], "stuck_fraction": []}},
+        "nonidealities: enabled, but none of",
+        "read_noise",
+    ),
+    ({"nonidealities": {"enabled": True}, "mc": {"chips_per_pass": 4}}, "mc.chips_per_pass", "set it to 1"),
+    ({"drift_study": {"enabled": True, "cards": ["RRAM1"], "times_s": [1]}}, "drift_study.cards[0]", "RRAM_Wan2022_1d"),
+    ({"drift_study": {"enabled": True, "times_s": [1, 2]}}, "drift_study.times_s: 2 times for 3 cards", "one time"),
+    ({"drift_study": {"enabled": True, "times_s": [3, 2, 1]}}, "drift_study.times_s: times must be", "increasing"),
+    ({"drift_study": {"enabled": True, "sigma_rule": "guess"}}, "drift_study.sigma_rule", "relative, measured"),
 ]
 
 

@@ -114,7 +114,8 @@ def e2e(tmp_path_factory):
 
 
 FIGURES = ["accuracy", "uncertainty", "confidence", "ablation", "convergence", "devices", "scorecard", "device_fit"]
-TABLES = ["accuracy", "uncertainty", "confidence", "ablation", "devices"]
+FIGURES += ["worst_chips", "nonidealities", "drift"]
+TABLES = ["accuracy", "uncertainty", "confidence", "ablation", "devices", "nonidealities", "drift"]
 
 
 def test_every_figure_and_table_is_built_from_computed_data(e2e):
@@ -129,6 +130,8 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
         "results/tables/scorecard_points.csv",
         "results/tables/scorecard_claims.csv",
         "results/tables/ablation_beta_sweep.csv",
+        "results/tables/worst_chips.csv",
+        "results/tables/worst_chips.md",
         "reports/neft_report.html",
         "results/devices/RRAM_Wan2022_1s/card.yaml",
         "results/devices/FeFET6/card.yaml",
@@ -179,6 +182,73 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
     assert {"loss", "clean_acc", "noisy_acc"} <= set(log.columns)
 
 
+def test_nonideal_studies_reuse_the_main_sweeps_chips_and_checkpoints(e2e):
+    """Every study sweep is a main-grid checkpoint on the main sweep's chips with one non-ideality on: the table's
+    'off' level is the main sweep, its means are the chip rows' means, drift's first time is the training sigma."""
+    from neft.devices import DeviceCard
+
+    for name, studies in (
+        ("nonidealities", {"read_noise", "dac_bits", "adc_bits", "stuck_fraction"}),
+        ("drift", {"drift"}),
+    ):
+        table = pd.read_csv(e2e / f"results/tables/{name}.csv", dtype={"level": str, "sigma": str})
+        chips = pd.read_csv(
+            e2e / f"results/tables/{'nonideal' if name == 'nonidealities' else name}_chips.csv", dtype={"level": str}
+        )
+        assert set(table.study) == studies and set(table.method) == {"noise_injection", "ovf"}
+        assert (table.chips == 3).all() and set(table.advantage) <= {
+            "holds",
+            "does not hold",
+            "undecided",
+            "(the baseline)",
+        }
+        main = pd.read_csv(e2e / "results/tables/mc_chips.csv")
+        for r in table.itertuples():
+            if r.level == "off":
+                ref = main[(main.method == r.method) & (main.sigma_test == 0.1) & (main.device == "RRAM1")]
+            else:
+                ref = chips[(chips.method == r.method) & (chips.study == r.study) & (chips.level == r.level)]
+            assert r.mean == pytest.approx(ref["accuracy"].mean(), abs=1e-4), (r.study, r.level, r.method)
+        ovf = table[table.method == "ovf"]
+        assert ovf["diff"].notna().all()  # each level paired with W/ Noise on the same chips
+    drift = pd.read_csv(e2e / "results/tables/drift_chips.csv", dtype={"level": str, "sigma_test": str})
+    assert set(drift.level) == {"RRAM_Wan2022_1s", "RRAM_Wan2022_1d", "RRAM_Wan2022_2d"}
+    assert set(drift[drift.level == "RRAM_Wan2022_1s"].sigma_test) == {"0.1"}  # the first time: what it trained for
+    cards = {
+        t: DeviceCard.load(e2e / f"results/devices/RRAM_Wan2022_{t}/card.yaml").extra["measured_sigma"]
+        for t in ("1s", "1d")
+    }
+    grown = float(drift[drift.level == "RRAM_Wan2022_1d"].sigma_test.iloc[0])
+    assert grown == pytest.approx(0.1 * cards["1d"] / cards["1s"], abs=1e-4)
+    worst = pd.read_csv(e2e / "results/tables/worst_chips.csv")
+    for r in worst.itertuples():
+        sel = main[(main.method == r.source_method) & (main.sigma_test == r.sigma) & (main.device == r.device)]
+        sel = sel[sel.sigma_train == float(r.sigma_train)]
+        assert r.worst == pytest.approx(sel.accuracy.min(), abs=1e-4) and r.worst <= r.p1 <= r.mean
+        hit = sel[(sel.seed == r.worst_seed) & (sel.chip == r.worst_chip)]
+        assert hit.accuracy.item() == pytest.approx(r.worst, abs=1e-4)  # the named chip is the worst one
+
+
+def test_zero_read_noise_and_zero_stuck_fraction_give_the_main_sweeps_bytes(tmp_path):
+    """A study sweep at level 0 goes through the study's rule and card, and its chip columns are the main sweep's,
+    byte for byte (the card with nothing on takes today's code path)."""
+    small = tmp_path / "zero.yaml"
+    small.write_text(
+        "experiments: {methods: [plain, noise_injection]}\n"
+        "ablation: {enabled: false}\nconvergence: {enabled: false}\ndevice_study: {enabled: false}\n"
+        "drift_study: {enabled: false}\n"
+        "nonidealities: {enabled: true, methods: [noise_injection], sigma: 0.1, read_noise: [0], stuck_fraction: [0],"
+        " dac_bits: [], adc_bits: []}\n"
+    )
+    snakemake("table_nonidealities", "--cores", "2", "--configfile", TEST_PRESET, str(small), cwd=tmp_path)
+    run = "vgg8/mnist/noise_injection/RRAM1/sigma~0.1/seed~0/test~0.1"
+    main = (tmp_path / f"results/mc/{run}.csv").read_text().splitlines()
+    for level in ("read_noise~0", "stuck_fraction~0"):
+        study = (tmp_path / f"results/nonideal/{run}/{level}.csv").read_text().splitlines()
+        assert len(study) == len(main) == 4
+        assert [line.split(",")[-6:] for line in study] == [line.split(",")[-6:] for line in main], level
+
+
 def test_second_run_has_nothing_to_do(e2e):
     proc = snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, cwd=e2e)
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -202,6 +272,7 @@ def test_mc_csvs_are_byte_identical_across_runs_and_cores(e2e, tmp_path, cores, 
     small.write_text(
         "experiments: {methods: [plain, noise_injection]}\n"
         "ablation: {enabled: false}\nconvergence: {enabled: false}\ndevice_study: {enabled: false}\n"
+        "nonidealities: {enabled: false}\ndrift_study: {enabled: false}\n"
         + ("" if warm else "compute: {warm_start: false}\n")
     )
     snakemake("table_accuracy", "--cores", cores, "--configfile", TEST_PRESET, str(small), cwd=tmp_path)

@@ -360,6 +360,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
                     + ", ".join(config["methods"])
                 )
         problems += off_grid(f"{study}.sigmas", cfg["sigmas"], sig)
+    problems += nonideal_problems(config, sig)
     cross = config["crosscheck"]
     if cross.get("enabled"):
         for role in ("ours", "theirs"):  # a defined method; the table is built when both are trained
@@ -376,6 +377,64 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     ad = config["mc"]["adaptive"]
     if ad.get("enabled") and ad["min_chips"] > ad["max_chips"]:
         problems.append(f"mc.adaptive.min_chips: {ad['min_chips']} exceeds mc.adaptive.max_chips ({ad['max_chips']})")
+    return problems
+
+
+def nonideal_problems(config: dict, on_grid: list[str]) -> list[str]:
+    """The non-idealities and drift studies: defined methods, a baseline among them, a sigma on the grid at which
+    every method has a point, fitted cards with one time each, and one chip per MC pass."""
+    problems = []
+    for key in ("nonidealities", "drift_study"):
+        study = config.get(key) or {}
+        if not study.get("enabled"):
+            continue
+        if not study["methods"]:
+            problems.append(f"{key}: enabled, so {key}.methods must not be empty")
+        for i, m in enumerate(study["methods"]):
+            if m not in config["methods"]:
+                problems.append(
+                    f"{key}.methods[{i}]: {m!r} is not defined under methods; allowed values: "
+                    + ", ".join(config["methods"])
+                )
+        if study["baseline"] not in study["methods"]:
+            problems.append(
+                f"{key}.baseline: {study['baseline']!r} is not one of {key}.methods ({', '.join(study['methods'])})"
+            )
+        found = off_grid(f"{key}.sigma", [study["sigma"]], on_grid)
+        problems += found
+        if not found:
+            sigma = format_sigma(study["sigma"])
+            for m in (m for m in study["methods"] if m in config["methods"]):
+                source, trained = grid.point_source(config["methods"], m, sigma)
+                if source in config["methods"] and trained not in train_sigmas(config, source):
+                    problems.append(
+                        f"{key}.sigma: {m!r} has no point at {sigma} ({source!r} is not trained at {trained}: its "
+                        "train_at)"
+                    )
+        if config["mc"]["chips_per_pass"] != 1:
+            problems.append(
+                f"mc.chips_per_pass: {config['mc']['chips_per_pass']}, but {key} runs one chip per pass (read noise, "
+                "stuck devices and converters are not vmapped); set it to 1 or disable the study"
+            )
+    nonideal = config.get("nonidealities") or {}
+    if nonideal.get("enabled") and not any(nonideal.get(k) for k in grid.NONIDEAL_KNOBS):
+        problems.append(f"nonidealities: enabled, but none of {', '.join(grid.NONIDEAL_KNOBS)} lists a level")
+    drift = config.get("drift_study") or {}
+    if drift.get("enabled"):
+        fitted = config.get("fitted_devices", {})
+        for i, name in enumerate(drift["cards"]):
+            if name not in fitted:
+                problems.append(
+                    f"drift_study.cards[{i}]: {name!r} is not under fitted_devices; allowed values: "
+                    + (", ".join(sorted(fitted)) or "(none fitted)")
+                )
+        if len(drift["times_s"]) != len(drift["cards"]):
+            problems.append(
+                f"drift_study.times_s: {len(drift['times_s'])} times for {len(drift['cards'])} cards; give one time "
+                "per card"
+            )
+        elif list(drift["times_s"]) != sorted(drift["times_s"]):
+            problems.append("drift_study.times_s: times must be in increasing order (the first card is the reference)")
     return problems
 
 

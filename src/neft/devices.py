@@ -34,8 +34,15 @@ REQUIRED_FIELDS = (
     "middle_fraction",
     "provenance",
 )
+#: Non-idealities beyond programming variation (``neft.nonideal``), each off by default: a card that sets none of
+#: them is today's card, byte for byte. read_noise: std of a fresh draw per inference pass relative to the programmed
+#: value; dac_bits / adc_bits: resolution of the MVM inputs / outputs (null: ideal); stuck_fraction: the fraction of
+#: devices stuck at g_min or g_max, stuck_high of them at g_max.
+NONIDEAL_DEFAULTS = {"read_noise": 0.0, "dac_bits": None, "adc_bits": None, "stuck_fraction": 0.0, "stuck_high": 0.5}
+#: Largest DAC/ADC resolution a card may ask for.
+MAX_CONVERTER_BITS = 24
 #: Optional fields of every card.
-OPTIONAL_FIELDS = ("description", "sigma_scale")
+OPTIONAL_FIELDS = ("description", "sigma_scale", *NONIDEAL_DEFAULTS)
 #: Fields a fitted card has (``neft.fitting``); kept in ``DeviceCard.extra``.
 FITTED_FIELDS = ("measured_sigma", "level_multipliers", "fit")
 #: Keys of ``provenance`` (``source`` required; ``source_device`` and ``data`` are what a fitted card adds: the
@@ -162,6 +169,11 @@ class DeviceCard:
     description: str = ""
     sigma_scale: float = 1.0
     extra: dict = field(default_factory=dict)
+    read_noise: float = 0.0
+    dac_bits: int | None = None
+    adc_bits: int | None = None
+    stuck_fraction: float = 0.0
+    stuck_high: float = 0.5
 
     def __post_init__(self) -> None:
         label = f"device card {self.name!r}" if isinstance(self.name, str) else "device card"
@@ -205,7 +217,22 @@ class DeviceCard:
             )
         out["provenance"] = _check_provenance(self.provenance)
         out["extra"] = _check_extra(self.extra)
+        out["read_noise"] = _number(self.read_noise, "read_noise", minimum=0, maximum=10)
+        for key in ("dac_bits", "adc_bits"):
+            value = getattr(self, key)
+            out[key] = (
+                None if value is None else _number(value, key, integer=True, minimum=1, maximum=MAX_CONVERTER_BITS)
+            )
+        out["stuck_fraction"] = _number(self.stuck_fraction, "stuck_fraction", minimum=0, maximum=1)
+        out["stuck_high"] = _number(self.stuck_high, "stuck_high", minimum=0, maximum=1)
         return out
+
+    @property
+    def nonideal(self) -> dict:
+        """The non-idealities this card turns on (``neft.nonideal``): {} for a card of programming variation only."""
+        return {
+            k: getattr(self, k) for k, off in NONIDEAL_DEFAULTS.items() if k != "stuck_high" and getattr(self, k) != off
+        }
 
     # -- closed form -------------------------------------------------------------------------------------------
     @property
@@ -246,6 +273,9 @@ class DeviceCard:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["middle_band"] = list(self.middle_band)
+        for key, off in NONIDEAL_DEFAULTS.items():  # off: not written, so a card without them reads as before
+            if d[key] == off:
+                del d[key]
         extra = d.pop("extra")
         d.update(extra)
         return d
@@ -282,6 +312,7 @@ class DeviceCard:
                 provenance=data["provenance"],
                 description=data.get("description", ""),
                 sigma_scale=data.get("sigma_scale", 1.0),
+                **{k: data.get(k, off) for k, off in NONIDEAL_DEFAULTS.items()},
                 extra={k: v for k, v in data.items() if k in FITTED_FIELDS or k.startswith(FREE_PREFIX)},
             )
         except _CardProblem as err:

@@ -174,6 +174,64 @@ def device_study_evaluations(config: dict) -> list[Evaluation]:
     return out
 
 
+#: The non-idealities a card can turn on (``neft.devices.NONIDEAL_DEFAULTS``), one axis of the study each.
+NONIDEAL_KNOBS = ("read_noise", "dac_bits", "adc_bits", "stuck_fraction")
+#: The drift study's axis: its levels are fitted cards, one per time since programming.
+DRIFT = "drift"
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """One sweep of a non-ideality study: ``evaluation`` (a main-grid sweep, whose chips it re-uses) with one card
+    field set (``study`` = a knob of ``NONIDEAL_KNOBS``, ``level`` its value) or, for ``study == "drift"``, under
+    the fitted card named ``level``."""
+
+    evaluation: Evaluation
+    study: str
+    level: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.evaluation.path}/{self.study}~{self.level}"
+
+
+def level_text(value) -> str:
+    """One spelling per level for paths and tables: integers as such, other numbers in their shortest form."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return format(float(value), "g")
+
+
+def _study_evaluations(config: dict, study: dict) -> list[Evaluation]:
+    """The main-device sweeps a non-ideality or drift study re-evaluates: each method's point at the study sigma."""
+    device = config["experiments"]["devices"][0]
+    sigma = format_sigma(study["sigma"])
+    out = []
+    for pair in config["experiments"]["pairs"]:
+        for method in study["methods"]:
+            source, train_sigma = point_source(config["methods"], method, sigma)
+            for seed in study_seeds(config, study):
+                out.append(Evaluation(_run(config, pair, source, device, train_sigma, seed), sigma, device))
+    return out
+
+
+def nonideal_variants(config: dict) -> list[Variant]:
+    """Every (sweep, knob, level) of the non-idealities study, one non-ideality on at a time."""
+    study = _study(config, "nonidealities")
+    if not study:
+        return []
+    levels = [(k, level_text(v)) for k in NONIDEAL_KNOBS for v in study.get(k, [])]
+    return [Variant(e, k, v) for e in _study_evaluations(config, study) for k, v in levels]
+
+
+def drift_variants(config: dict) -> list[Variant]:
+    """Every (sweep, time) of the drift study; the level is the fitted card of that time."""
+    study = _study(config, "drift_study")
+    if not study:
+        return []
+    return [Variant(e, DRIFT, card) for e in _study_evaluations(config, study) for card in study["cards"]]
+
+
 def convergence_runs(config: dict) -> list[Run]:
     """Extra seeds of the convergence study (trained, never Monte-Carlo evaluated: the criterion is on the log)."""
     study = _study(config, "convergence")
@@ -188,7 +246,9 @@ def convergence_runs(config: dict) -> list[Run]:
 
 
 def evaluations(config: dict) -> list[Evaluation]:
-    return list(dict.fromkeys(main_evaluations(config) + device_study_evaluations(config)))
+    """Every Monte-Carlo sweep; the non-ideality studies' base sweeps too (their level 0: today's card)."""
+    studies = [v.evaluation for v in nonideal_variants(config) + drift_variants(config)]
+    return list(dict.fromkeys(main_evaluations(config) + device_study_evaluations(config) + studies))
 
 
 def runs(config: dict) -> list[Run]:

@@ -34,6 +34,7 @@ from torch.func import functional_call, vmap
 
 from neft.devices import DeviceCard
 from neft.models import noisy_weight_names
+from neft.nonideal import calibrate, converters, read_seed, stuck_seed, stuck_shift
 from neft.seeding import derive_seed
 from neft.sigma import format_sigma, sigma_float
 
@@ -194,6 +195,8 @@ class ChipEvaluator:
         compile: bool = False,
         fuse: bool | None = None,
         chips_per_pass: int = 1,
+        seed_name: str | None = None,
+        calibration: torch.Tensor | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
@@ -201,7 +204,23 @@ class ChipEvaluator:
             raise ValueError(f"mc.chips_per_pass is {chips_per_pass!r}; it must be an integer >= 1")
         if fuse and chips_per_pass > 1:
             raise ValueError("conv+ReLU fusion (a oneDNN call) cannot run under vmap: use fuse with chips_per_pass 1")
+        # non-idealities beyond programming variation (neft.nonideal): one chip per pass, no oneDNN fusion (the ADC
+        # sits between the conv and its ReLU); a card without them takes the code path below unchanged
+        self.nonideal = card.nonideal
+        if self.nonideal and chips_per_pass > 1:
+            raise ValueError(
+                f"device card {card.name!r} has non-idealities ({', '.join(self.nonideal)}): they run one chip per "
+                "pass; set mc.chips_per_pass to 1"
+            )
+        if self.nonideal and fuse:
+            raise ValueError("conv+ReLU fusion cannot run with non-idealities (the ADC sits between conv and ReLU)")
+        converting = card.dac_bits is not None or card.adc_bits is not None
+        if converting and calibration is None:
+            raise ValueError(f"device card {card.name!r} has DAC/ADC bits: their ranges need calibration images")
         self.chips_per_pass = chips_per_pass
+        #: the name chip seeds are derived from: the card's own, or another card's to evaluate the same chips
+        #: under a changed card (a drift time, a non-ideality)
+        self.seed_name = seed_name or card.name
         self.device = torch.device(device)
         self.precision = precision
         self.card = card
@@ -213,7 +232,13 @@ class ChipEvaluator:
         if fold_bn:
             model, self.factors = fold_batchnorm(model)
         if fuse is None:  # fusing would bypass autocast and inductor's own fusion
-            fuse = can_fuse_conv_relu(self.device) and precision != "bf16" and not compile and chips_per_pass == 1
+            fuse = (
+                can_fuse_conv_relu(self.device)
+                and precision != "bf16"
+                and not compile
+                and chips_per_pass == 1
+                and not self.nonideal
+            )
         if fuse:
             model = fuse_conv_relu(model)
         self.model = model.to(memory_format=torch.channels_last)
@@ -230,6 +255,11 @@ class ChipEvaluator:
         self.sigma = None
         # compiled once per job; batch sizes that divide the test set avoid a recompile on a partial last batch
         self.forward = torch.compile(self.model, dynamic=False) if compile else self.model
+        self.ranges = {}
+        if converting:  # the clean folded model on the calibration images, before any chip is loaded
+            self.ranges = calibrate(self.model, self.layers, calibration.to(self.device), batch_size)
+        self.chip = None
+        self.programmed: dict[str, torch.Tensor] = {}
         if chips_per_pass > 1:
             # chip j of a block lives in slice j, with the weight's own strides (same kernels as the one-chip path)
             self.stack = {n: _stacked_like(p, chips_per_pass) for n, p in self.base.items()}
@@ -242,8 +272,10 @@ class ChipEvaluator:
             # a partial last block (another K) compiles once more
             self.forward_block = torch.compile(batched, dynamic=False) if compile else batched
 
-    def set_sigma(self, sigma) -> None:
-        self.sigma = format_sigma(sigma)
+    def set_sigma(self, sigma, seed_sigma=None) -> None:
+        """Noise scales for ``sigma``; chip seeds from ``seed_sigma`` when given (the same chips evaluated at a
+        scaled sigma: a drift time), else from ``sigma``."""
+        self.sigma = format_sigma(sigma if seed_sigma is None else seed_sigma)
         s = sigma_float(sigma)
         self.scale = {}
         for n in self.layers:
@@ -255,17 +287,38 @@ class ChipEvaluator:
     @torch.no_grad()
     def load_chip(self, chip: int) -> None:
         for n in self.layers:
-            self.generator.manual_seed(chip_seed(self.base_seed, self.card.name, self.sigma, chip, n))
+            self.generator.manual_seed(chip_seed(self.base_seed, self.seed_name, self.sigma, chip, n))
             eps = self.eps[n]
             torch.randn(eps.shape, generator=self.generator, out=eps)
             torch.addcmul(self.base[n], self.scale[n], eps, out=self.live[n].data)
+        self.chip = chip
+        if self.card.stuck_fraction:
+            for n in self.layers:
+                self.generator.manual_seed(stuck_seed(self.base_seed, self.seed_name, chip, n))
+                shift = stuck_shift(self.clean[n], self.card, self.generator)
+                if n in self.factors:
+                    shift = shift * self.factors[n].view(-1, *([1] * (shift.dim() - 1)))
+                self.live[n].data.add_(shift)
+        if self.card.read_noise:
+            self.programmed = {n: p.detach().clone() for n, p in self.live.items()}
+
+    @torch.no_grad()
+    def read(self, index: int) -> None:
+        """Read ``index`` of the loaded chip: fresh read noise on its programmed weights (``neft.nonideal``)."""
+        rel = self.card.read_noise
+        for n in self.layers:
+            self.generator.manual_seed(read_seed(self.base_seed, self.seed_name, self.sigma, self.chip, n, index))
+            xi = self.eps[n]
+            torch.randn(xi.shape, generator=self.generator, out=xi)
+            prog = self.programmed[n]
+            torch.addcmul(prog, prog.abs().mul_(rel), xi, out=self.live[n].data)
 
     @torch.no_grad()
     def load_block(self, chips: list[int]) -> None:
         """Chip ``chips[j]``'s noisy weights into slice j of the stack, drawn exactly as ``load_chip`` draws them."""
         for j, chip in enumerate(chips):
             for n in self.layers:
-                self.generator.manual_seed(chip_seed(self.base_seed, self.card.name, self.sigma, chip, n))
+                self.generator.manual_seed(chip_seed(self.base_seed, self.seed_name, self.sigma, chip, n))
                 eps = self.eps[n]
                 torch.randn(eps.shape, generator=self.generator, out=eps)
                 torch.addcmul(self.base[n], self.scale[n], eps, out=self.stack[n][j])
@@ -292,21 +345,32 @@ class ChipEvaluator:
         return _tf32(self.precision == "tf32")
 
     def logits(self):
-        """Logits of the whole test set on the chip currently loaded, batch by batch (fp32 out)."""
-        with torch.inference_mode(), self.arithmetic():
-            for start in range(0, len(self.y), self.batch_size):
-                xb = self.x[start : start + self.batch_size]
-                yield start, self.forward(xb).float(), self.y[start : start + self.batch_size]
+        """Logits of the whole test set on the chip currently loaded, batch by batch (fp32 out); with read noise each
+        batch is one read of the chip, with converters each CIM layer's input and output are quantised."""
+        card = self.card
+        quantised = converters(self.model, self.ranges, card.dac_bits, card.adc_bits) if self.ranges else nullcontext()
+        with quantised:
+            for index, start in enumerate(range(0, len(self.y), self.batch_size)):
+                if card.read_noise:
+                    self.read(index)
+                with torch.inference_mode(), self.arithmetic():
+                    xb = self.x[start : start + self.batch_size]
+                    out = self.forward(xb).float()
+                yield start, out, self.y[start : start + self.batch_size]
 
-    def evaluate(self, sigma, chips: int | range, adaptive: dict | None = None, on_chip=None) -> ChipStats:
+    def evaluate(
+        self, sigma, chips: int | range, adaptive: dict | None = None, on_chip=None, seed_sigma=None
+    ) -> ChipStats:
         """Chips in order; with ``adaptive`` ({ci_half_width, min_chips}) stop as soon as the 95 % CI half-width of
         the mean accuracy reaches the target: the result is a prefix of the fixed-count run. At sigma 0 every chip
         is the clean model: the test set runs once and its logits serve every chip (same rows, same statistics).
         With ``chips_per_pass`` K > 1 (and sigma > 0) chips run K at a time, see ``_evaluate_blocks``. ``on_chip``,
-        if given, is called with the number of chips done after each chip (progress; it changes nothing)."""
-        self.set_sigma(sigma)
+        if given, is called with the number of chips done after each chip (progress; it changes nothing);
+        ``seed_sigma``: see ``set_sigma``."""
+        self.set_sigma(sigma, seed_sigma)
         stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
-        clean = sigma_float(sigma) == 0  # every chip is the clean model: one forward serves them all
+        # every chip is the clean model (no programming noise, no stuck device, no read noise): one forward serves all
+        clean = sigma_float(sigma) == 0 and not (self.card.stuck_fraction or self.card.read_noise)
         if self.chips_per_pass > 1 and not clean:
             chip_list = list(range(chips) if isinstance(chips, int) else chips)
             return self._evaluate_blocks(stats, chip_list, adaptive, on_chip)

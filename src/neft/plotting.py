@@ -296,3 +296,98 @@ def plot_convergence(summary: pd.DataFrame, labels: dict, paths: list[str | Path
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout()
     save(fig, paths)
+
+
+def plot_study(table: pd.DataFrame, labels: dict, paths: list[str | Path], note: str | None = None) -> None:
+    """Accuracy against each level of each non-ideality (one panel per axis and pair), one line per method with its
+    two-level interval; the first (or, for converters, last) level is today's card on the same chips."""
+    from neft.nonideal_study import STUDY_TITLES, level_label
+
+    sns.set_theme(style="whitegrid", context="paper")
+    panels = list(table[["model", "dataset", "study"]].drop_duplicates().itertuples(index=False))
+    cols = min(len(panels), 4) or 1
+    rows = math.ceil(len(panels) / cols) if panels else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.1 * rows), squeeze=False)
+    methods = list(dict.fromkeys(table.method))
+    colors = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+    for ax, (model, dataset, study) in zip(axes.flat, panels):
+        d = table[(table.model == model) & (table.dataset == dataset) & (table.study == study)]
+        levels = list(dict.fromkeys(d.level))
+        names = [level_label(study, lv, d[d.level == lv].time_s.iloc[0]) for lv in levels]
+        for j, m in enumerate(methods):
+            g = d[d.method == m].set_index("level").reindex(levels)
+            x = [i + (j - (len(methods) - 1) / 2) * 0.06 for i in range(len(levels))]  # a small dodge per method
+            ax.errorbar(
+                x,
+                g["mean"],
+                yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
+                marker="o",
+                ms=3.5,
+                lw=1.2,
+                capsize=2,
+                color=colors[m],
+                label=labels.get(m, m),
+            )
+        ax.set_xticks(range(len(levels)), names, rotation=20)
+        ax.set_xlabel(STUDY_TITLES.get(study, study))
+        ax.set_ylabel("MC mean accuracy (%)")
+        ax.set_title(f"{panel_title(model, dataset)}, σ = {d.sigma.iloc[0]}", fontsize=9)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(methods), 6), fontsize=7, frameon=False)
+    if note:
+        fig.suptitle(note, fontsize=9, y=1.0)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    save(fig, paths)
+
+
+def plot_worst_chips(chips: pd.DataFrame, worst: pd.DataFrame, labels: dict, paths, note: str | None = None) -> None:
+    """Per (pair, sigma): every chip's accuracy per method (all training seeds), the mean, the 1st percentile and
+    the worst chip marked and named (seed / chip, so it can be replayed)."""
+    sns.set_theme(style="whitegrid", context="paper")
+    panels = list(worst[["model", "dataset", "device", "sigma"]].drop_duplicates().itertuples(index=False))
+    fig, axes = plt.subplots(len(panels) or 1, 1, figsize=(7.5, 3.0 * max(1, len(panels))), squeeze=False)
+    for ax, (model, dataset, device, sigma) in zip(axes.flat, panels):
+        w = worst[
+            (worst.model == model) & (worst.dataset == dataset) & (worst.device == device) & (worst.sigma == sigma)
+        ]
+        for i, r in enumerate(w.itertuples(index=False)):
+            acc = chips[
+                (chips.model == model)
+                & (chips.dataset == dataset)
+                & (chips.device == device)
+                & (chips.method == r.source_method)
+                & (chips.sigma_train == r.sigma_train)
+                & (chips.sigma_test == sigma)
+            ]["accuracy"]
+            jitter = (pd.Series(range(len(acc))) % 7 - 3) * 0.04
+            ax.scatter(i + jitter, acc, s=6, alpha=0.45, color="0.35", lw=0)
+            ax.plot([i - 0.3, i + 0.3], [r.mean, r.mean], color="C0", lw=1.6, label="mean" if i == 0 else None)
+            ax.plot(
+                [i - 0.3, i + 0.3],
+                [r.p1, r.p1],
+                color="C3",
+                lw=1.2,
+                ls="--",
+                label="1st percentile" if i == 0 else None,
+            )
+            ax.scatter([i], [r.worst], marker="v", s=36, color="C3", zorder=3, label="worst chip" if i == 0 else None)
+            ax.annotate(
+                f"seed {r.worst_seed} / chip {r.worst_chip}",
+                (i, r.worst),
+                xytext=(0, -10),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=6,
+            )
+        ax.set_xticks(range(len(w)), [labels.get(m, m) for m in w.method], rotation=15)
+        ax.set_ylabel("chip accuracy (%)")
+        ax.margins(y=0.15)
+        ax.set_title(f"{panel_title(model, dataset)}, {device}, σ = {sigma}: every chip", fontsize=9)
+        ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if note:
+        fig.suptitle(note, fontsize=9, y=1.0)
+    fig.tight_layout()
+    save(fig, paths)

@@ -4,6 +4,7 @@ thin adapters and every job can also be run, tested and debugged from Python."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -16,12 +17,13 @@ import torch
 
 from neft import keep, progress
 from neft.data import get_spec, load_prepared, make_splits, prepare_dataset, preprocess_all
-from neft.data.loader import Preprocess
+from neft.data.loader import Preprocess, Split
 from neft.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
 from neft.handoff import check_card, check_prepared
 from neft.io import atomic_write_text, load_state_dict_strict, load_tensors
 from neft.mc import ChipEvaluator
 from neft.methods import build_method
+from neft.nonideal import CALIBRATION_IMAGES
 from neft.perf import tune_process
 from neft.sigma import format_sigma, sigma_float
 from neft.train import TrainSettings, seeded_model, train
@@ -157,12 +159,27 @@ def mc_job(
     out_csv: str,
     out_stats: str,
     log: Callable[[str], None] = print,
+    card_name: str | None = None,
+    card_changes: dict | None = None,
+    seed_device: str | None = None,
+    seed_sigma=None,
 ) -> dict:
-    """Evaluate one checkpoint on ``mc['chips']`` chips at ``sigma_test``; one CSV row per chip."""
+    """Evaluate one checkpoint on ``mc['chips']`` chips at ``sigma_test``; one CSV row per chip.
+
+    A non-ideality sweep (``neft.nonideal``) names the card it evaluates under (``card_name``, default the run's
+    device), the fields it turns on (``card_changes``), and the device and sigma whose chips it re-uses
+    (``seed_device``, ``seed_sigma``), so its rows are paired with the main sweep's chip by chip."""
     tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
     spec, splits = load_splits(dataset, registry, data_path, data_cfg)
-    card = check_card(card_path, keys.get("device"))  # its name seeds every chip
+    card = check_card(card_path, card_name or keys.get("device"))  # its name seeds every chip (or seed_device)
+    if card_changes:
+        card = dataclasses.replace(card, **card_changes)
+    calibration = None
+    if card.dac_bits is not None or card.adc_bits is not None:  # converter ranges: abs-max on training images
+        train = splits["train"]
+        first = Split(train.x[:CALIBRATION_IMAGES], train.y[:CALIBRATION_IMAGES])
+        calibration = preprocess_all(first, Preprocess(spec, device), device)
     net = load_model(model, width, spec, checkpoint)
     test = splits["test"]
     x = preprocess_all(test, Preprocess(spec, device), device)
@@ -178,15 +195,17 @@ def mc_job(
         precision=mc.get("precision", "fp32"),
         compile=bool(mc.get("compile", False)),
         chips_per_pass=int(mc.get("chips_per_pass", 1)),
+        seed_name=seed_device,
+        calibration=calibration,
     )
     t0 = time.perf_counter()
     adaptive = mc.get("adaptive") or {}
     chips = int(adaptive["max_chips"]) if adaptive.get("enabled") else int(mc["chips"])
     report = progress.reporter("chip", chips)  # neft.progress: the terminal view's chip count
     if adaptive.get("enabled"):
-        stats = ev.evaluate(sigma_test, chips, adaptive=adaptive, on_chip=report.update)
+        stats = ev.evaluate(sigma_test, chips, adaptive=adaptive, on_chip=report.update, seed_sigma=seed_sigma)
     else:
-        stats = ev.evaluate(sigma_test, chips, on_chip=report.update)
+        stats = ev.evaluate(sigma_test, chips, on_chip=report.update, seed_sigma=seed_sigma)
     seconds = time.perf_counter() - t0
     sigma = format_sigma(sigma_test)
     csv_sha256 = write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)

@@ -173,7 +173,19 @@ def final_targets():
         "figure_devices": [],
         "table_devices": [],
         "figure_device_fits": [],
+        "figure_worst_chips": figures("worst_chips"),
+        "table_worst_chips": tables("worst_chips", (".csv", ".md")),
+        "figure_nonidealities": [],
+        "table_nonidealities": [],
+        "figure_drift": [],
+        "table_drift": [],
     }
+    if config["nonidealities"]["enabled"]:
+        targets["figure_nonidealities"] = figures("nonidealities")
+        targets["table_nonidealities"] = tables("nonidealities")
+    if config["drift_study"]["enabled"]:
+        targets["figure_drift"] = figures("drift")
+        targets["table_drift"] = tables("drift")
     if config["ablation"]["enabled"]:
         targets["figure_ablation"] = figures("ablation")
         targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
@@ -191,6 +203,28 @@ def final_targets():
             f"results/devices/{name}/card.yaml" for name in config["fitted_devices"]
         ]
     return targets
+
+
+# the non-idealities and drift studies (workflow/rules/nonideal.smk)
+NONIDEAL_SWEEPS = neft.grid.nonideal_variants(config)
+DRIFT_SWEEPS = neft.grid.drift_variants(config)
+
+
+def nonideal_card(wildcards):
+    """The card a study sweep evaluates under: a drift time's fitted card, else the run's own device card."""
+    name = wildcards.level if wildcards.study == neft.grid.DRIFT else wildcards.device
+    return f"results/devices/{name}/card.yaml"
+
+
+def drift_reference(wildcards):
+    """The first drift card (time 0 of the relative rule): what the other times' spreads are relative to."""
+    if wildcards.study != neft.grid.DRIFT:
+        return []
+    return f"results/devices/{config['drift_study']['cards'][0]}/card.yaml"
+
+
+def study_files(variants, ext):
+    return [f"results/nonideal/{v.path}.{ext}" for v in variants]
 
 
 def report_inputs():

@@ -1,0 +1,59 @@
+"""Rule evaluate_nonideal -> neft.runs.mc_job with one non-ideality on, on the main sweep's chips."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.devices import DeviceCard  # noqa: E402
+from neft.grid import DRIFT  # noqa: E402
+from neft.nonideal_study import drift_sigma  # noqa: E402
+from neft.runs import job_log, mc_job  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    wc, p = smk.wildcards, smk.params
+    if wc.study == DRIFT:
+        card_name, changes = wc.level, None
+        reference = DeviceCard.load(smk.input.reference)
+        sigma = drift_sigma(wc.test, DeviceCard.load(smk.input.card), reference, p.sigma_rule)
+    else:
+        card_name, changes = wc.device, {wc.study: int(wc.level) if wc.study.endswith("_bits") else float(wc.level)}
+        sigma = wc.test
+    keys = {
+        "model": wc.model,
+        "dataset": wc.dataset,
+        "method": wc.method,
+        "device": wc.device,
+        "sigma_train": wc.sigma,
+        "seed": int(wc.seed),
+        "study": wc.study,
+        "level": wc.level,
+        "card": card_name,
+        "sigma_point": wc.test,
+    }
+    mc_job(
+        model=wc.model,
+        width=p.model["width"],
+        dataset=wc.dataset,
+        registry=p.registry,
+        data_path=smk.input.data,
+        data_cfg=p.data,
+        checkpoint=smk.input.model,
+        card_path=smk.input.card,
+        sigma_test=sigma,
+        mc=p.mc,
+        compute=p.compute,
+        keys=keys,
+        out_csv=smk.output.chips,
+        out_stats=smk.output.stats,
+        log=log,
+        card_name=card_name,
+        card_changes=changes,
+        seed_device=wc.device,
+        seed_sigma=wc.test,
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

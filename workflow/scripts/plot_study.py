@@ -1,0 +1,21 @@
+"""Rules plot_nonidealities, plot_drift -> neft.plotting.plot_study."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+import pandas as pd  # noqa: E402
+
+from neft.plotting import SCALE_NOTES, plot_study  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    table = pd.read_csv(smk.input.table, dtype={"level": str, "sigma": str})
+    plot_study(table, smk.params.labels, list(smk.output.figures), SCALE_NOTES.get(smk.params.scale))
+    log(f"{len(table)} rows drawn")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,27 @@
+"""Rules tabulate_nonidealities, tabulate_drift -> neft.nonideal_study.read_sweeps, study_table."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.handoff import read_mc_chips  # noqa: E402
+from neft.nonideal_study import read_sweeps, study_table, write_study_table  # noqa: E402
+from neft.results import write_csv  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    p = smk.params
+    chips = read_sweeps(list(smk.input.chips), list(smk.input.stats), p.expect)
+    write_csv(chips, smk.output.chips)
+    main = read_mc_chips(smk.input.main, p.expect)
+    times = dict(zip(p.study.get("cards", []), p.study.get("times_s", [])))
+    table = study_table(chips, main, p.study["baseline"], list(p.study["methods"]), p.ci, times)
+    write_study_table(table, p.labels, smk.output.csv, smk.output.md, smk.output.tex, p.title, p.ci)
+    kept = table[table.advantage == "holds"]
+    log(f"{len(chips)} chip rows, {len(table)} table rows; above the baseline at {len(kept)} of them")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
