@@ -227,6 +227,11 @@ def study_files(variants, ext):
     return [f"results/nonideal/{v.path}.{ext}" for v in variants]
 
 
+def study_base_files(variants, ext):
+    """The main sweeps a study re-evaluates (its level 'off'): only these, so a study needs no other training."""
+    return [f"results/mc/{path}.{ext}" for path in dict.fromkeys(v.evaluation.path for v in variants)]
+
+
 def report_inputs():
     return [f for files in final_targets().values() for f in files]
 

@@ -40,7 +40,8 @@ rule tabulate_nonidealities:
     input:
         chips=study_files(NONIDEAL_SWEEPS, "csv"),
         stats=study_files(NONIDEAL_SWEEPS, "json"),
-        main="results/tables/mc_chips.csv",
+        main=study_base_files(NONIDEAL_SWEEPS, "csv"),
+        main_stats=study_base_files(NONIDEAL_SWEEPS, "json"),
     output:
         csv=report(
             "results/tables/nonidealities.csv",
@@ -68,7 +69,8 @@ rule tabulate_drift:
     input:
         chips=study_files(DRIFT_SWEEPS, "csv"),
         stats=study_files(DRIFT_SWEEPS, "json"),
-        main="results/tables/mc_chips.csv",
+        main=study_base_files(DRIFT_SWEEPS, "csv"),
+        main_stats=study_base_files(DRIFT_SWEEPS, "json"),
     output:
         csv=report(
             "results/tables/drift.csv",

@@ -4,7 +4,9 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.handoff import read_mc_chips  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from neft.handoff import read_mc_sweeps  # noqa: E402
 from neft.nonideal_study import read_sweeps, study_table, write_study_table  # noqa: E402
 from neft.results import write_csv  # noqa: E402
 from neft.runs import job_log  # noqa: E402
@@ -15,7 +17,10 @@ def main(smk) -> None:
     p = smk.params
     chips = read_sweeps(list(smk.input.chips), list(smk.input.stats), p.expect)
     write_csv(chips, smk.output.chips)
-    main = read_mc_chips(smk.input.main, p.expect)
+    frames, _, notes = read_mc_sweeps(list(smk.input.main), list(smk.input.main_stats), p.expect)
+    for note in notes:
+        log(note)
+    main = pd.concat(frames, ignore_index=True)
     times = dict(zip(p.study.get("cards", []), p.study.get("times_s", [])))
     table = study_table(chips, main, p.study["baseline"], list(p.study["methods"]), p.ci, times)
     write_study_table(table, p.labels, smk.output.csv, smk.output.md, smk.output.tex, p.title, p.ci)
