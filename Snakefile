@@ -56,6 +56,7 @@ localrules:
     table_nonidealities,
     figure_drift,
     table_drift,
+    table_worst_case_probe,
 
 
 rule reproduce_all:
@@ -214,3 +215,9 @@ rule table_drift:
     """The drift study as CSV, Markdown and LaTeX, each method paired with the baseline."""
     input:
         TARGETS["table_drift"],
+
+
+rule table_worst_case_probe:
+    """The worst-case probe: per method, a likely chip found below the sampled 1st percentile (opt-in)."""
+    input:
+        TARGETS["table_worst_case_probe"],

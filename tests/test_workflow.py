@@ -249,6 +249,20 @@ def test_zero_read_noise_and_zero_stuck_fraction_give_the_main_sweeps_bytes(tmp_
         assert [line.split(",")[-6:] for line in study] == [line.split(",")[-6:] for line in main], level
 
 
+def test_the_worst_case_probe_is_one_job_per_method_from_its_main_sweep(tmp_path):
+    probe = tmp_path / "probe.yaml"
+    probe.write_text("worst_case_probe: {enabled: true, methods: [noise_injection, ovf], sigma: 0.1, steps: 5}\n")
+    out = snakemake("table_worst_case_probe", "-n", "--configfile", TEST_PRESET, str(probe), cwd=tmp_path).stdout
+    counts = job_counts(out)
+    assert counts["probe_worst_case"] == 2 and counts["tabulate_probe"] == 1
+    assert counts["evaluate_mc"] == 2  # each probe starts from its own main sweep's worst chip, nothing else
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("worst_case_probe: {enabled: true, methods: [nope], sigma: 0.3}\n")
+    proc = snakemake("table_worst_case_probe", "-n", "--configfile", TEST_PRESET, str(bad), cwd=tmp_path, check=False)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "worst_case_probe.methods[0]" in said and "worst_case_probe.sigma" in said
+
+
 def test_second_run_has_nothing_to_do(e2e):
     proc = snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, cwd=e2e)
     assert "Nothing to be done" in proc.stdout + proc.stderr

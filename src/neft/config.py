@@ -416,6 +416,15 @@ def nonideal_problems(config: dict, on_grid: list[str]) -> list[str]:
                 f"mc.chips_per_pass: {config['mc']['chips_per_pass']}, but {key} runs one chip per pass (read noise, "
                 "stuck devices and converters are not vmapped); set it to 1 or disable the study"
             )
+    probe = config.get("worst_case_probe") or {}
+    if probe.get("enabled"):
+        for i, m in enumerate(probe["methods"]):
+            if m not in config["methods"]:
+                problems.append(
+                    f"worst_case_probe.methods[{i}]: {m!r} is not defined under methods; allowed values: "
+                    + ", ".join(config["methods"])
+                )
+        problems += off_grid("worst_case_probe.sigma", [probe["sigma"]], on_grid)
     nonideal = config.get("nonidealities") or {}
     if nonideal.get("enabled") and not any(nonideal.get(k) for k in grid.NONIDEAL_KNOBS):
         problems.append(f"nonidealities: enabled, but none of {', '.join(grid.NONIDEAL_KNOBS)} lists a level")

@@ -232,6 +232,15 @@ def drift_variants(config: dict) -> list[Variant]:
     return [Variant(e, DRIFT, card) for e in _study_evaluations(config, study) for card in study["cards"]]
 
 
+def probe_evaluations(config: dict) -> list[Evaluation]:
+    """The sweeps the worst-case probe starts from: each probed method's point at the probe sigma, first seed."""
+    study = _study(config, "worst_case_probe")
+    if not study:
+        return []
+    first = {"seeds": [config["experiments"]["seeds"][0]]}
+    return _study_evaluations(config, study | first)
+
+
 def convergence_runs(config: dict) -> list[Run]:
     """Extra seeds of the convergence study (trained, never Monte-Carlo evaluated: the criterion is on the log)."""
     study = _study(config, "convergence")
@@ -246,9 +255,8 @@ def convergence_runs(config: dict) -> list[Run]:
 
 
 def evaluations(config: dict) -> list[Evaluation]:
-    """Every Monte-Carlo sweep; the non-ideality studies' base sweeps too (their level 0: today's card)."""
-    studies = [v.evaluation for v in nonideal_variants(config) + drift_variants(config)]
-    return list(dict.fromkeys(main_evaluations(config) + device_study_evaluations(config) + studies))
+    """The sweeps aggregate_mc collects (a non-ideality study's tables read their own base sweeps, ``Variant``)."""
+    return list(dict.fromkeys(main_evaluations(config) + device_study_evaluations(config)))
 
 
 def runs(config: dict) -> list[Run]:

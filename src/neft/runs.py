@@ -252,3 +252,69 @@ def job_log(path: str | Path) -> Callable[[str], None]:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=fh, flush=True)
 
     return log
+
+
+def probe_job(
+    *,
+    model: str,
+    width: float,
+    dataset: str,
+    registry: dict,
+    data_path: str,
+    data_cfg: dict,
+    checkpoint: str,
+    card_path: str,
+    sampled_csv: str,
+    sigma_test,
+    mc: dict,
+    compute: dict,
+    probe_cfg: dict,
+    keys: dict,
+    out_json: str,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """The worst-case probe (``neft.probe``) on one checkpoint, starting from the worst chip of its main sweep."""
+    import pandas as pd
+
+    from neft.probe import probe
+
+    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
+    device = resolve_device(compute.get("device", "auto"))
+    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
+    card = check_card(card_path, keys.get("device"))
+    net = load_model(model, width, spec, checkpoint)
+    test = splits["test"]
+    x = preprocess_all(test, Preprocess(spec, device), device)
+    ev = ChipEvaluator(
+        net,
+        card,
+        x,
+        test.y,
+        batch_size=int(mc.get("batch_size", 1000)),
+        fold_bn=bool(mc.get("fold_bn", True)),
+        base_seed=int(mc.get("seed", 0)),
+        device=device,
+        fuse=False,  # the oneDNN conv+ReLU call has no gradient
+    )
+    sampled = pd.read_csv(sampled_csv).sort_values("chip")
+    acc = sampled["accuracy"].tolist()
+    start = int(sampled["chip"].iloc[int(sampled["accuracy"].to_numpy().argmin())])
+    t0 = time.perf_counter()
+    found = probe(
+        ev,
+        sigma_test,
+        acc,
+        start,
+        int(probe_cfg["steps"]),
+        float(probe_cfg["step"]),
+        float(probe_cfg["radius_quantile"]),
+    )
+    out = keys | {"sigma_test": format_sigma(sigma_test), "mc_seed": int(mc.get("seed", 0))} | found
+    atomic_write_text(out_json, json.dumps(out, indent=1, sort_keys=True) + "\n")
+    log(
+        f"probe: {found['found_accuracy']:.2f} % at step {found['found_step']} "
+        f"(sampled p1 {found['sampled_p1']:.2f} %, "
+        f"worst {found['sampled_worst']:.2f} %), norm quantile {found['found_norm_quantile']:.3f}, "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    return out

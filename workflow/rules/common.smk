@@ -186,6 +186,9 @@ def final_targets():
     if config["drift_study"]["enabled"]:
         targets["figure_drift"] = figures("drift")
         targets["table_drift"] = tables("drift")
+    targets["table_worst_case_probe"] = []
+    if config["worst_case_probe"]["enabled"]:
+        targets["table_worst_case_probe"] = tables("worst_case_probe", (".csv", ".md"))
     if config["ablation"]["enabled"]:
         targets["figure_ablation"] = figures("ablation")
         targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
@@ -227,9 +230,14 @@ def study_files(variants, ext):
     return [f"results/nonideal/{v.path}.{ext}" for v in variants]
 
 
+PROBES = neft.grid.probe_evaluations(config)
+
+
 def study_base_files(variants, ext):
     """The main sweeps a study re-evaluates (its level 'off'): only these, so a study needs no other training."""
-    return [f"results/mc/{path}.{ext}" for path in dict.fromkeys(v.evaluation.path for v in variants)]
+    return [
+        f"results/mc/{path}.{ext}" for path in dict.fromkeys(v.evaluation.path for v in variants)
+    ]
 
 
 def report_inputs():

@@ -161,3 +161,52 @@ rule worst_chips:
         expect=MC_EXPECT,
     script:
         "../scripts/worst_chips.py"
+
+
+rule probe_worst_case:
+    """Projected gradient ascent on a chip's noise from the worst sampled chip, within a typical Mahalanobis norm."""
+    input:
+        model=trained_model,
+        data="results/data/{dataset}/prepared.pt",
+        card="results/devices/{device}/card.yaml",
+        sampled=f"results/mc/{RUN_PATH}/test~{{test}}.csv",
+    output:
+        probe=f"results/probe/{RUN_PATH}/test~{{test}}.json",
+    log:
+        f"logs/probe_worst_case/{RUN_PATH}/test~{{test}}.log",
+    threads: config["compute"]["threads"]
+    resources:
+        gpu=gpu_request(),
+        mem_mb=config["compute"]["mem_mb"],
+        runtime=config["compute"]["mc_runtime"],
+    params:
+        model=model_slice,
+        data=data_slice,
+        registry=registry_slice,
+        mc=mc_slice,
+        compute=compute_slice,
+        probe=lambda wc: {
+            k: config["worst_case_probe"][k] for k in ("steps", "step", "radius_quantile")
+        },
+    script:
+        "../scripts/probe_worst_case.py"
+
+
+rule tabulate_probe:
+    """Table: per method, the probe's chip against the sampled chips (1st percentile, worst) and its norm."""
+    input:
+        probes=[f"results/probe/{e.path}.json" for e in PROBES],
+    output:
+        csv=report(
+            "results/tables/worst_case_probe.csv",
+            caption="../report/worst_chips.rst",
+            category="Beyond the paper",
+            labels={"table": "worst-case probe", "format": "csv"},
+        ),
+        md="results/tables/worst_case_probe.md",
+    log:
+        "logs/tabulate_probe.log",
+    params:
+        labels=lambda wc: labels(),
+    script:
+        "../scripts/tabulate_probe.py"

@@ -1,0 +1,42 @@
+"""Rule probe_worst_case -> neft.runs.probe_job."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.runs import job_log, probe_job  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    wc, p = smk.wildcards, smk.params
+    keys = {
+        "model": wc.model,
+        "dataset": wc.dataset,
+        "method": wc.method,
+        "device": wc.device,
+        "sigma_train": wc.sigma,
+        "seed": int(wc.seed),
+    }
+    probe_job(
+        model=wc.model,
+        width=p.model["width"],
+        dataset=wc.dataset,
+        registry=p.registry,
+        data_path=smk.input.data,
+        data_cfg=p.data,
+        checkpoint=smk.input.model,
+        card_path=smk.input.card,
+        sampled_csv=smk.input.sampled,
+        sigma_test=wc.test,
+        mc=p.mc,
+        compute=p.compute,
+        probe_cfg=p.probe,
+        keys=keys,
+        out_json=smk.output.probe,
+        log=log,
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,19 @@
+"""Rule tabulate_probe -> neft.probe.write_probe_table."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.probe import read_probes, write_probe_table  # noqa: E402
+from neft.runs import job_log  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    table = read_probes(list(smk.input.probes))
+    write_probe_table(table, smk.params.labels, smk.output.csv, smk.output.md)
+    log(f"{len(table)} probes; found below the sampled 1st percentile: {int((table.below_p1 > 0).sum())}")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
