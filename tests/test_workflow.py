@@ -229,23 +229,18 @@ def test_nonideal_studies_reuse_the_main_sweeps_chips_and_checkpoints(e2e):
         assert hit.accuracy.item() == pytest.approx(r.worst, abs=1e-4)  # the named chip is the worst one
 
 
-def test_zero_read_noise_and_zero_stuck_fraction_give_the_main_sweeps_bytes(tmp_path):
+def test_zero_read_noise_and_zero_stuck_fraction_give_the_main_sweeps_bytes(e2e):
     """A study sweep at level 0 goes through the study's rule and card, and its chip columns are the main sweep's,
     byte for byte (the card with nothing on takes today's code path)."""
-    small = tmp_path / "zero.yaml"
-    small.write_text(
-        "drift_study: {enabled: false}\n"  # the study needs one training and its main sweep, nothing else
-        "nonidealities: {enabled: true, methods: [noise_injection], sigma: 0.1, read_noise: [0], stuck_fraction: [0],"
-        " dac_bits: [], adc_bits: []}\n"
-    )
-    snakemake("table_nonidealities", "--cores", "2", "--configfile", TEST_PRESET, str(small), cwd=tmp_path)
-    assert len(list((tmp_path / "results/models").rglob("model.pt"))) == 1  # W/ Noise at 0.1 and nothing else
-    run = "vgg8/mnist/noise_injection/RRAM1/sigma~0.1/seed~0/test~0.1"
-    main = (tmp_path / f"results/mc/{run}.csv").read_text().splitlines()
-    for level in ("read_noise~0", "stuck_fraction~0"):
-        study = (tmp_path / f"results/nonideal/{run}/{level}.csv").read_text().splitlines()
-        assert len(study) == len(main) == 4
-        assert [line.split(",")[-6:] for line in study] == [line.split(",")[-6:] for line in main], level
+    for method in ("noise_injection", "ovf"):
+        run = f"vgg8/mnist/{method}/RRAM1/sigma~0.1/seed~0/test~0.1"
+        main = (e2e / f"results/mc/{run}.csv").read_text().splitlines()
+        for level in ("read_noise~0", "stuck_fraction~0"):
+            study = (e2e / f"results/nonideal/{run}/{level}.csv").read_text().splitlines()
+            assert len(study) == len(main) == 4
+            assert [line.split(",")[-6:] for line in study] == [line.split(",")[-6:] for line in main], level
+            moved = e2e / f"results/nonideal/{run}/{level.replace('~0', '~0.05' if 'read' in level else '~0.02')}.csv"
+            assert moved.read_text().splitlines()[1:] != study[1:]  # a nonzero level does change the chips
 
 
 def test_the_worst_case_probe_is_one_job_per_method_from_its_main_sweep(tmp_path):

@@ -402,7 +402,7 @@ def nonideal_problems(config: dict, on_grid: list[str]) -> list[str]:
             )
         found = off_grid(f"{key}.sigma", [study["sigma"]], on_grid)
         problems += found
-        if not found:
+        if not found and len(on_grid) == len(config["sigmas"]):  # (a broken grid is reported under `sigmas`)
             sigma = format_sigma(study["sigma"])
             for m in (m for m in study["methods"] if m in config["methods"]):
                 source, trained = grid.point_source(config["methods"], m, sigma)

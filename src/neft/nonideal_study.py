@@ -172,7 +172,7 @@ def study_table(
 def level_label(study: str, level: str, time_s=None) -> str:
     """How a level reads in a table or on an axis."""
     if level == OFF:
-        return {"adc_bits": "ideal", "dac_bits": "ideal", DRIFT: "trained card"}.get(study, "0")
+        return {"adc_bits": "ideal", "dac_bits": "ideal", DRIFT: "trained card"}.get(study, "off")
     if study == DRIFT and time_s is not None and np.isfinite(time_s):
         return time_text(time_s)
     return level
@@ -235,7 +235,7 @@ def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: st
     lines += [
         "",
         f"Seeds x chips per cell: {int(table.seeds.max())} x {int(table.chips.max() // max(table.seeds.max(), 1))}. "
-        "The level 'ideal' / '0' / 'trained card' is today's card (the main sweep), on the same chips.",
+        "The level 'off' / 'ideal' / 'trained card' is today's card (the main sweep), on the same chips.",
     ]
     atomic_write_text(md, "\n".join(lines) + "\n")
     from neft.tables import to_latex_rows
