@@ -299,19 +299,18 @@ class ChipEvaluator:
                 if n in self.factors:
                     shift = shift * self.factors[n].view(-1, *([1] * (shift.dim() - 1)))
                 self.live[n].data.add_(shift)
-        if self.card.read_noise:
+        if self.card.read_noise:  # the chip's programmed weights and its per-element read std, once per chip
             self.programmed = {n: p.detach().clone() for n, p in self.live.items()}
+            self.read_std = {n: p.abs().mul_(self.card.read_noise) for n, p in self.programmed.items()}
 
     @torch.no_grad()
     def read(self, index: int) -> None:
         """Read ``index`` of the loaded chip: fresh read noise on its programmed weights (``neft.nonideal``)."""
-        rel = self.card.read_noise
         for n in self.layers:
             self.generator.manual_seed(read_seed(self.base_seed, self.seed_name, self.sigma, self.chip, n, index))
             xi = self.eps[n]
             torch.randn(xi.shape, generator=self.generator, out=xi)
-            prog = self.programmed[n]
-            torch.addcmul(prog, prog.abs().mul_(rel), xi, out=self.live[n].data)
+            torch.addcmul(self.programmed[n], self.read_std[n], xi, out=self.live[n].data)
 
     @torch.no_grad()
     def load_block(self, chips: list[int]) -> None:

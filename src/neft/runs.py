@@ -169,9 +169,9 @@ def mc_job(
     A non-ideality sweep (``neft.nonideal``) names the card it evaluates under (``card_name``, default the run's
     device), the fields it turns on (``card_changes``), and the device and sigma whose chips it re-uses
     (``seed_device``, ``seed_sigma``), so its rows are paired with the main sweep's chip by chip."""
-    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
-    device = resolve_device(compute.get("device", "auto"))
-    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
+    device, spec, splits, net, test, x = _evaluation_inputs(
+        model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
+    )
     card = check_card(card_path, card_name or keys.get("device"))  # its name seeds every chip (or seed_device)
     if card_changes:
         card = dataclasses.replace(card, **card_changes)
@@ -180,9 +180,6 @@ def mc_job(
         train = splits["train"]
         first = Split(train.x[:CALIBRATION_IMAGES], train.y[:CALIBRATION_IMAGES])
         calibration = preprocess_all(first, Preprocess(spec, device), device)
-    net = load_model(model, width, spec, checkpoint)
-    test = splits["test"]
-    x = preprocess_all(test, Preprocess(spec, device), device)
     ev = ChipEvaluator(
         net,
         card,
@@ -216,6 +213,17 @@ def mc_job(
     report.close()
     log(f"{len(stats.rows)} chips at sigma {sigma} in {seconds:.1f} s ({len(stats.rows) / seconds:.2f} chips/s)")
     return summary
+
+
+def _evaluation_inputs(model, width, dataset, registry, data_path, data_cfg, checkpoint, compute):
+    """What every evaluation job loads first: the tuned process's device, the splits, the trained model and the test
+    set preprocessed on the device."""
+    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
+    device = resolve_device(compute.get("device", "auto"))
+    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
+    net = load_model(model, width, spec, checkpoint)
+    test = splits["test"]
+    return device, spec, splits, net, test, preprocess_all(test, Preprocess(spec, device), device)
 
 
 def write_chip_csv(rows: list[dict], keys: dict, path: str | Path) -> str:
@@ -278,13 +286,10 @@ def probe_job(
 
     from neft.probe import probe
 
-    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
-    device = resolve_device(compute.get("device", "auto"))
-    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
+    device, _, _, net, test, x = _evaluation_inputs(
+        model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
+    )
     card = check_card(card_path, keys.get("device"))
-    net = load_model(model, width, spec, checkpoint)
-    test = splits["test"]
-    x = preprocess_all(test, Preprocess(spec, device), device)
     ev = ChipEvaluator(
         net,
         card,
