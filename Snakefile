@@ -31,6 +31,7 @@ TARGETS = final_targets()
 localrules:
     reproduce_all,
     report_html,
+    summary,
     figure_accuracy,
     figure_accuracy_panels,
     table_accuracy,
@@ -122,6 +123,12 @@ rule figure_variance:
 rule table_variance:
     input:
         TARGETS["table_variance"],
+
+
+rule summary:
+    """The run's conclusions written from its tables (results/tables/summary.md): what the report opens with."""
+    input:
+        TARGETS["summary"],
 
 
 rule table_headline:

@@ -150,6 +150,29 @@ def test_streamed_expected_kl_equals_two_pass_computation():
     assert st.rows[0]["accuracy"] == pytest.approx(acc0)
 
 
+def _sweep_stats(logits, y, bootstrap=0, seed=0):
+    st = ChipStats(y.numel(), logits[0].shape[1], torch.device("cpu"), bootstrap=bootstrap, bootstrap_seed=seed)
+    for k, lg in enumerate(logits):
+        st.finish_chip(k, *st.add_batch(0, lg, y))
+    return st.uncertainty()
+
+
+def test_expected_kl_bootstrap_error_matches_its_spread_over_independent_chip_sets():
+    # chips are draws from one distribution of logit perturbations; the std of the expected KL over many
+    # independent sets of 30 chips is the error the bootstrap must estimate from one set
+    gen = torch.Generator().manual_seed(1)
+    base, y = torch.randn(40, 4, generator=gen), torch.randint(0, 4, (40,), generator=gen)
+    chip_sets = [[base + 1.5 * torch.randn(40, 4, generator=gen) for _ in range(30)] for _ in range(120)]
+    true_sd = torch.tensor([_sweep_stats(c, y)["ekl"] for c in chip_sets]).std().item()
+    estimates = [_sweep_stats(c, y, bootstrap=200, seed=7)["ekl_se"] for c in chip_sets[:8]]
+    assert 0.7 * true_sd < sum(estimates) / len(estimates) < 1.3 * true_sd
+    again = _sweep_stats(chip_sets[0], y, bootstrap=200, seed=7)
+    assert again["ekl_se"] == estimates[0] and again["ekl"] == _sweep_stats(chip_sets[0], y)["ekl"]
+    same = _sweep_stats([base] * 10, y, bootstrap=50)  # identical chips: nothing to resample
+    assert same["ekl"] == pytest.approx(0, abs=1e-12) and same["ekl_se"] == pytest.approx(0, abs=1e-6)
+    assert "ekl_se" not in _sweep_stats(chip_sets[0], y)  # off by default
+
+
 def test_evaluator_leaves_the_given_model_untouched():
     model = trained_like(VGG8(10, 1, 32, 0.125))
     before = copy.deepcopy(model.state_dict())

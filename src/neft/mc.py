@@ -27,6 +27,7 @@ import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.fx
 from torch import nn
@@ -129,18 +130,41 @@ def fuse_conv_relu(model: nn.Module) -> torch.fx.GraphModule:
 
 @dataclass
 class ChipStats:
-    """Streams per-chip rows and the per-example sums that the expected KL needs (no second pass)."""
+    """Streams per-chip rows and the per-example sums that the expected KL needs (no second pass).
+
+    With ``bootstrap`` B > 0 it also keeps B Poisson-bootstrap replicates of those sums over chips (each chip enters
+    replicate b with a Poisson(1) weight drawn from ``(bootstrap_seed, chip order)``), so ``uncertainty`` can give the
+    expected KL's standard error over chips. The Poisson bootstrap needs no chip count up front (adaptive sweeps
+    stop early) and a prefix of chips gives a prefix of weights. Memory: 2 B x test images x classes float32.
+    """
 
     n: int
     classes: int
     device: torch.device
     rows: list[dict] = field(default_factory=list)
+    bootstrap: int = 0
+    bootstrap_seed: int = 0
 
     def __post_init__(self) -> None:
         z = dict(dtype=torch.float64, device=self.device)
         self.sum_p = torch.zeros(self.n, self.classes, **z)
         self.sum_logp = torch.zeros(self.n, self.classes, **z)
         self.sum_entropy = torch.zeros(self.n, **z)
+        if self.bootstrap:
+            b = dict(dtype=torch.float32, device=self.device)
+            self.boot_p = torch.zeros(self.bootstrap, self.n, self.classes, **b)
+            self.boot_logp = torch.zeros(self.bootstrap, self.n, self.classes, **b)
+            self.boot_weight = torch.zeros(self.bootstrap, dtype=torch.float64)
+            self._weights = None
+
+    def _chip_weights(self) -> torch.Tensor:
+        """This chip's Poisson(1) weight in each replicate, drawn once per chip from its place in the sweep."""
+        if self._weights is None:
+            rng = np.random.default_rng([self.bootstrap_seed, len(self.rows)])
+            w = rng.poisson(1.0, self.bootstrap).astype(np.float64)
+            self.boot_weight += torch.from_numpy(w)
+            self._weights = torch.from_numpy(w).to(device=self.device, dtype=torch.float32)
+        return self._weights
 
     def add_batch(self, start: int, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
         logp = torch.log_softmax(logits.double(), dim=1)
@@ -149,6 +173,10 @@ class ChipStats:
         self.sum_p[start:end] += p
         self.sum_logp[start:end] += logp
         self.sum_entropy[start:end] -= torch.special.xlogy(p, p).sum(1)
+        if self.bootstrap:
+            w = self._chip_weights()[:, None, None]
+            self.boot_p[:, start:end] += w * p.float()
+            self.boot_logp[:, start:end] += w * logp.float()
         conf, pred = p.max(1)
         hit = pred == y
         return hit.sum(), conf.sum(), (conf * hit).sum()
@@ -164,10 +192,13 @@ class ChipStats:
             "confidence_correct": float(conf_hit) / c if c else float("nan"),
         }
         self.rows.append(row)
+        if self.bootstrap:
+            self._weights = None
         return row
 
     def uncertainty(self) -> dict:
-        """Expected KL E_x E_chip[KL(mean softmax || chip softmax)] and mutual information (BALD), in nats."""
+        """Expected KL E_x E_chip[KL(mean softmax || chip softmax)] and mutual information (BALD), in nats; with a
+        bootstrap, ``ekl_se``: the std of the expected KL over the replicates (NaN below two chips)."""
         k = len(self.rows)
         if k == 0:
             return {"chips": 0, "ekl": float("nan"), "mutual_info": float("nan")}
@@ -175,7 +206,23 @@ class ChipStats:
         ekl = (torch.special.xlogy(mean_p, mean_p) - mean_p * (self.sum_logp / k)).sum(1)
         entropy_mean = -torch.special.xlogy(mean_p, mean_p).sum(1)
         mi = entropy_mean - self.sum_entropy / k
-        return {"chips": k, "ekl": float(ekl.mean()), "mutual_info": float(mi.mean())}
+        out = {"chips": k, "ekl": float(ekl.mean()), "mutual_info": float(mi.mean())}
+        if self.bootstrap:
+            out |= {"ekl_se": self._ekl_se(k), "ekl_bootstrap": self.bootstrap}
+        return out
+
+    def _ekl_se(self, k: int) -> float:
+        if k < 2:
+            return float("nan")
+        replicates = []
+        for b in range(self.bootstrap):
+            w = float(self.boot_weight[b])
+            if w == 0:  # no chip drawn into this replicate (likely only with very few chips): no estimate
+                continue
+            mean_p = self.boot_p[b].double() / w
+            mean_logp = self.boot_logp[b].double() / w
+            replicates.append(float((torch.special.xlogy(mean_p, mean_p) - mean_p * mean_logp).sum(1).mean()))
+        return float(np.std(replicates, ddof=1)) if len(replicates) > 1 else float("nan")
 
 
 class ChipEvaluator:
@@ -197,6 +244,7 @@ class ChipEvaluator:
         chips_per_pass: int = 1,
         seed_name: str | None = None,
         calibration: torch.Tensor | None = None,
+        ekl_bootstrap: int = 0,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
@@ -218,6 +266,8 @@ class ChipEvaluator:
         if converting and calibration is None:
             raise ValueError(f"device card {card.name!r} has DAC/ADC bits: their ranges need calibration images")
         self.chips_per_pass = chips_per_pass
+        #: Poisson-bootstrap replicates of the expected KL over chips (ChipStats), 0 for none
+        self.ekl_bootstrap = int(ekl_bootstrap)
         #: the name chip seeds are derived from: the card's own, or another card's to evaluate the same chips
         #: under a changed card (a drift time, a non-ideality)
         self.seed_name = seed_name or card.name
@@ -367,7 +417,13 @@ class ChipEvaluator:
         if given, is called with the number of chips done after each chip (progress; it changes nothing);
         ``seed_sigma``: see ``set_sigma``."""
         self.set_sigma(sigma, seed_sigma)
-        stats = ChipStats(len(self.y), _num_classes(self.model, self.x[:1]), self.device)
+        stats = ChipStats(
+            len(self.y),
+            _num_classes(self.model, self.x[:1]),
+            self.device,
+            bootstrap=self.ekl_bootstrap,
+            bootstrap_seed=self.base_seed,
+        )
         # every chip is the clean model (no programming noise, no stuck device, no read noise): one forward serves all
         clean = sigma_float(sigma) == 0 and not (self.card.stuck_fraction or self.card.read_noise)
         if self.chips_per_pass > 1 and not clean:

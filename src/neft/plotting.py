@@ -24,7 +24,8 @@ SCALE_NOTES = {
 
 
 def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
-    """Panel suffix '(beta_OVF, beta_IRS)' as in the paper's figure, from the methods actually plotted."""
+    """Panel suffix naming NeFT's feedback weights, '(β_OVF = 0.001, β_IRS = 0.01)': the paper's figure writes only
+    the two numbers, which a reader cannot decode; here each carries its name. From the methods actually plotted."""
     from neft.methods.neft_loss import resolve_beta
 
     titles = {}
@@ -35,12 +36,26 @@ def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
             if name is not None:
                 beta = (methods[name].get("params") or {}).get("beta", "paper")
                 try:
-                    parts.append(f"{resolve_beta(beta, model, dataset, kind):g}")
+                    value = f"{resolve_beta(beta, model, dataset, kind):g}"
                 except ValueError:
-                    parts.append("?")
+                    value = "?"
+                parts.append(f"β$_{{{kind.upper()}}}$ = {value}")
         if parts:
             titles[(model, dataset)] = "(" + ", ".join(parts) + ")"
     return titles
+
+
+def paper_points(curves: pd.DataFrame, reference: pd.DataFrame, methods: dict, sigma_scale: float) -> pd.DataFrame:
+    """The paper's plotted points (``neft.scorecard.load_reference``) of the methods and panels in ``curves``, on
+    our sigma axis (ours = sigma_scale x the paper's), labelled like our methods so each gets its colour and
+    marker. Columns: model, dataset, label, sigma (float), value."""
+    kinds = {spec["kind"]: m for m, spec in methods.items()}
+    ref = reference[reference.method.isin(kinds)].copy()
+    ref["label"] = ref.method.map(lambda k: methods[kinds[k]].get("label", kinds[k]))
+    ref["sigma"] = ref.sigma.astype(float) * sigma_scale
+    panels = set(zip(curves.model, curves.dataset))
+    keep = [(m, d) in panels for m, d in zip(ref.model, ref.dataset)]
+    return ref[keep][["model", "dataset", "label", "sigma", "value"]].reset_index(drop=True)
 
 
 def panel_title(model: str, dataset: str) -> str:
@@ -155,7 +170,10 @@ def plot_accuracy(curves, paths, note=None, titles=None, device=None, reference=
 
 
 def plot_uncertainty(curves, paths, note=None, titles=None, device=None) -> None:
-    """Expected KL divergence in units of 1e-2 nats, as in the paper's figure."""
+    """Expected KL divergence in units of 1e-2 nats, as in the paper's figure, with the chip-bootstrap band
+    (``ekl_ci_low``/``ekl_ci_high``, ``neft.results.ekl_interval``) where the sweeps computed one."""
+    band = ("ekl_ci_low", "ekl_ci_high")
+    has_band = all(c in curves for c in band) and curves[list(band)].notna().any().all()
     plot_curves(
         main_device(curves, device),
         paths,
@@ -163,6 +181,7 @@ def plot_uncertainty(curves, paths, note=None, titles=None, device=None) -> None
         r"expected KL ($10^{-2}$ nats)",
         note,
         titles,
+        band=band if has_band else None,
         scale=100.0,
     )
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from neft.grid import point_source
 from neft.sigma import format_sigma
-from neft.stats import summarize, two_level
+from neft.stats import bootstrap_mean_interval, summarize, two_level
 
 KEYS = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
 KEY_DTYPES = {
@@ -67,8 +67,18 @@ def aggregate(
         row["confidence"] = g["confidence"].mean()
         row["confidence_correct"] = g["confidence_correct"].mean()
         rows.append(row)
-    summary = pd.DataFrame(rows).merge(stats[KEYS + ["ekl", "mutual_info", "n_test"]], on=KEYS, how="left")
+    if "ekl_se" not in stats:  # sweeps run without mc.ekl_bootstrap (or before it existed)
+        stats["ekl_se"] = float("nan")
+    summary = pd.DataFrame(rows).merge(stats[KEYS + ["ekl", "ekl_se", "mutual_info", "n_test"]], on=KEYS, how="left")
     return chips, _sort(summary, KEYS)
+
+
+def ekl_interval(sweeps: pd.DataFrame, ci: float) -> dict:
+    """The expected KL's band at one point: its seeds' sweeps and their chip-bootstrap standard errors
+    (``mc.ekl_bootstrap``; NaN where the sweeps ran without one)."""
+    se = sweeps["ekl_se"] if "ekl_se" in sweeps else [float("nan")] * len(sweeps)
+    low, high = bootstrap_mean_interval(sweeps["ekl"], se, ci)
+    return {"ekl_ci_low": low, "ekl_ci_high": high}
 
 
 def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, sigmas: list, ci: float = 0.95):
@@ -123,6 +133,7 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
                         "confidence": g["confidence"].mean(),
                         "confidence_correct": g["confidence_correct"].mean(),
                         "ekl": s_rows["ekl"].mean(),
+                        **ekl_interval(s_rows, ci),
                         "mutual_info": s_rows["mutual_info"].mean(),
                         "chips_per_seed": tl["chips_per_seed"],
                         "sd_between_seeds": tl["sd_between_seeds"],

@@ -194,6 +194,7 @@ def mc_job(
         chips_per_pass=int(mc.get("chips_per_pass", 1)),
         seed_name=seed_device,
         calibration=calibration,
+        ekl_bootstrap=int(mc.get("ekl_bootstrap", 0)),
     )
     t0 = time.perf_counter()
     adaptive = mc.get("adaptive") or {}

@@ -159,3 +159,17 @@ def newcombe_difference(x1: int, n1: int, x2: int, n2: int, level: float = 0.95)
         "ci_low": d - float(np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
         "ci_high": d + float(np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)),
     }
+
+
+def bootstrap_mean_interval(values, standard_errors, level: float = 0.95) -> tuple[float, float]:
+    """Normal interval for the mean of per-seed estimates, each with a chip-bootstrap standard error: the band
+    says how much the chips drawn move the mean (conditional on the trained seeds), clipped at 0 for quantities
+    that cannot be negative. NaN where any seed has no standard error."""
+    values = np.asarray(values, dtype="float64")
+    se = np.asarray(standard_errors, dtype="float64")
+    if len(values) == 0 or not np.isfinite(se).all():
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    mean = float(values.mean())
+    half = z * float(np.sqrt((se**2).sum())) / len(values)
+    return max(0.0, mean - half), mean + half

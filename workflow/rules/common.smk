@@ -2,6 +2,7 @@
 import json
 import re
 
+import neft.conclusions
 import neft.config
 import neft.grid
 from neft.config import ConfigError, validate_config
@@ -15,6 +16,13 @@ MAIN_DEVICE = config["experiments"]["devices"][0]
 GRID_RUNS = neft.grid.runs(config)
 GRID_EVALS = neft.grid.evaluations(config)
 RUN_PATH = neft.grid.Run("{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}").path
+#: the paper's plotted numbers (resources/reference/README.md says where each comes from)
+REFERENCE = {
+    "accuracy": Path(workflow.basedir) / "resources/reference/paper_accuracy.csv",
+    "ekl": Path(workflow.basedir) / "resources/reference/paper_ekl.csv",
+}
+#: the accuracy figure's overlay of the paper's points (figures.paper_points)
+PAPER_POINTS = REFERENCE["accuracy"] if config["figures"]["paper_points"] else []
 
 
 # Names are checked against neft.config.NAME at parse time; methods are the exact (escaped) list, since derived
@@ -165,6 +173,7 @@ def final_targets():
         "table_variance": tables("variance"),
         "table_headline": ["results/tables/headline.csv"],
         "scorecard": tables("scorecard", (".md",)) + figures("scorecard"),
+        "summary": ["results/tables/summary.md"],
         "figure_ablation": [],
         "table_ablation": [],
         "table_crosscheck": [],
@@ -238,6 +247,16 @@ def study_base_files(variants, ext):
     return [
         f"results/mc/{path}.{ext}" for path in dict.fromkeys(v.evaluation.path for v in variants)
     ]
+
+
+def summary_tables():
+    """What the conclusions (rule summarize) are written from: neft.conclusions.TABLES, the studies that run."""
+    built = {f for files in final_targets().values() for f in files}
+    return {
+        name: path
+        for name, path in ((n, f"results/tables/{f}") for n, f in neft.conclusions.TABLES.items())
+        if path in built or name in ("claims", "points")
+    }
 
 
 def report_inputs():

@@ -20,6 +20,7 @@ rule plot_accuracy:
     """Figure: MC mean accuracy vs sigma with CI bands, one panel per (model, dataset)."""
     input:
         curves="results/tables/accuracy_curves.csv",
+        reference=PAPER_POINTS,
     output:
         figures=report(
             expand("results/figures/accuracy.{ext}", ext=config["figures"]["formats"]),
@@ -33,6 +34,7 @@ rule plot_accuracy:
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         device=MAIN_DEVICE,
+        sigma_scale=config["scorecard"]["sigma_scale"],
     script:
         "../scripts/plot_accuracy.py"
 
@@ -62,6 +64,7 @@ rule plot_accuracy_panel:
     """One panel of the accuracy figure alone (results/figures/accuracy_panels/<model>/<dataset>.<ext>)."""
     input:
         curves="results/tables/accuracy_curves.csv",
+        reference=PAPER_POINTS,
     output:
         figures=report(
             expand(
@@ -79,6 +82,7 @@ rule plot_accuracy_panel:
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         device=MAIN_DEVICE,
+        sigma_scale=config["scorecard"]["sigma_scale"],
     script:
         "../scripts/plot_accuracy.py"
 

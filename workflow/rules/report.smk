@@ -1,3 +1,26 @@
+rule summarize:
+    """The conclusions, written from the run's own tables (neft.conclusions): first in the report and its front page."""
+    input:
+        **summary_tables(),
+    output:
+        md=report(
+            "results/tables/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
+            labels={"table": "conclusions"},
+        ),
+        rst="results/tables/summary.rst",
+        sources="results/tables/summary_sources.csv",
+    log:
+        "logs/summarize.log",
+    params:
+        methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
+        scale=config["scale"],
+        sigma_scale=config["scorecard"]["sigma_scale"],
+    script:
+        "../scripts/summarize.py"
+
+
 rule render_report:
     """The run told for a reader: a papermill-executed notebook rendered to HTML in reports/."""
     input:

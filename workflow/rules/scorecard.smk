@@ -1,9 +1,3 @@
-REFERENCE = {
-    "accuracy": Path(workflow.basedir) / "resources/reference/paper_accuracy.csv",
-    "ekl": Path(workflow.basedir) / "resources/reference/paper_ekl.csv",
-}
-
-
 rule scorecard:
     """Reproduced vs paper: every plotted point, every qualitative claim as a seed-level test, and the headline gain."""
     input:

@@ -5,8 +5,9 @@ from neft.warmstart import delegate
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy  # noqa: E402
+from neft.plotting import SCALE_NOTES, beta_titles, paper_points, plot_accuracy  # noqa: E402
 from neft.runs import job_log  # noqa: E402
+from neft.scorecard import load_reference  # noqa: E402
 
 
 def main(smk) -> None:
@@ -16,10 +17,19 @@ def main(smk) -> None:
         curves = curves[(curves.model == smk.wildcards.model) & (curves.dataset == smk.wildcards.dataset)]
         if curves.empty:
             raise ValueError(f"no results for {smk.wildcards.model}/{smk.wildcards.dataset}: is the pair configured?")
-    titles = beta_titles(curves, smk.params.methods)
-    note = SCALE_NOTES.get(smk.params.scale)
-    plot_accuracy(curves, list(smk.output.figures), note=note, titles=titles, device=smk.params.device)
-    log(f"drew {len(curves)} points into {', '.join(smk.output.figures)}")
+    p = smk.params
+    titles = beta_titles(curves, p.methods)
+    note = SCALE_NOTES.get(p.scale, "")
+    reference = None
+    if smk.input.get("reference"):  # figures.paper_points
+        reference = paper_points(curves, load_reference(smk.input.reference), p.methods, p.sigma_scale)
+        if p.sigma_scale != 1.0 and len(reference):
+            note += f"\npaper's points (open markers) drawn at {p.sigma_scale:g} x their sigma"
+    plot_accuracy(
+        curves, list(smk.output.figures), note=note or None, titles=titles, device=p.device, reference=reference
+    )
+    drawn = f" and {len(reference)} of the paper's" if reference is not None else ""
+    log(f"drew {len(curves)} points{drawn} into {', '.join(smk.output.figures)}")
 
 
 if __name__ == "__main__":

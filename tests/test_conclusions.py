@@ -1,0 +1,206 @@
+"""The conclusions are written from the tables: every number in the text is cited, and each citation recomputes."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from neft import conclusions
+from neft.plotting import panel_title
+
+METHODS = {
+    "plain": {"kind": "plain", "label": "W/O Noise"},
+    "noise_injection": {"kind": "noise_injection", "label": "W/ Noise"},
+    "ovf": {"kind": "ovf", "label": "OVF"},
+    "irs": {"kind": "irs", "label": "IRS"},
+}
+KEYS = {"model": "vgg8", "dataset": "mnist"}
+
+
+def _tables():
+    acc = pd.DataFrame(
+        [
+            {**KEYS, "device": "RRAM1", "method": m, "label": METHODS[m]["label"], "sigma": s, "mean": v}
+            for m, s, v in [
+                ("plain", "0", 97.1),
+                ("noise_injection", "0", 96.3),
+                ("ovf", "0", 96.9),
+                ("plain", "0.07", 41.2),
+                ("noise_injection", "0.07", 80.4),
+                ("ovf", "0.07", 88.8),
+                ("irs", "0.07", 86.1),
+            ]
+        ]
+    )
+    headline = pd.DataFrame(
+        [
+            {
+                **KEYS,
+                "instance": "ovf",
+                "gain_vs_best_baseline": 8.4,
+                "sigma_vs_best_baseline": "0.07",
+                "best_baseline_method": "noise_injection",
+                "gain_vs_best_baseline_ci_low": 6.1,
+                "gain_vs_best_baseline_ci_high": 10.7,
+                "gain_vs_best_baseline_seeds": 3,
+                "gain_vs_best_baseline_chips_per_seed": 30,
+                "gain_vs_noise_injection": 8.4,
+                "sigma_vs_noise_injection": "0.07",
+                "gain_vs_noise_injection_ci_low": 6.1,
+                "gain_vs_noise_injection_ci_high": 10.7,
+            }
+        ]
+    )
+    claims = pd.DataFrame(
+        [
+            (
+                "accuracy",
+                "OVF beats W/ Noise at the largest σ of every panel",
+                "holds",
+                "holds",
+                "1/1 panels hold (+8.40 [+6.10, +10.70])",
+                "3 seeds x 30 chips",
+            ),
+            (
+                "uncertainty",
+                "OVF has lower expected KL than W/ Noise",
+                "holds",
+                "undecided",
+                "0/1 hold (-1.20 [-3.00, +0.60])",
+                "3 seeds x 1 chips per sweep",
+            ),
+            (
+                "other",
+                "NeFT converges more often",
+                "claimed, no numbers",
+                "not evaluable",
+                "no matching points",
+                float("nan"),
+            ),
+        ],
+        columns=["metric", "claim", "paper", "ours", "our_evidence", "our_n"],
+    )
+    ablation = pd.DataFrame(
+        [
+            {
+                **KEYS,
+                "instance": "ovf",
+                "sigma": "0.07",
+                "comparison": c,
+                "diff": d,
+                "ci_low": lo,
+                "ci_high": hi,
+                "share_of_gain": sh,
+            }
+            for c, d, lo, hi, sh in [
+                ("gain", 8.4, 6.1, 10.7, float("nan")),
+                ("temp", 5.2, 3.9, 6.5, 0.62),
+                ("structure", 1.1, -0.4, 2.6, 0.13),
+                ("feedback", 2.1, 0.3, 3.9, 0.25),
+            ]
+        ]
+    )
+    variance = pd.DataFrame(
+        [
+            {**KEYS, "method": m, "label": METHODS[m]["label"], "sigma": s, "sd_between_seeds": b, "sd_within_seed": w}
+            for m, s, b, w in [
+                ("noise_injection", "0.07", 1.9, 3.3),
+                ("ovf", "0.07", float("nan"), 2.2),
+                ("ovf", "0", 0.0, 0.0),
+            ]
+        ]
+    )
+    convergence = pd.DataFrame(
+        [
+            {**KEYS, "method": "ovf", "sigma": "0.14", "runs": 3, "converged": 0},
+            {**KEYS, "method": "noise_injection", "sigma": "0.14", "runs": 3, "converged": 2},
+        ]
+    )
+    devices = pd.DataFrame(
+        [
+            {**KEYS, "sigma": "0.07", "method": m, "label": METHODS[m]["label"], "device": d, "mean": v}
+            for m, d, v in [
+                ("noise_injection", "RRAM1", 80.4),
+                ("noise_injection", "FeFET3", 71.7),
+                ("ovf", "RRAM1", 88.8),
+                ("ovf", "FeFET3", 84.0),
+            ]
+        ]
+    )
+    points = pd.DataFrame(
+        {
+            "diff": [-3.5, 1.5, float("nan")],
+            "paper_in_ci": ["no", "yes", ""],
+            "status": ["compared", "compared", "not run"],
+        }
+    )
+    return {
+        "claims": claims,
+        "headline": headline,
+        "accuracy": acc,
+        "ablation": ablation,
+        "variance": variance,
+        "convergence": convergence,
+        "devices": devices,
+        "points": points,
+    }
+
+
+def _recompute(table: pd.DataFrame, source: conclusions.Source):
+    rows = list(source.rows)
+    if source.operation == "panel":
+        r = table.iloc[rows[0]]
+        return panel_title(r["model"], r["dataset"])
+    if source.operation.startswith("wilson"):
+        cells = pd.Series([table.iloc[rows[0]][c] for c in source.column.split("/")])
+    else:
+        cells = table.iloc[rows][source.column]
+    return source.fmt.format(conclusions.OPERATIONS[source.operation](cells))
+
+
+def test_every_number_in_the_conclusions_is_cited_and_recomputes_from_its_table():
+    tables = _tables()
+    summary = conclusions.build(tables, METHODS, "mini", 0.35)
+    text = summary.markdown()
+    assert [q for q, _ in summary.paragraphs] == [
+        "Does NeFT beat the baselines?",
+        "How much of the gain is the temperature, how much the feedback?",
+        "Uncertainty and confidence.",
+        "Convergence.",
+        "Device types.",
+        "How far is this from the paper?",
+    ]
+    for source in summary.sources:
+        assert _recompute(tables[source.table], source) == source.text, source
+        assert source.text in text
+    # no number is typed by hand: with every cited text removed, only names and the stated conventions keep digits
+    rest = re.sub(r"VGG-8|MNIST|95 %|0\.35 x", "", text)  # names, the CI level, the config's sigma_scale
+    for source in sorted(summary.sources, key=lambda s: -len(s.text)):
+        rest = rest.replace(source.text, "")
+    assert re.findall(r"\d", rest) == []
+    assert "0.35 x the paper's" in text
+
+
+def test_the_conclusions_say_what_the_numbers_say():
+    text = conclusions.build(_tables(), METHODS, "mini", 0.35).markdown()
+    assert "OVF's largest gain over the best baseline is +8.40 pp [+6.10, +10.70] at σ = 0.07 (over W/ Noise)" in text
+    assert "3 training seed(s) x 30 chips per seed" in text
+    assert "highest mean accuracy at 1 of 2 σ points" in text  # at sigma 0 W/O Noise is best
+    assert "the feedback term +2.10 pp [+0.30, +3.90] (above 0, 25% of the gain)" in text
+    assert "the passes/heads without feedback +1.10 pp [-0.40, +2.60] (not distinguishable from 0" in text
+    assert "OVF 0/3 at σ = 0.14 [0 %, 56 %]" in text  # Wilson at 0 of 3
+    assert "W/ Noise 71.70 % (FeFET3) to 80.40 % (RRAM1)" in text
+    assert "OVF at σ = 0.07: no between-seed std (one training seed)" in text
+    assert "2 of the paper's 3 plotted points were run" in text and "mean |ours − paper| is 2.50 pp" in text
+    assert "ours: holds 1, undecided 1, not evaluable 1" in text
+
+
+def test_the_conclusions_need_the_claims_and_tolerate_absent_studies():
+    tables = _tables()
+    for name in ("ablation", "convergence", "devices", "headline"):
+        del tables[name]
+    text = conclusions.build(tables, METHODS, "paper", 1.0).markdown()
+    assert "The ablation did not run" in text and "The device study did not run" in text
+    assert "This is the" not in text  # the paper scale has no scale caveat
+    with pytest.raises(ValueError, match="scorecard_claims.csv"):
+        conclusions.build({"accuracy": tables["accuracy"]}, METHODS, "mini", 0.35)
