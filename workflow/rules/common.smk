@@ -250,7 +250,7 @@ def study_base_files(variants, ext):
 
 
 def summary_tables():
-    """What the conclusions (rule summarize) are written from: neft.conclusions.TABLES, the studies that run."""
+    """What the conclusions (summarize in report.smk) are written from: neft.conclusions.TABLES, the studies that run."""
     built = {f for files in final_targets().values() for f in files}
     return {
         name: path
