@@ -84,7 +84,9 @@ def mc_slice(wildcards):
     if mc["chips_per_pass"] != 1:
         out["chips_per_pass"] = mc["chips_per_pass"]
     if mc["ekl_bootstrap"]:
-        out["ekl_bootstrap"] = mc["ekl_bootstrap"]  # adds the expected KL's chip-bootstrap error to each sweep
+        out["ekl_bootstrap"] = mc[
+            "ekl_bootstrap"
+        ]  # adds the expected KL's chip-bootstrap error to each sweep
     if mc["adaptive"]["enabled"]:
         del out["chips"]  # adaptive.max_chips takes its place, so chips changes nothing then
         out["adaptive"] = mc["adaptive"]
