@@ -16,11 +16,13 @@ from neft.fitting import (
     DeviceDataError,
     fit_device,
     fit_file,
+    fit_r2,
     fit_two_band,
     plot_fits,
     read_fit_table,
     read_level_stats,
     select_device,
+    time_since_programming,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -297,3 +299,41 @@ def test_middle_levels_follow_the_band_rule(tmp_path):
     assert table.loc[table.band == "middle", "level"].tolist() == [2, 3, 4, 5]
     card, table = fit_file(tmp_path / "d3.csv", "dev", "D3n", bits_per_weight=6, middle_band=(2 / 7, 5 / 7))
     assert table.loc[table.band == "middle", "level"].tolist() == [3, 4]
+
+
+def test_fit_r2_is_over_the_levels():
+    table = pd.DataFrame({"measured_rel_std": [0.01, 0.03, 0.05, 0.01], "model_rel_std": [0.01, 0.04, 0.04, 0.01]})
+    assert fit_r2(table) == pytest.approx(1 - 2e-4 / 11e-4)  # SS_res = 2 x 0.01^2; SS_tot around the mean 0.025
+    assert fit_r2(table.assign(measured_rel_std=0.02, model_rel_std=0.02)) == 1.0  # flat: as fit_device's r2
+
+
+def test_plot_fits_names_the_published_fits_states_r2_and_runs_in_time(tmp_path, monkeypatch):
+    from neft import plotting
+
+    figures = []
+    monkeypatch.setattr(plotting, "save", lambda fig, paths: figures.append(fig))
+    cards, tables = {}, {}
+    for name in ("RRAM_Wan2022_2d", "RRAM_Wan2022_1s", "PCM_Nandakumar2019", "RRAM_Wan2022_1d"):  # out of order
+        cards[name], tables[name] = fit_file(PCM if name.startswith("PCM") else RRAM, name, name)
+    # a constructed device, no time in its name: r^2 = 1 - 2e-4 / 11e-4 = 0.818 (levels 0.01, 0.03, 0.05, 0.01)
+    cards["synth"], tables["synth"] = fit_file(
+        write_stats(tmp_path / "s.csv", [0.01, 0.03, 0.05, 0.01]), "dev", "synth"
+    )
+    del cards["synth"].extra["fit"]["r2"]  # a card without a stored r^2: computed from the fit table
+    plot_fits(tables, ["unused.png"], cards=cards)
+    fig = figures[0]
+    titles = [ax.get_title() for ax in fig.axes if ax.axison]
+    # untimed cards first in the order given, then by time since programming
+    order = ["PCM_Nandakumar2019", "synth", "RRAM_Wan2022_1s", "RRAM_Wan2022_1d", "RRAM_Wan2022_2d"]
+    assert [t.split(":")[0] for t in titles] == order
+    for title, name in zip(titles, order):
+        t = tables[name]
+        m, f = t["measured_rel_std"].to_numpy(), t["model_rel_std"].to_numpy()
+        r2 = 1 - ((m - f) ** 2).sum() / ((m - m.mean()) ** 2).sum()
+        assert f"$r^2$ = {r2:.3f}" in title
+    assert "$r^2$ = 0.818" in titles[1] and "$r^2$ = 0.163" in titles[0]  # the PCM's, as docs/methods.md says
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    (published,) = [n for n in names if "aihwkit" in n]
+    assert "polynomial fit" in published and "published" in published and "not raw data" in published
+    assert "measured" in names  # the constructed device has no fit_source: its points are its own statistics
+    assert time_since_programming("RRAM_Wan2022_1d") == 86400 and time_since_programming("PCM_Nandakumar2019") is None

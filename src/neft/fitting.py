@@ -415,9 +415,47 @@ def read_fit_table(path: str | Path) -> pd.DataFrame:
 
 
 # -- figure ------------------------------------------------------------------------------------------------------
+_TIME_SUFFIX = re.compile(r"_(\d+(?:\.\d+)?)(s|min|h|d)$")
+_TIME_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def fit_r2(table: pd.DataFrame) -> float:
+    """r^2 of the two-band fit over the levels of a fit table: 1 - SS_res / SS_tot of measured_rel_std against
+    model_rel_std (1 where every level has the same std, as in ``fit_device``)."""
+    rel = table["measured_rel_std"].to_numpy(dtype=float)
+    ss_tot = float(((rel - rel.mean()) ** 2).sum())
+    ss_res = float(((rel - table["model_rel_std"].to_numpy(dtype=float)) ** 2).sum())
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
+
+
+def time_since_programming(name: str, card: DeviceCard | None = None) -> float | None:
+    """Seconds since programming that a card's name (or its source device's) ends in, e.g. RRAM_Wan2022_1d ->
+    86400; None for a card without one."""
+    candidates = [name, *([card.provenance.get("source_device", "")] if card is not None else [])]
+    for text in candidates:
+        match = _TIME_SUFFIX.search(str(text))
+        if match:
+            return float(match.group(1)) * _TIME_UNITS[match.group(2)]
+    return None
+
+
+def points_label(card: DeviceCard) -> str:
+    """What the per-level points of a card are: the shipped data are IBM aihwkit's polynomial std(g) fits of the
+    published measurements evaluated at the levels (their ``fit_source`` provenance), not raw data."""
+    fit_source = str((card.provenance.get("data") or {}).get("fit_source", ""))
+    if "aihwkit" in fit_source:
+        return "IBM aihwkit's polynomial fit of the published measurements, at each level (not raw data)"
+    if fit_source:
+        return "published fit of the measurements, at each level (not raw data)"
+    return "measured"
+
+
 def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], cards: dict[str, DeviceCard]) -> None:
-    """One panel per device: measured relative std per level (markers) against the fitted two-band model (bars),
-    with the sigma_d of the NeFT convention that reproduces the device as a dotted line."""
+    """One panel per device: the per-level relative std the card was fitted to (markers; for the shipped data
+    aihwkit's polynomial fits of published measurements, see ``points_label``) against the fitted two-band model
+    (bars), with the sigma_d of the NeFT convention that reproduces the device as a dotted line and the fit's r^2
+    in the title. Panels run in time since programming (``time_since_programming``); cards without a time first,
+    in the order given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -429,7 +467,9 @@ def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], card
     if not fit_tables:
         raise ValueError("plot_fits: no fit tables to draw")
     sns.set_theme(style="whitegrid", context="paper")
-    names = list(fit_tables)
+    times = {name: time_since_programming(name, cards.get(name)) for name in fit_tables}
+    timed = sorted((n for n in fit_tables if times[n] is not None), key=lambda n: times[n])  # stable: ties keep order
+    names = [n for n in fit_tables if times[n] is None] + timed
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.3 * nrows), squeeze=False)
@@ -438,18 +478,31 @@ def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], card
         t = fit_tables[name].sort_values("level")
         card = cards[name]
         s, measured_sigma, rmse = card.middle_multiplier, card.extra["measured_sigma"], card.extra["fit"]["rmse"]
+        r2 = card.extra["fit"].get("r2")
+        r2 = fit_r2(t) if r2 is None else float(r2)
         levels = t["level"].to_numpy()
         ax.bar(levels, t["model_rel_std"], width=0.6, color=model_color, alpha=0.45, label="NeFT two-band fit")
-        ax.plot(levels, t["measured_rel_std"], "o", ms=6, color=data_color, label="measured", zorder=3)
+        ax.plot(levels, t["measured_rel_std"], "o", ms=6, color=data_color, label=points_label(card), zorder=3)
         ax.axhline(measured_sigma, ls=":", lw=1.2, color=sigma_color, label=r"$\sigma_d$ (NeFT convention)")
         ax.set_xticks(levels, [f"{lv}\n{x:.2f}" for lv, x in zip(levels, t["x"])])
         ax.set_xlabel(r"level (and $(g - g_{min}) / (g_{max} - g_{min})$)")
         ax.set_ylabel(r"std / $(g_{max} - g_{min})$")
         ax.set_ylim(0, 1.15 * max(t["measured_rel_std"].max(), t["model_rel_std"].max(), measured_sigma))
-        ax.set_title(f"{name}\ns = {s:.3g}, " + rf"$\sigma_d$ = {measured_sigma:.4f}, rmse = {rmse:.4f}", fontsize=9)
+        ax.set_title(
+            f"{name}: two-band fit $r^2$ = {r2:.3f}\ns = {s:.3g}, "
+            + rf"$\sigma_d$ = {measured_sigma:.4f}, rmse = {rmse:.4f}",
+            fontsize=9,
+        )
     for ax in axes.flat[len(names) :]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.02), frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    legend = {}  # every panel's entries once (the points' label depends on the card's provenance)
+    for ax in axes.flat[: len(names)]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    ncol = len(legend) if ncols >= 3 else 1
+    rows = math.ceil(len(legend) / ncol)
+    fig.legend(
+        list(legend.values()), list(legend), loc="lower center", ncol=ncol, bbox_to_anchor=(0.5, 0.0), frameon=False
+    )
+    fig.tight_layout(rect=(0, min(0.5, (0.2 * rows + 0.15) / (3.3 * nrows)), 1, 1))
     save(fig, paths)

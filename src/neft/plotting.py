@@ -199,6 +199,86 @@ def plot_variance(curves, paths, note=None, titles=None, device=None) -> None:
     plot_curves(main_device(curves, device), paths, series, "std of accuracy (points)", note, titles)
 
 
+def plot_scorecard(
+    curves: pd.DataFrame,
+    reference: pd.DataFrame,
+    paths: list[str | Path],
+    note: str | None = None,
+    titles: dict | None = None,
+    device: str | None = None,
+    sigma_scale: float | None = None,
+    ci: float = 0.95,
+) -> None:
+    """Paper against reproduced, one facet per (model, dataset) (rows) and method (columns), so no two methods'
+    markers overlap: ours as the MC mean (filled circles, the method's colour) with its CI band (columns mean,
+    ci_low, ci_high), the paper's plotted points (``reference``: model, dataset, label, sigma already on our axis,
+    value) as open black diamonds. ``sigma_scale`` (ours = sigma_scale x the paper's) is named in the legend."""
+    sns.set_theme(style="whitegrid", context="paper")
+    curves = main_device(curves, device)
+    pairs = list(curves[["model", "dataset"]].drop_duplicates().itertuples(index=False))
+    methods = list(dict.fromkeys(curves["label"]))
+    nrows, ncols = max(1, len(pairs)), max(1, len(methods))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(2.8 * ncols, 2.5 * nrows + 0.4), squeeze=False, sharex=True, sharey="row"
+    )
+    palette = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+    for row, (model, dataset) in zip(axes, pairs):
+        d = curves[(curves.model == model) & (curves.dataset == dataset)]
+        r = reference[(reference.model == model) & (reference.dataset == dataset)] if reference is not None else None
+        for ax, label in zip(row, methods):
+            g = d[d.label == label].assign(x=lambda t: t["sigma"].astype(float)).sort_values("x")
+            color = palette[label]
+            ax.fill_between(g["x"], g["ci_low"], g["ci_high"], color=color, alpha=0.25, lw=0)
+            ax.plot(g["x"], g["mean"], ls="-", lw=1.3, marker="o", ms=4, color=color, mfc=color, mec=color)
+            p = r[r.label == label] if r is not None else pd.DataFrame()
+            if not p.empty:
+                ax.plot(
+                    p["sigma"].astype(float),
+                    p["value"],
+                    ls="",
+                    marker="D",
+                    ms=5,
+                    mfc="none",
+                    mec="black",
+                    mew=1.1,
+                    zorder=5,
+                )
+            else:
+                ax.text(0.97, 0.03, "no paper points", transform=ax.transAxes, ha="right", va="bottom", fontsize=6)
+            ax.set_title(label, fontsize=9)
+        ylabel = panel_title(model, dataset)
+        if titles and (model, dataset) in titles:
+            ylabel += f"\n{titles[(model, dataset)]}"
+        row[0].set_ylabel(ylabel + "\nMC mean accuracy (%)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel(r"device variation $\sigma_d$")
+    from matplotlib.patches import Patch
+
+    ours = (
+        Patch(color="0.35", alpha=0.25, lw=0),
+        plt.Line2D([], [], color="0.35", marker="o", ms=4, mfc="0.35"),
+    )
+    paper = plt.Line2D([], [], ls="", marker="D", ms=5, mfc="none", mec="black", mew=1.1)
+    if sigma_scale is None:
+        where = r"on our $\sigma$ axis"
+    elif sigma_scale == 1:
+        where = r"at $\sigma_{ours} = \sigma_{paper}$"
+    else:
+        where = rf"at $\sigma_{{ours}} = {sigma_scale:g} \times \sigma_{{paper}}$"
+    fig.legend(
+        [ours, paper],
+        [f"reproduced ({ci * 100:g} % CI)", f"paper ({where})"],
+        loc="lower center",
+        ncol=2,
+        bbox_to_anchor=(0.5, 0.0),
+        frameon=False,
+    )
+    if note:
+        fig.suptitle(note, fontsize=9, y=1.0)
+    fig.tight_layout(rect=(0, 0.4 / (2.5 * nrows + 0.4) + 0.02, 1, 0.97 if note else 1))
+    save(fig, paths)
+
+
 COMPARISON_LABELS = {
     "gain": "NeFT - W/ Noise",
     "temp": "temperature alone",
@@ -208,11 +288,12 @@ COMPARISON_LABELS = {
 
 
 def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | Path], note: str | None = None) -> None:
-    """Left: paired differences (with CIs) that split NeFT's gain; right: accuracy against beta."""
+    """Left: paired differences (with CIs) that split NeFT's gain; right: accuracy against beta. Legends sit
+    right of their panels, never over the data."""
     sns.set_theme(style="whitegrid", context="paper")
     pairs = list(decomp[["model", "dataset"]].drop_duplicates().itertuples(index=False)) if not decomp.empty else []
     nrows = max(1, len(pairs))
-    fig, axes = plt.subplots(nrows, 2, figsize=(10, 3.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, 2, figsize=(12, 3.6 * nrows), squeeze=False)  # room for the legends beside
     colors = dict(zip(COMPARISON_LABELS, sns.color_palette("colorblind", len(COMPARISON_LABELS))))
     for row, (model, dataset) in zip(axes, pairs or [(None, None)]):
         ax = row[0]
@@ -228,7 +309,7 @@ def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | P
         ax.set_xticks(range(len(groups)), [f"{i.upper()}\nσ={s}" for i, s in groups])
         ax.set_ylabel("paired accuracy difference (pp)")
         ax.set_title(f"{panel_title(model, dataset) if model else ''}: where the gain comes from")
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
         ax = row[1]
         s = sweep[(sweep.model == model) & (sweep.dataset == dataset)] if model and not sweep.empty else sweep
         for inst, g in s.groupby("instance", sort=False) if not s.empty else []:
@@ -247,7 +328,7 @@ def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | P
         ax.set_ylabel("MC mean accuracy (%)")
         ax.set_title("beta sweep")
         if not s.empty:
-            ax.legend(fontsize=7, frameon=False)
+            ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if note:
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout()
@@ -272,16 +353,46 @@ def _bars(ax, table: pd.DataFrame, x: str, hue: str, y: str, lo: str | None = No
 
 
 def plot_devices(curves: pd.DataFrame, paths: list[str | Path], note: str | None = None) -> None:
-    """Accuracy of each method on each device card, per (model, dataset) and study sigma, with CIs."""
+    """Accuracy of each method on each device card, per (model, dataset) and study sigma, with CIs: one x group per
+    method, one marker per device (dodged), on a y-axis zoomed to the data (points, not bars, so a non-zero axis
+    start misleads nobody; the axis label says it is zoomed). The legend sits right of the panels."""
     sns.set_theme(style="whitegrid", context="paper")
     groups = list(curves[["model", "dataset", "sigma"]].drop_duplicates().itertuples(index=False))
-    fig, axes = plt.subplots(len(groups), 1, figsize=(7, 3.2 * max(1, len(groups))), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(8, 3.2 * max(1, len(groups))), squeeze=False)
+    devices = list(dict.fromkeys(curves["device"]))
+    colors = dict(zip(devices, sns.color_palette("colorblind", len(devices))))
+    markers = dict(zip(devices, "osD^v<>p*h"))
     for ax, (model, dataset, sigma) in zip(axes.flat, groups):
         d = curves[(curves.model == model) & (curves.dataset == dataset) & (curves.sigma == sigma)]
-        _bars(ax, d, "label", "device", "mean", "ci_low", "ci_high")
+        methods = list(dict.fromkeys(d["label"]))
+        step = min(0.8 / max(1, len(devices)), 0.15)
+        for j, device in enumerate(devices):
+            g = d[d.device == device].set_index("label").reindex(methods)
+            x = [i + (j - (len(devices) - 1) / 2) * step for i in range(len(methods))]
+            ax.errorbar(
+                x,
+                g["mean"],
+                yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
+                ls="",
+                marker=markers[device],
+                ms=5,
+                capsize=2,
+                color=colors[device],
+                label=str(device),
+            )
+        ax.set_xticks(range(len(methods)), methods, rotation=20)
+        ax.set_xlim(-0.5, len(methods) - 0.5)
+        # zoomed: [lowest CI end - margin, highest + margin] in [0, 100], margin 10 % of the span (at least 1 point)
+        lo = pd.concat([d["ci_low"], d["mean"]]).astype(float).min()
+        hi = pd.concat([d["ci_high"], d["mean"]]).astype(float).max()
+        if pd.notna(lo):
+            margin = max(0.1 * (hi - lo), 1.0)
+            ax.set_ylim(max(0.0, lo - margin), min(100.0, hi + margin))
         ax.set_title(f"{panel_title(model, dataset)}, σ = {sigma}")
-        ax.set_ylabel("MC mean accuracy (%)")
-        ax.legend(title="device", fontsize=7, frameon=False, ncol=4)
+        ax.set_ylabel("MC mean accuracy (%)\n(y-axis zoomed to the data range)")
+        ax.legend(
+            title="device", fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0
+        )
     if note:
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout()
@@ -289,28 +400,40 @@ def plot_devices(curves: pd.DataFrame, paths: list[str | Path], note: str | None
 
 
 def plot_convergence(summary: pd.DataFrame, labels: dict, paths: list[str | Path], note: str | None = None) -> None:
-    """Fraction of seeds that converged, per method and training sigma (counts written on the bars)."""
+    """Fraction of seeds that converged, per method and training sigma, with Wilson's 95 % binomial interval
+    (``neft.stats.wilson_interval``) as error bars; counts written above each bar's interval, a 0 % bar marked by a
+    dot at 0 (a bar of height 0 is invisible). The legend sits right of the panels."""
+    from neft.stats import wilson_interval
+
     sns.set_theme(style="whitegrid", context="paper")
     panels = list(summary[["model", "dataset"]].drop_duplicates().itertuples(index=False))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.2 * max(1, len(panels))), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * max(1, len(panels))), squeeze=False)
     for ax, (model, dataset) in zip(axes.flat, panels):
         d = summary[(summary.model == model) & (summary.dataset == dataset)].copy()
         d["label"] = d["method"].map(lambda m: labels.get(m, m))
         d["sigma "] = "σ = " + d["sigma"].astype(str)
-        for patch, r in _bars(ax, d, "label", "sigma ", "probability"):
+        interval = [wilson_interval(int(c), int(n)) for c, n in zip(d["converged"], d["runs"])]
+        d["wilson_low"] = [lo for lo, _ in interval]
+        d["wilson_high"] = [hi for _, hi in interval]
+        for patch, r in _bars(ax, d, "label", "sigma ", "probability", "wilson_low", "wilson_high"):
             if pd.isna(r.runs):
                 continue
+            x = patch.get_x() + patch.get_width() / 2
+            if r.converged == 0:
+                ax.plot(x, 0, ls="", marker="o", ms=5, mfc=patch.get_facecolor(), mec="black", mew=0.6, clip_on=False)
             ax.annotate(
                 f"{int(r.converged)}/{int(r.runs)}",
-                (patch.get_x() + patch.get_width() / 2, patch.get_height()),
+                (x, patch.get_height()),  # the count belongs to this bar ...
+                xytext=(x, r.wilson_high + 0.02),  # ... and is written above its interval
+                textcoords="data",
                 ha="center",
                 va="bottom",
                 fontsize=7,
             )
         ax.set_ylim(0, 1.15)
-        ax.set_ylabel("convergence probability")
+        ax.set_ylabel("convergence probability\n(95 % Wilson interval)")
         ax.set_title(panel_title(model, dataset))
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if note:
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout()

@@ -31,7 +31,7 @@ rule fit_device:
 
 
 rule plot_device_fits:
-    """Figure: each fitted device's measured per-level std against the NeFT two-band model fitted to it."""
+    """Figure: each fitted device's per-level std (aihwkit's published fits of measured data) against the NeFT two-band model fitted to it."""
     input:
         fits=expand("results/devices/{device}/fit.csv", device=FITTED_DEVICES),
         cards=expand("results/devices/{device}/card.yaml", device=FITTED_DEVICES),

@@ -36,7 +36,7 @@ rule scorecard:
 
 
 rule plot_scorecard:
-    """Figure: the paper's points (open markers) over our curves, on our sigma axis."""
+    """Figure: one facet per (panel, method), the paper's points (open diamonds) over our curve and CI band, on our sigma axis."""
     input:
         curves="results/tables/accuracy_curves.csv",
         reference=REFERENCE["accuracy"],

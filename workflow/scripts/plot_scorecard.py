@@ -1,11 +1,11 @@
-"""Rule plot_scorecard -> neft.plotting.plot_accuracy with the paper's points overlaid."""
+"""Rule plot_scorecard -> neft.plotting.plot_scorecard: ours and the paper's points, one facet per method."""
 
 from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, beta_titles, plot_accuracy  # noqa: E402
+from neft.plotting import SCALE_NOTES, beta_titles, plot_scorecard  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 from neft.scorecard import load_reference  # noqa: E402
 
@@ -22,11 +22,16 @@ def main(smk) -> None:
     ref["sigma"] = ref.sigma.astype(float) * p.sigma_scale  # onto our axis
     panels = set(zip(curves.model, curves.dataset))
     ref = ref[[(m, d) in panels for m, d in zip(ref.model, ref.dataset)]]
-    note = SCALE_NOTES.get(p.scale, "")
-    if p.sigma_scale != 1.0:
-        note += f"\npaper's points (open markers) drawn at {p.sigma_scale:g} x their sigma"
-    plot_accuracy(
-        curves, list(smk.output.figures), note=note or None, titles=beta_titles(curves, p.methods), reference=ref
+    ci = (getattr(smk, "config", None) or {}).get("figures", {}).get("ci", 0.95)
+    plot_scorecard(
+        curves,
+        ref,
+        list(smk.output.figures),
+        note=SCALE_NOTES.get(p.scale),
+        titles=beta_titles(curves, p.methods),
+        device=p.device,
+        sigma_scale=p.sigma_scale,  # named in the legend
+        ci=ci,
     )
     log(f"{len(ref)} paper points over {len(curves)} of ours")
 
