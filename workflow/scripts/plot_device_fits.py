@@ -1,4 +1,4 @@
-"""Rule plot_device_fits -> neft.fitting.plot_fits: the per-level std of aihwkit's published fits (of measured data) against each fitted card."""
+"""Rule plot_device_fits -> neft.fitting.plot_fits: the per-level std of aihwkit's published fits against each card."""
 
 from neft.warmstart import delegate
 
