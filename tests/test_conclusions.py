@@ -184,7 +184,7 @@ def test_every_number_in_the_conclusions_is_cited_and_recomputes_from_its_table(
 def test_the_conclusions_say_what_the_numbers_say():
     text = conclusions.build(_tables(), METHODS, "mini", 0.35).markdown()
     assert "OVF's largest gain over the best baseline is +8.40 pp [+6.10, +10.70] at σ = 0.07 (over W/ Noise)" in text
-    assert "3 training seed(s) x 30 chips per seed" in text
+    assert "3 training seeds x 30 chips per seed" in text
     assert "highest mean accuracy at 1 of 2 σ points" in text  # at sigma 0 W/O Noise is best
     assert "the feedback term +2.10 pp [+0.30, +3.90] (above 0, 25% of the gain)" in text
     assert "the passes/heads without feedback +1.10 pp [-0.40, +2.60] (not distinguishable from 0" in text

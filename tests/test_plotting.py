@@ -1,5 +1,6 @@
 """Figures whose text is computed: the numbers written on bars belong to the bars they sit on."""
 
+import matplotlib
 import pandas as pd
 import pytest
 
@@ -256,3 +257,61 @@ def test_scorecard_facets_hold_one_method_each_with_distinct_paper_markers(monke
     assert seen == keys
     names = [t.get_text() for t in fig.legends[0].get_texts()]
     assert names[0] == "reproduced (95 % CI)" and names[1].startswith("paper (at") and "0.35" in names[1]
+
+
+def _accuracy_curves():
+    rows = [
+        ("vgg8", "mnist", "RRAM1", method, label, sigma, mean, mean - 1, mean + 1)
+        for method, label, base in (("noise_injection", "W/ Noise", 90.0), ("ovf", "OVF", 95.0))
+        for sigma, mean in (("0", base), ("0.1", base - 20))
+    ]
+    return pd.DataFrame(
+        rows, columns=["model", "dataset", "device", "method", "label", "sigma", "mean", "ci_low", "ci_high"]
+    )
+
+
+METHODS = {
+    "noise_injection": {"kind": "noise_injection", "label": "W/ Noise"},
+    "ovf": {"kind": "ovf", "label": "OVF", "params": {"beta": "paper"}},
+    "irs": {"kind": "irs", "label": "IRS", "params": {"beta": 0.05}},
+}
+
+
+def test_accuracy_title_names_each_beta():
+    titles = plotting.beta_titles(_accuracy_curves(), METHODS)
+    # the paper's VGG-8 / MNIST beta for OVF (0.001), and the configured number for IRS
+    assert titles == {("vgg8", "mnist"): r"(β$_{OVF}$ = 0.001, β$_{IRS}$ = 0.05)"}
+    assert plotting.beta_titles(_accuracy_curves(), {"noise_injection": METHODS["noise_injection"]}) == {}
+
+
+def test_paper_points_overlay_each_method_in_its_colour_at_the_scaled_sigma(monkeypatch):
+    reference = pd.DataFrame(
+        [
+            ("vgg8", "mnist", "ovf", "0.4", 98.8),
+            ("vgg8", "mnist", "noise_injection", "0.4", 54.2),
+            ("vgg8", "mnist", "correctnet", "0.4", 55.9),  # not plotted here: dropped
+            ("resnet18", "mnist", "ovf", "0.4", 90.0),  # another panel: dropped
+        ],
+        columns=["model", "dataset", "method", "sigma", "value"],
+    )
+    points = plotting.paper_points(_accuracy_curves(), reference, METHODS, sigma_scale=0.25)
+    assert sorted(zip(points.label, points.sigma, points.value)) == [("OVF", 0.1, 98.8), ("W/ Noise", 0.1, 54.2)]
+    figures = _figures(monkeypatch)
+    plotting.plot_accuracy(_accuracy_curves(), ["unused.png"], titles={("vgg8", "mnist"): "(β)"}, reference=points)
+    ax = figures[0].axes[0]
+    assert ax.get_title() == "VGG-8 / MNIST (β)"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    overlays = ax.collections[-2:]  # after the two CI bands: one scatter per method, open markers
+    for scatter in overlays:
+        (x, y), edge = scatter.get_offsets()[0], scatter.get_edgecolor()[0]
+        label = "OVF" if y > 90 else "W/ Noise"
+        assert x == pytest.approx(0.1)
+        face = scatter.get_facecolor()
+        assert face.size == 0 or (face[:, 3] == 0).all()  # open: no fill
+        assert tuple(edge[:3]) == pytest.approx(matplotlib.colors.to_rgb(lines[label].get_color()))
+    names = [t.get_text() for t in figures[0].legends[0].get_texts()]
+    assert "paper (open markers)" in names
+    # off: nothing overlaid
+    figures.clear()
+    plotting.plot_accuracy(_accuracy_curves(), ["unused.png"])
+    assert len(figures[0].axes[0].collections) == 2

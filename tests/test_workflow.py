@@ -363,3 +363,33 @@ def test_two_training_seeds_end_to_end(tmp_path):
     head = pd.read_csv(tmp_path / "results/tables/headline.csv")
     assert (head["gain_vs_noise_injection_seeds"] == 2).all()
     assert "2 training seeds x 3 chips per point" in (tmp_path / "results/tables/accuracy.md").read_text()
+
+
+def markdown_table_problems(md_text: str) -> list[str]:
+    """Blank or NaN cells, raw model/dataset ids, rows of the wrong width: what a reader of a table should not see."""
+    problems, width = [], None
+    for line in md_text.splitlines():
+        if not line.startswith("|"):
+            width = None  # a table ends at the first line that is not a row
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+        width = width or len(cells)
+        if len(cells) != width:
+            problems.append(f"row of {len(cells)} cells under a header of {width}: {line[:80]}")
+        problems += [f"blank cell: {line[:80]}" for c in cells if not c]
+        problems += [f"NaN cell: {line[:80]}" for c in cells if c.lower() in {"nan", "+nan", "none"} or "[nan" in c]
+        if re.search(r"\b(vgg8|resnet18) / (mnist|cifar10|cifar100|tinyimagenet)\b", line):
+            problems.append(f"raw model/dataset id: {line[:80]}")
+    return problems
+
+
+def test_report_tables_have_no_blank_cells_raw_ids_or_index(e2e):
+    for md in sorted((e2e / "results/tables").glob("*.md")):
+        assert not markdown_table_problems(md.read_text()), (md.name, markdown_table_problems(md.read_text()))
+    variance = pd.read_csv(e2e / "results/tables/variance.csv")
+    assert not [c for c in variance.columns if "." in c]  # pandas renames a repeated column "seeds.1"
+    html = (e2e / "reports/neft_report.html").read_text()
+    assert 'class="dataframe' not in html  # no pandas display (index column, truncated cells)
+    assert 'href="https://github.com/YifanQin-ND/NeFT_CIM"' in html  # the device cards' sources, linked
+    assert 'href="https://doi.org/10.1038/s41586-022-04992-8"' in html
+    assert "σ_d reproducing the data (fraction of the range)" in html

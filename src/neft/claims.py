@@ -36,6 +36,14 @@ from neft.tables import count_span
 
 BASELINE_KINDS = ("plain", "noise_injection", "correctnet")
 NEFT_KINDS = ("ovf", "irs")
+#: the paper's names of its methods (the kinds), as the claims name them
+PAPER_NAMES = {
+    "plain": "W/O Noise",
+    "noise_injection": "W/ Noise",
+    "correctnet": "CorrectNet",
+    "ovf": "OVF",
+    "irs": "IRS",
+}
 HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "undecided"
 #: what every claim's result carries: (claim, verdict or None when no point matched, evidence, test, n)
 Result = tuple[str, "str | None", str, str, str]
@@ -179,6 +187,8 @@ class Checked:
 def _interval(c: dict) -> str:
     if c["ci_low"] == c["ci_high"]:
         return f"{c['diff']:+.2f}"
+    if pd.isna(c["ci_low"]) or pd.isna(c["ci_high"]):  # one seed with one sweep value: no spread to build it from
+        return f"{c['diff']:+.2f}, no interval"
     return f"{c['diff']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]"
 
 
@@ -224,7 +234,7 @@ def _every_pair(ev, better, worse, sigma_ok, higher: bool = True) -> Checked:
         for a in a_kinds:
             for b in b_kinds:
                 c = ev.compare(model, dataset, s, a, b)
-                where = f"{_where(model, dataset, s)} {a} vs {b}"
+                where = f"{_where(model, dataset, s)} {PAPER_NAMES.get(a, a)} vs {PAPER_NAMES.get(b, b)}"
                 checked.add(where, verdict(c["ci_low"], c["ci_high"], 0.0, holds_above=higher), c)
     return checked
 
@@ -359,7 +369,10 @@ def convergence_claim(summary: pd.DataFrame, sigma_scale: float = 1.0) -> Result
                 ra, rb = rows[a], rows[b]
                 d = newcombe_difference(int(ra.converged), int(ra.runs), int(rb.converged), int(rb.runs))
                 c = d | {"seeds": min(int(ra.runs), int(rb.runs)), "chips": 0}
-                where = f"{_where(model, dataset, to_paper_sigma(sigma, sigma_scale))} {a} vs {b}"
+                where = (
+                    f"{_where(model, dataset, to_paper_sigma(sigma, sigma_scale))} "
+                    f"{PAPER_NAMES.get(a, a)} vs {PAPER_NAMES.get(b, b)}"
+                )
                 checked.add(where, verdict(d["ci_low"], d["ci_high"]), c)
     seeds = sorted({int(c["seeds"]) for _, _, c in checked.points})
     return (

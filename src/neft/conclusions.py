@@ -169,7 +169,8 @@ def _beats(w: _Writer, kinds: dict, labels: dict) -> str:
                 f"{w.cite('headline', i, 'gain_vs_noise_injection', '{:+.2f}')} pp "
                 f"{w.interval('headline', i, 'gain_vs_noise_injection_ci_low', 'gain_vs_noise_injection_ci_high')} "
                 f"at σ = {w.cite('headline', i, 'sigma_vs_noise_injection')} "
-                f"({w.cite('headline', i, 'gain_vs_best_baseline_seeds', '{:.0f}')} training seed(s) x "
+                f"({w.cite('headline', i, 'gain_vs_best_baseline_seeds', '{:.0f}')} training "
+                f"{'seed' if r['gain_vs_best_baseline_seeds'] == 1 else 'seeds'} x "
                 f"{w.cite('headline', i, 'gain_vs_best_baseline_chips_per_seed', '{:.0f}')} chips per seed)."
             )
     if not _empty(t, "accuracy"):

@@ -197,6 +197,7 @@ STUDY_TITLES = {
 def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: str, ci: float = 0.95) -> None:
     """The tidy CSV; Markdown and LaTeX with one line per (pair, study, level) and one cell per method."""
     from neft.io import atomic_write_text
+    from neft.plotting import panel_title
     from neft.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
@@ -213,7 +214,7 @@ def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: st
         f"{labels.get(baseline, baseline)} paired on the same chips (pp)**",
         "",
         "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        "|---|---|---|---:|" + "---:|" * len(methods),
     ]
     tex_rows = []
     for (model, dataset, study, level), g in table.groupby(["model", "dataset", "study", "level"], sort=False):
@@ -229,7 +230,7 @@ def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: st
                 cell += f"<br>{r['diff']:+.2f} [{r['diff_ci_low']:+.2f}, {r['diff_ci_high']:+.2f}]"
             cells.append(cell)
         name = level_label(study, level, g.time_s.iloc[0])
-        row = [f"{model} / {dataset}", STUDY_TITLES.get(study, study), name, g.sigma.iloc[0], *cells]
+        row = [panel_title(model, dataset), STUDY_TITLES.get(study, study), name, g.sigma.iloc[0], *cells]
         lines.append("| " + " | ".join(row) + " |")
         tex_rows.append([c.replace("<br>", " ") for c in row])
     lines += [

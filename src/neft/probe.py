@@ -154,6 +154,7 @@ def read_probes(paths: list[str]):
 
 def write_probe_table(table, labels: dict, csv, md) -> None:
     from neft.io import atomic_write_text
+    from neft.plotting import panel_title
     from neft.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
@@ -163,11 +164,11 @@ def write_probe_table(table, labels: dict, csv, md) -> None:
         "",
         "| model / dataset | device | σ | method | sampled chips | sampled mean (%) | sampled 1st pct (%) "
         "| sampled worst (%) | probe's chip (%) | below the 1st pct (pp) | its norm's χ² quantile |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in table.itertuples(index=False):
         lines.append(
-            f"| {r.model} / {r.dataset} | {r.device} | {r.sigma_test} | {labels.get(r.method, r.method)} | "
+            f"| {panel_title(r.model, r.dataset)} | {r.device} | {r.sigma_test} | {labels.get(r.method, r.method)} | "
             f"{r.sampled_chips} | {r.sampled_mean:.2f} | {r.sampled_p1:.2f} | {r.sampled_worst:.2f} | "
             f"{r.found_accuracy:.2f} | {r.below_p1:+.2f} | {r.found_norm_quantile:.3f} |"
         )

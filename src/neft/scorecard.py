@@ -16,7 +16,7 @@ import pandas as pd
 from neft import claims
 from neft import sigma as sigma_module
 from neft.checks import finite_number, read_text
-from neft.plotting import DATASET_NAMES, MODEL_NAMES
+from neft.plotting import panel_title
 from neft.sigma import format_sigma
 
 BASELINE_KINDS, NEFT_KINDS = claims.BASELINE_KINDS, claims.NEFT_KINDS
@@ -251,8 +251,11 @@ def _gain_cell(r, tag: str) -> str:
     return f"{gain:+.2f}" + (f" [{low:+.2f}, {high:+.2f}]" if pd.notna(low) and pd.notna(high) else "")
 
 
-def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: float, path) -> None:
+def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: float, path, labels=None) -> None:
+    """The scorecard as Markdown; ``labels`` maps method (and the paper's kind) names to their display labels."""
     from neft.io import atomic_write_text
+
+    labels = labels or {}
 
     lines = ["# Scorecard: reproduced vs paper", "", scale_statement(scale, sigma_scale), ""]
     lines += [
@@ -260,13 +263,15 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
         "",
         "Each claim is a test (`docs/methods.md`, claims as tests): *holds* when every interval it rests on lies on "
         "the claimed side, *does not hold* when one lies on the other side, *undecided* when an interval spans the "
-        "boundary. Ours: two-level 95 % intervals over training seeds and chips; the paper's: its plotted points.",
+        "boundary. Ours: two-level 95 % intervals over training seeds and chips; the paper's: its plotted points. "
+        "n: the training seeds x chips behind our verdict (– where no point of ours matches the claim); an interval "
+        "is missing where one seed gave one value (nothing to estimate a spread from).",
         "",
         "| metric | claim | paper | ours | our evidence | n | test |",
         "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} | {r.our_n} | {r.our_test} |"
+        f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} | {r.our_n or '–'} | {r.our_test} |"
         for r in claims.itertuples()
     ]
     lines += ["", "## Headline: largest gain of a NeFT instance (the paper's 'up to 45.08 %')", ""]
@@ -277,14 +282,17 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
     ]
     for source, table in (("paper", paper_head), ("ours", head)):
         for r in table.itertuples():
-            panel = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)}"
+            panel = panel_title(r.model, r.dataset)
             seeds = getattr(r, "gain_vs_best_baseline_seeds", np.nan)
             n = f"{int(seeds)} x {int(r.gain_vs_best_baseline_chips_per_seed)}" if pd.notna(seeds) else "–"
+            best = getattr(r, "best_baseline_method", "–")
             lines.append(
-                f"| {source} | {panel} | {r.instance} | {_gain_cell(r, 'best_baseline')} | "
-                f"{getattr(r, 'sigma_vs_best_baseline', '–')} | {getattr(r, 'best_baseline_method', '–')} | "
+                f"| {source} | {panel} | {labels.get(r.instance, r.instance.upper())} | "
+                f"{_gain_cell(r, 'best_baseline')} | "
+                f"{getattr(r, 'sigma_vs_best_baseline', '–')} | {labels.get(best, best)} | "
                 f"{_gain_cell(r, 'noise_injection')} | {getattr(r, 'sigma_vs_noise_injection', '–')} | {n} |"
             )
+    lines += ["", "σ is on each source's own axis. seeds x chips: – for the paper, which states no sample size."]
     compared = points[points.status == "compared"]
     lines += ["", "## Points", ""]
     if compared.empty:
@@ -301,9 +309,9 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
             "|---|---|---:|---:|---:|---:|:-:|",
         ]
         for r in compared.itertuples():
-            panel = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)}"
             lines.append(
-                f"| {panel} | {r.method} | {r.sigma_paper} ({r.sigma_ours}) | {r.paper:.2f} | "
+                f"| {panel_title(r.model, r.dataset)} | {labels.get(r.method, r.method)} | "
+                f"{r.sigma_paper} ({r.sigma_ours}) | {r.paper:.2f} | "
                 f"{r.ours:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] | {r.diff:+.2f} | {r.paper_in_ci} |"
             )
     atomic_write_text(path, "\n".join(lines) + "\n")

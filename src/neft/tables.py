@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from neft.io import atomic_write_text
-from neft.plotting import DATASET_NAMES, MODEL_NAMES
+from neft.plotting import DATASET_NAMES, MODEL_NAMES, panel_title
 
 
 def tex_escape(text) -> str:
@@ -141,7 +141,7 @@ def _variance_cell(r) -> str:
 
 
 def write_variance_table(curves: pd.DataFrame, csv, md, tex) -> None:
-    columns = KEY_COLUMNS + ["chips", *VARIANCE_COLUMNS, "between_share"]
+    columns = KEY_COLUMNS + ["chips", *VARIANCE_COLUMNS[1:], "between_share"]  # (seeds is a key column)
     title = (
         "Std of accuracy (points) between training seeds / within a seed over chips (between-seed share of the "
         "variance); – where one seed was trained"
@@ -169,14 +169,14 @@ def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) 
             cells = [cell(g.loc[c, "diff"], g.loc[c, "ci_low"], g.loc[c, "ci_high"]) for c in COMPARISON_LABELS]
             share = g.loc["feedback", "share_of_gain"]
             share_txt = "–" if pd.isna(share) else f"{100 * share:.0f} %"
-            name = f"{MODEL_NAMES.get(model, model)} / {DATASET_NAMES.get(dataset, dataset)}"
+            name = panel_title(model, dataset)
             lines.append(f"| {name} | {inst.upper()} | {s} | " + " | ".join(cells) + f" | {share_txt} |")
             tex_rows.append([name, inst.upper(), s, *cells, share_txt])
     if not sweep.empty:
         lines += ["", "**Beta sweep: MC mean accuracy (%) [95 % CI], and paired difference to beta = 0 (pp)**", ""]
         lines += ["| model / dataset | instance | σ | beta | accuracy | vs beta = 0 |", "|---|---|---:|---:|---:|---:|"]
         for r in sweep.itertuples(index=False):
-            name = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)}"
+            name = panel_title(r.model, r.dataset)
             diff = getattr(r, "diff_vs_beta0", float("nan"))
             vs = "–" if pd.isna(diff) or r.beta == 0 else cell(diff, r.diff_ci_low, r.diff_ci_high)
             lines.append(
@@ -219,10 +219,7 @@ def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
         mean_ci_cell(r) + (f" ({int(r.seeds)} seed{'s' * (r.seeds > 1)})" if mixed else "")
         for r in d.itertuples(index=False)
     ]
-    d["row"] = [
-        f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)} / {r.label} / σ={r.sigma}"
-        for r in d.itertuples(index=False)
-    ]
+    d["row"] = [f"{panel_title(r.model, r.dataset)} / {r.label} / σ={r.sigma}" for r in d.itertuples(index=False)]
     devices = list(dict.fromkeys(d["device"]))
     wide = (
         d.pivot(index="row", columns="device", values="cell")
@@ -249,7 +246,7 @@ def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, label
         "|---|---|---:|---:|---:|---:|",
     ]
     for r in summary.itertuples(index=False):
-        name = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)}"
+        name = panel_title(r.model, r.dataset)
         lines.append(
             f"| {name} | {labels.get(r.method, r.method)} | {r.sigma} | {int(r.converged)}/{int(r.runs)} | "
             f"{r.probability:.2f} | {r.mean_noisy_acc:.2f} |"

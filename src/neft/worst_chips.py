@@ -83,6 +83,7 @@ def worst_table(chips: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 def write_worst_table(table: pd.DataFrame, labels: dict, mc_seed: int, csv, md) -> None:
     from neft.io import atomic_write_text
+    from neft.plotting import panel_title
     from neft.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
@@ -91,11 +92,11 @@ def write_worst_table(table: pd.DataFrame, labels: dict, mc_seed: int, csv, md) 
         "",
         "| model / dataset | device | σ | method | seeds x chips | mean (%) | 1st percentile (%) | worst (%) "
         "| worst chip (seed / chip) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in table.itertuples(index=False):
         lines.append(
-            f"| {r.model} / {r.dataset} | {r.device} | {r.sigma} | {labels.get(r.method, r.method)} | "
+            f"| {panel_title(r.model, r.dataset)} | {r.device} | {r.sigma} | {labels.get(r.method, r.method)} | "
             f"{r.seeds} x {r.chips // max(r.seeds, 1)} | {r.mean:.2f} | {r.p1:.2f} | {r.worst:.2f} | "
             f"{r.worst_seed} / {r.worst_chip} |"
         )

@@ -29,6 +29,7 @@ rule scorecard:
         sigma_scale=config["scorecard"]["sigma_scale"],
         kinds=lambda wc: {m: config["methods"][m]["kind"] for m in config["experiments"]["methods"]},
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
+        labels=labels(),
         device=MAIN_DEVICE,
         expect=MC_EXPECT,
     script:

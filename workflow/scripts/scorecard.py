@@ -42,7 +42,7 @@ def main(smk) -> None:
     write_csv(points, smk.output.points, float_format="%.4f")
     write_csv(claim_rows, smk.output.claims)
     write_csv(head, smk.output.headline, float_format="%.4f")
-    sc.write_markdown(points, claim_rows, head, paper_head, p.scale, p.sigma_scale, smk.output.md)
+    sc.write_markdown(points, claim_rows, head, paper_head, p.scale, p.sigma_scale, smk.output.md, p.labels)
     log(f"{(points.status == 'compared').sum()} points compared, {len(claim_rows)} claims")
 
 
