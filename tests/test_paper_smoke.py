@@ -57,6 +57,7 @@ def test_the_cpu_rehearsal_passes_every_step_and_writes_its_numbers(rehearsal):
         "estimate: paper preset device-hours",
     }
     assert all(s["ok"] for s in steps.values())
+    assert steps["workflow: test scale"]["skipped"] == "--skip-test-scale"  # CI's e2e fixture runs that scale
     assert steps["workflow: paper-smoke scale"]["second_run_nothing_to_do"]  # a second run does nothing
     assert steps["MC: two device runs byte-identical"]["byte_identical"]
     assert steps["training: deterministic algorithms"]["bitwise_equal_checkpoints"]

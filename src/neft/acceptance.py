@@ -66,6 +66,13 @@ class Checks:
         print(f"   {'ok' if ok else 'FAILED'} in {row['seconds']} s: {_brief(detail)}", flush=True)
         return row
 
+    def skip(self, name: str, reason: str) -> dict:
+        """A step left out on purpose: a row of the table that says why, counted as passed."""
+        print(f"== {name}\n   skipped: {reason}", flush=True)
+        row = {"step": name, "ok": True, "seconds": 0.0, "skipped": reason}
+        self.rows.append(row)
+        return row
+
     @property
     def ok(self) -> bool:
         return all(r["ok"] for r in self.rows)
@@ -366,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gpu-jobs", type=int, default=8, help="workflow jobs sharing the GPU at once")
     ap.add_argument("--chips", type=int, default=50, help="chips of the CPU/device Monte-Carlo comparison")
     ap.add_argument("--quick-bench", action="store_true", help="neft.bench --quick (the default with --cpu)")
+    ap.add_argument(
+        "--skip-test-scale",
+        action="store_true",
+        help="leave out the test-scale workflow step (CI: tests/test_workflow.py runs that scale on the CPU already)",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -391,7 +403,10 @@ def main(argv: list[str] | None = None) -> int:
             "cores": args.cores,
         },
     )
-    checks.run("workflow: test scale", lambda: workflow_scale(work / "test", TEST_PRESET, device, args.cores, 1))
+    if args.skip_test_scale:
+        checks.skip("workflow: test scale", "--skip-test-scale")
+    else:
+        checks.run("workflow: test scale", lambda: workflow_scale(work / "test", TEST_PRESET, device, args.cores, 1))
     smoke = work / "paper-smoke"
     checks.run(
         "workflow: paper-smoke scale",
