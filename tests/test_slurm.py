@@ -77,15 +77,14 @@ def test_workflow_through_slurm_matches_local_run(cluster, tmp_path):
     slurm_dir.mkdir()
     local_dir.mkdir()
 
-    # the profile as shipped; only the first status check comes sooner (MinJobAge 600 s keeps finished jobs in
-    # squeue). The plugin then waits 1, 11, 21, ... s between checks until one finds a finished job (and 1 s again
-    # after it): most jobs here take 10 to 25 s, so each is seen about 12 or 33 s after its submission.
+    # the profile as shipped; only the first status check comes sooner (MinJobAge 600 s >= 3 x 10 s keeps squeue).
+    # The plugin then checks 10, 30, 60, ... s after a submission: most jobs here take 10 to 25 s.
     log = run(
         slurm_dir,
         "--workflow-profile",
         PROFILE,
         "--slurm-init-seconds-before-status-checks",
-        "1",
+        "10",
         timeout=240,
         cluster=cluster,
     )
