@@ -16,7 +16,6 @@ from neft.fitting import (
     DeviceDataError,
     fit_device,
     fit_file,
-    fit_r2,
     fit_two_band,
     plot_fits,
     read_fit_table,
@@ -301,12 +300,6 @@ def test_middle_levels_follow_the_band_rule(tmp_path):
     assert table.loc[table.band == "middle", "level"].tolist() == [3, 4]
 
 
-def test_fit_r2_is_over_the_levels():
-    table = pd.DataFrame({"measured_rel_std": [0.01, 0.03, 0.05, 0.01], "model_rel_std": [0.01, 0.04, 0.04, 0.01]})
-    assert fit_r2(table) == pytest.approx(1 - 2e-4 / 11e-4)  # SS_res = 2 x 0.01^2; SS_tot around the mean 0.025
-    assert fit_r2(table.assign(measured_rel_std=0.02, model_rel_std=0.02)) == 1.0  # flat: as fit_device's r2
-
-
 def test_plot_fits_names_the_published_fits_states_r2_and_runs_in_time(tmp_path, monkeypatch):
     from neft import plotting
 
@@ -319,7 +312,6 @@ def test_plot_fits_names_the_published_fits_states_r2_and_runs_in_time(tmp_path,
     cards["synth"], tables["synth"] = fit_file(
         write_stats(tmp_path / "s.csv", [0.01, 0.03, 0.05, 0.01]), "dev", "synth"
     )
-    del cards["synth"].extra["fit"]["r2"]  # a card without a stored r^2: computed from the fit table
     plot_fits(tables, ["unused.png"], cards=cards)
     fig = figures[0]
     titles = [ax.get_title() for ax in fig.axes if ax.axison]

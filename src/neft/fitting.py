@@ -419,15 +419,6 @@ _TIME_SUFFIX = re.compile(r"_(\d+(?:\.\d+)?)(s|min|h|d)$")
 _TIME_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def fit_r2(table: pd.DataFrame) -> float:
-    """r^2 of the two-band fit over the levels of a fit table: 1 - SS_res / SS_tot of measured_rel_std against
-    model_rel_std (1 where every level has the same std, as in ``fit_device``)."""
-    rel = table["measured_rel_std"].to_numpy(dtype=float)
-    ss_tot = float(((rel - rel.mean()) ** 2).sum())
-    ss_res = float(((rel - table["model_rel_std"].to_numpy(dtype=float)) ** 2).sum())
-    return 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
-
-
 def time_since_programming(name: str, card: DeviceCard | None = None) -> float | None:
     """Seconds since programming that a card's name (or its source device's) ends in, e.g. RRAM_Wan2022_1d ->
     86400; None for a card without one."""
@@ -478,8 +469,7 @@ def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], card
         t = fit_tables[name].sort_values("level")
         card = cards[name]
         s, measured_sigma, rmse = card.middle_multiplier, card.extra["measured_sigma"], card.extra["fit"]["rmse"]
-        r2 = card.extra["fit"].get("r2")
-        r2 = fit_r2(t) if r2 is None else float(r2)
+        r2 = card.extra["fit"]["r2"]  # a fitted card always has it (neft.devices.FIT_KEYS)
         levels = t["level"].to_numpy()
         ax.bar(levels, t["model_rel_std"], width=0.6, color=model_color, alpha=0.45, label="NeFT two-band fit")
         ax.plot(levels, t["measured_rel_std"], "o", ms=6, color=data_color, label=points_label(card), zorder=3)

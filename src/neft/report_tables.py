@@ -67,16 +67,16 @@ def configuration_table(config: dict) -> pd.DataFrame:
     rows = [
         ("scale (preset)", config.get("scale")),
         ("model / dataset pairs", ", ".join(f"{p['model']}/{p['dataset']}" for p in exp.get("pairs", []))),
-        ("methods", _listing(exp.get("methods"))),
-        ("device cards", _listing(exp.get("devices"))),
-        ("training seeds", _listing(exp.get("seeds"))),
-        ("σ grid (σ_d, std of a device's conductance as a fraction of its range)", _listing(config.get("sigmas"))),
+        ("methods", exp.get("methods")),
+        ("device cards", exp.get("devices")),
+        ("training seeds", exp.get("seeds")),
+        ("σ grid (σ_d, std of a device's conductance as a fraction of its range)", config.get("sigmas")),
         (
             "model widths (fraction of the paper's channels)",
-            _listing({m: v.get("width") for m, v in config.get("models", {}).items()}),
+            {m: v.get("width") for m, v in config.get("models", {}).items()},
         ),
         ("training epochs", training.get("epochs")),
-        ("checkpoint selection", _listing(training.get("selection"))),
+        ("checkpoint selection", training.get("selection")),
         ("simulated chips per point and training seed", mc.get("chips")),
         ("test images per dataset (all: the full test set)", data.get("test_subset") or "all"),
     ]

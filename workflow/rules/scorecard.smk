@@ -55,5 +55,6 @@ rule plot_scorecard:
         sigma_scale=config["scorecard"]["sigma_scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         device=MAIN_DEVICE,
+        ci=config["figures"]["ci"],
     script:
         "../scripts/plot_scorecard.py"
