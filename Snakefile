@@ -21,6 +21,7 @@ include: "workflow/rules/ablation.smk"
 include: "workflow/rules/crosscheck.smk"
 include: "workflow/rules/convergence.smk"
 include: "workflow/rules/nonideal.smk"
+include: "workflow/rules/scale.smk"
 include: "workflow/rules/scorecard.smk"
 include: "workflow/rules/report.smk"
 
@@ -58,6 +59,7 @@ localrules:
     figure_drift,
     table_drift,
     table_worst_case_probe,
+    scale_study,
 
 
 rule reproduce_all:
@@ -228,3 +230,10 @@ rule table_worst_case_probe:
     """The worst-case probe: per method, a likely chip found below the sampled 1st percentile (opt-in)."""
     input:
         TARGETS["table_worst_case_probe"],
+
+
+rule scale_study:
+    """The scale ladder (scale_study.enabled; config/presets/scale.yaml): every method along rungs of (width,
+    epochs) at each rung's computed sigma, its table and figure."""
+    input:
+        TARGETS["scale_study"],

@@ -79,6 +79,10 @@ def _tables():
             ),
         ],
         columns=["metric", "claim", "paper", "ours", "our_evidence", "our_n"],
+    ).assign(
+        our_stability=[1.0, 0.888889, float("nan")],
+        our_seeds_to_decide=pd.array([None, 7, None], dtype="Int64"),
+        our_resamples=pd.array([27, 27, None], dtype="Int64"),
     )
     ablation = pd.DataFrame(
         [
@@ -193,6 +197,35 @@ def test_the_conclusions_say_what_the_numbers_say():
     assert "OVF at σ = 0.07: no between-seed std (one training seed)" in text
     assert "2 of the paper's 3 plotted points were run" in text and "mean |ours − paper| is 2.50 pp" in text
     assert "ours: holds 1, undecided 1, not evaluable 1" in text
+    assert (
+        "ours **holds** (1/1 panels hold (+8.40 [+6.10, +10.70]); n = 3 seeds x 30 chips; stable in 100% of 27 " in text
+    )
+    assert "; stable in 89% of 27 seed resamples; about 7 seeds would decide it)" in text
+    assert "ours **not evaluable** (no matching points); on the paper's own numbers" in text  # no stability to give
+
+
+def test_claim_stability_reads_back_from_the_csv_and_says_when_there_is_one_seed(tmp_path):
+    from neft import scorecard as sc
+    from neft.results import write_csv
+
+    from .test_claims import PANELS, paired_evidence
+
+    rows = []
+    for diffs in ([10.0, 10.3, 9.8], [1.0, 2.0, 6.0], [10.0]):
+        out = sc.claims_table({"accuracy": paired_evidence({PANELS[0]: diffs})}, {})
+        rows.append(out[out.claim == "OVF beats W/ Noise at the largest σ of every panel"])
+    path = tmp_path / "scorecard_claims.csv"
+    write_csv(pd.concat(rows, ignore_index=True), path)
+    claims = conclusions.read_tables({"claims": path})["claims"]
+    assert str(claims["our_seeds_to_decide"].dtype) == "Int64" and str(claims["our_resamples"].dtype) == "Int64"
+    assert claims["our_stability"].dtype == "float64" and claims["our_n"].tolist()[2] == "1 seed x 10 chips"
+    summary = conclusions.build({"claims": claims}, METHODS, "mini", 0.35)
+    for source in summary.sources:
+        assert _recompute(claims, source) == source.text, source
+    text = summary.markdown()
+    assert "n = 3 seeds x 10 chips; stable in 100% of 27 seed resamples)" in text
+    assert "stable in 78% of 27 seed resamples; about 6 seeds would decide it)" in text
+    assert "n = 1 seed x 10 chips; one training seed: no resamples to judge its stability)" in text
 
 
 def test_the_conclusions_need_the_claims_and_tolerate_absent_studies():
@@ -204,3 +237,66 @@ def test_the_conclusions_need_the_claims_and_tolerate_absent_studies():
     assert "This is the" not in text  # the paper scale has no scale caveat
     with pytest.raises(ValueError, match="scorecard_claims.csv"):
         conclusions.build({"accuracy": tables["accuracy"]}, METHODS, "mini", 0.35)
+
+
+def _ladder_tables(tmp_path, seeds=(0, 1, 2)):
+    """The tables of a constructed ladder (tests/test_ladder.py), through their CSVs as summarize reads them."""
+    from neft import ladder
+    from neft.results import write_csv
+
+    from .test_ladder import ABLATION, KINDS, LABELS, constructed, study
+    from .test_ladder import METHODS as LADDER_METHODS
+
+    chips, sums, conv, factors = constructed(seeds=seeds)
+    s = study(seeds=seeds)
+    built = {
+        "ladder": ladder.accuracy_table(chips, sums, conv, factors, s, LABELS),
+        "ladder_decomposition": ladder.decomposition_table(chips, factors, s, ABLATION),
+        "ladder_claims": ladder.claims_table(chips, sums, conv, factors, s, LADDER_METHODS, KINDS),
+    }
+    paths = {}
+    for name, table in built.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        write_csv(table, paths[name])
+    return conclusions.read_tables(paths)
+
+
+def test_the_ladder_paragraph_comes_first_and_names_each_rung_s_verdicts_from_the_table(tmp_path):
+    tables = _tables() | _ladder_tables(tmp_path)
+    summary = conclusions.build(tables, METHODS, "mini", 0.35)
+    question, text = summary.paragraphs[0]
+    assert question == "What the scale ladder measured."
+    for source in summary.sources:
+        assert _recompute(tables[source.table], source) == source.text, source
+    claims = tables["ladder_claims"]
+    for claim, g in claims.groupby("claim", sort=False):
+        verdicts = g["verdict"].tolist()
+        if set(verdicts) == {"–"}:
+            assert claim not in text
+        elif len(set(verdicts)) == 1:
+            assert f"“{claim}” ({verdicts[0]} at every rung; stable in " in text
+        else:
+            assert f"“{claim}”: {verdicts[0]} at 2 epochs, {verdicts[1]} at 4 epochs" in text
+    assert "“OVF beats W/ Noise at the largest σ of every panel”: holds at 2 epochs, does not hold at 4 epochs" in text
+    acc = tables["ladder"].set_index(["method", "epochs"])
+    assert f"accuracy (%): W/ Noise {acc.loc[('noise_injection', 2), 'mean']:.2f} [" in text
+    assert f"(2 epochs) → {acc.loc[('noise_injection', 4), 'mean']:.2f} [" in text
+    assert "factor 0.33 at width 0.0625 x the paper's σ" in text and "(ours 0.132)" in text
+    assert "The last doubling (2 → 4 epochs) still added W/ Noise +" in text
+    assert "Runs that converged: W/ Noise 0/3 (2 epochs) → 3/3 (4 epochs)" in text
+    rest = summary.markdown()
+    assert "orderings and verdicts are" not in rest  # the untested sentence is gone
+    assert "How its findings move with longer training is what the scale ladder above measured." in rest
+
+
+def test_the_ladder_paragraph_with_one_seed_gives_no_interval_and_no_verdict(tmp_path):
+    tables = _tables() | _ladder_tables(tmp_path, seeds=(0,))
+    _, text = conclusions.build(tables, METHODS, "mini", 0.35).paragraphs[0]
+    assert "[" not in text and "Verdicts" not in text
+    assert "W/ Noise" in text and "holds" not in text
+
+
+def test_without_a_ladder_the_summary_claims_nothing_about_orderings():
+    text = conclusions.build(_tables(), METHODS, "mini", 0.35).markdown()
+    assert "What the scale ladder measured" not in text
+    assert "orderings and verdicts are" not in text and "scale ladder" not in text

@@ -9,7 +9,14 @@ from .conftest import SCHEMA, load_config
 
 @pytest.mark.parametrize(
     "presets",
-    [(), ("config/presets/test.yaml",), ("config/presets/paper.yaml",), ("config/presets/paper-smoke.yaml",)],
+    [
+        (),
+        ("config/presets/test.yaml",),
+        ("config/presets/paper.yaml",),
+        ("config/presets/paper-smoke.yaml",),
+        ("config/presets/scale.yaml",),
+        ("config/presets/paper.yaml", "config/presets/scale-gpu.yaml"),
+    ],
 )
 def test_shipped_configs_are_valid(presets):
     cfg = validate_config(load_config(*presets), SCHEMA)
@@ -213,3 +220,30 @@ def test_paths_are_key_value_segments():
     cfg = validate_config(load_config(), SCHEMA)
     e = [e for e in grid.evaluations(cfg) if e.run.method == "noise_injection"][0]
     assert e.path == f"vgg8/mnist/noise_injection/RRAM1/sigma~{e.run.sigma}/seed~0/test~{e.run.sigma}"
+
+
+@pytest.mark.parametrize(
+    ("ladder", "message"),
+    [
+        (
+            {"methods": ["plain", "nope"]},
+            "scale_study.methods[1]: 'nope' is not defined under methods; allowed values:",
+        ),
+        ({"methods": ["ovf", "irs"]}, "scale_study.sigma_rule.reference_method: 'plain' must be one of"),
+        ({"sigma_rule": {"reference_method": "ovf"}}, "'ovf' must be a method of kind plain"),
+        (
+            {"rungs": [{"width": 0.0625, "epochs": 2}, {"width": 0.06250, "epochs": 2}]},
+            "scale_study.rungs: two rungs share a (width, epochs)",
+        ),
+        ({"paper_sigmas": [0.4, 0.40001]}, "scale_study.paper_sigmas[1]: sigma 0.40001 has more than 4 decimals"),
+        ({"paper_sigmas": [0.4, 0.4000]}, "non-unique"),
+        ({"sigma_rule": {"factor_min": 2, "factor_max": 1.5}}, "factor_min: 2 must be below factor_max (1.5)"),
+        ({"sigma_rule": {"factor_max": 3}}, "scale_study.sigma_rule.factor_max: 3 x the largest sigma"),
+        ({"rungs": [{"width": 0.0625, "epochs": 0}]}, "scale_study.rungs[0].epochs"),
+        ({"seeds": []}, "scale_study.seeds"),
+    ],
+)
+def test_an_invalid_ladder_is_rejected_naming_the_key(ladder, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(load_config(extra={"scale_study": {"enabled": True} | ladder}), SCHEMA)
+    assert message in str(err.value)

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from neft import claims
+from neft import claims, stability
 from neft import scorecard as sc
 
 from .conftest import REPO
@@ -126,3 +126,49 @@ def test_uncertainty_claim_direction():
 def test_scale_statement_says_when_scales_differ():
     assert "not the paper's" in sc.scale_statement("mini", 0.35)
     assert "directly comparable" in sc.scale_statement("paper", 1.0)
+
+
+EXISTING_CLAIM_COLUMNS = ["metric", "claim", "paper", "ours", "paper_evidence", "our_evidence", "our_test", "our_n"]
+
+
+def test_claims_table_appends_the_stability_columns_and_keeps_the_others(tmp_path):
+    from .test_claims import PANELS, convergence, paired_evidence
+
+    ours = {"accuracy": paired_evidence({PANELS[0]: [10.0, 10.3, 9.8]})}
+    conv = convergence({"ovf": (2, 3), "noise_injection": (0, 3)})
+    extra = [(*claims.convergence_claim(conv), stability.convergence_stability(conv))]
+    out = sc.claims_table(ours, {}, extra)
+    assert list(out.columns) == [*EXISTING_CLAIM_COLUMNS, "our_stability", "our_seeds_to_decide", "our_resamples"]
+    assert str(out["our_seeds_to_decide"].dtype) == "Int64" and str(out["our_resamples"].dtype) == "Int64"
+    top = out.set_index("claim").loc["OVF beats W/ Noise at the largest σ of every panel"]
+    assert (top.ours, top.our_n, top.our_stability, top.our_resamples) == ("holds", "3 seeds x 10 chips", 1.0, 27)
+    assert pd.isna(top.our_seeds_to_decide)
+    none = out.set_index("claim").loc["W/ Noise beats W/O Noise at every σ ≥ 0.1"]  # no W/O Noise rows
+    assert none.ours == "not evaluable" and pd.isna(none.our_stability) and pd.isna(none.our_resamples)
+    other = out[out.metric == "other"].iloc[0]
+    assert other.ours == "undecided" and other.our_resamples == 729 and other.our_stability == pytest.approx(19 / 27)
+    # the same table without stability columns is what the code gave before: nothing else moved
+    before = sc.claims_table({"accuracy": table([("m", "d", "plain", "0.05", 99.0)])}, {})
+    assert list(before.columns[: len(EXISTING_CLAIM_COLUMNS)]) == EXISTING_CLAIM_COLUMNS
+    assert before["our_stability"].isna().all()  # the paper's kind of evidence (points) has no seeds to resample
+
+
+def test_scorecard_markdown_prints_stability_and_seeds_to_decide(tmp_path):
+    from .test_claims import PANELS, paired_evidence
+
+    rows = []
+    for diffs in ([10.0, 10.3, 9.8], [1.0, 2.0, 6.0], [10.0]):
+        out = sc.claims_table({"accuracy": paired_evidence({PANELS[0]: diffs})}, {})
+        rows.append(out[out.claim == "OVF beats W/ Noise at the largest σ of every panel"])
+    rows = pd.concat(rows, ignore_index=True)
+    assert [sc.stability_text(r) for r in rows.itertuples()] == [
+        "27/27 resamples (100%)",
+        "21/27 resamples (78%); ≈ 6 seeds would decide it",
+        "– (one seed)",
+    ]
+    points = pd.DataFrame(columns=["status", "paper_in_ci", "diff"])
+    md = tmp_path / "scorecard.md"
+    sc.write_markdown(points, rows, pd.DataFrame(), pd.DataFrame(), "mini", 0.35, md)
+    text = md.read_text()
+    assert "| metric | claim | paper | ours | our evidence | n | stability | test |" in text
+    assert "| 3 seeds x 10 chips | 21/27 resamples (78%); ≈ 6 seeds would decide it |" in text

@@ -393,3 +393,62 @@ def test_report_tables_have_no_blank_cells_raw_ids_or_index(e2e):
     assert 'href="https://github.com/YifanQin-ND/NeFT_CIM"' in html  # the device cards' sources, linked
     assert 'href="https://doi.org/10.1038/s41586-022-04992-8"' in html
     assert "σ_d reproducing the data (fraction of the range)" in html
+
+
+LADDER_TEST = (
+    "scale_study:\n"
+    "  enabled: true\n"
+    "  methods: [plain, noise_injection, ni_temperature, ovf, ovf_beta0]\n"
+    "  seeds: [0, 1]\n"
+    "  rungs: [{width: 0.0625, epochs: 1}, {width: 0.0625, epochs: 2}]\n"
+    "  sigma_rule: {chips: 3, factor_step: 0.1}\n"
+)
+
+
+def test_the_scale_ladder_end_to_end(tmp_path):
+    """Two rungs (1 and 2 epochs), two seeds, five methods at the test scale: the sigma rule runs in the DAG, every
+    table's numbers come from the chip rows, a rerun has nothing to do."""
+    from neft import ladder
+
+    (tmp_path / "ladder.yaml").write_text(LADDER_TEST)
+    args = ("--cores", "2", "--configfile", TEST_PRESET, str(tmp_path / "ladder.yaml"))
+    snakemake("scale_study", *args, cwd=tmp_path)
+    res = tmp_path / "results"
+    factor = ladder.read_factor(res / "scale/width~0.0625/sigma_factor.json")
+    sweep = pd.read_csv(res / "scale/width~0.0625/sigma_sweep.csv")
+    assert sweep.accuracy.iloc[-1] <= 35.41 < sweep.accuracy.iloc[-2]  # the sweep stops where it crosses the paper's
+    acc = pd.read_csv(res / "tables/ladder.csv", dtype={"width": str, "paper_sigma": str, "sigma": str})
+    assert len(acc) == 2 * 5 and set(acc.factor) == {factor} and set(acc.sigma) == {ladder.rung_sigma(factor, 0.4)}
+    chips = pd.concat(
+        pd.read_csv(p, dtype={"width": str, "paper_sigma": str}) for p in sorted(res.glob("scale/mc/**/*.csv"))
+    )
+    for r in acc.itertuples():
+        g = chips[(chips.epochs == r.epochs) & (chips.method == r.method)]
+        assert r.mean == pytest.approx(g.groupby("seed")["accuracy"].mean().mean(), abs=1e-4)
+        assert r.seeds == 2 and r.chips_per_seed == 3
+    assert acc[acc.epochs == 1].doubling_from.isna().all() and (acc[acc.epochs == 2].doubling_from == 1).all()
+    assert acc[acc.method != "plain"].runs.eq(2).all()
+    claims = pd.read_csv(res / "tables/ladder_claims.csv")
+    assert set(claims.verdict) <= {"holds", "does not hold", "undecided", "–"} and set(claims.epochs) == {1, 2}
+    decomp = pd.read_csv(res / "tables/ladder_decomposition.csv")
+    assert set(decomp.comparison) == {"gain", "temp", "structure", "feedback"} and set(decomp.instance) == {"ovf"}
+    assert (res / "figures/ladder.png").stat().st_size > 0 and "| rung 0.0625, 1 |" in (
+        res / "tables/ladder.md"
+    ).read_text()
+    assert "Nothing to be done" in snakemake("scale_study", "-n", *args, cwd=tmp_path).stdout
+
+
+def test_the_scale_presets_build_their_ladders(tmp_path):
+    """The CPU ladder: 8 methods x 3 rungs x 3 seeds; the GPU ladder over the paper preset: 7 rungs at 4 sigmas, three
+    widths, so three sigma-rule sweeps."""
+    cpu = job_counts(
+        snakemake("-n", "scale_study", "--configfile", str(REPO / "config/presets/scale.yaml"), cwd=tmp_path).stdout
+    )
+    assert cpu["train_rung"] == 72 and cpu["evaluate_rung"] == 72 and cpu["calibrate_rung_sigma"] == 1
+    gpu = job_counts(
+        snakemake(
+            "-n", "scale_study", "--configfile", PAPER_PRESET, str(REPO / "config/presets/scale-gpu.yaml"), cwd=tmp_path
+        ).stdout
+    )
+    assert gpu["train_rung"] == 7 * (7 * 4 + 1) * 3 and gpu["evaluate_rung"] == 7 * 8 * 4 * 3
+    assert gpu["calibrate_rung_sigma"] == 3

@@ -364,6 +364,79 @@ def paper_cost(smoke: Path, bench_json: Path) -> dict:
     }
 
 
+#: Training cost of each method kind relative to W/ Noise, per image, as measured on this project's CPU
+#: (docs/calibration.md, section 4: W/O Noise 10.7 s, W/ Noise 12.1 s, CorrectNet 12.7 s, OVF 44.0 s, IRS 14.3 s an
+#: epoch); the ladder estimate uses them where no paper-smoke run measured the device's own.
+CPU_METHOD_FACTORS = {"plain": 0.88, "noise_injection": 1.0, "correctnet": 1.05, "ovf": 3.64, "irs": 1.18}
+SCALE_GPU_PRESET = REPO / "config/presets/scale-gpu.yaml"
+
+
+def ladder_cost(presets: list[Path], mac_rate: float, method_factors: dict | None = None) -> dict:
+    """Device-hours of a scale ladder (``scale_study``), by ``paper_cost``'s model: per training, epochs x (3 x
+    forward MACs per image at the rung's width x the method's cost factor x training images + 2 passes over the
+    test set); per sweep, forward MACs x chips x test images; per width, the sigma rule's sweep (every factor, at
+    most). ``presets`` are merged over config/config.yaml in order; ``mac_rate`` in MAC/s."""
+    from neft import ladder
+    from neft.bench import macs_per_image
+    from neft.data.registry import get_spec
+    from neft.models import build_model
+
+    cfg = _merged(*presets)
+    study = cfg["scale_study"]
+    factors = CPU_METHOD_FACTORS | (method_factors or {})
+    pair = cfg["experiments"]["pairs"][0]
+    spec = get_spec(pair["dataset"])
+    full_train, full_test = DATASET_IMAGES[pair["dataset"]]
+    n_train = cfg["data"]["train_subset"] or full_train - spec.val_size
+    n_test = cfg["data"]["test_subset"] or full_test
+    chips = cfg["mc"]["chips"]
+    rows = []
+    for rung in ladder.rungs(study):
+        net = build_model(pair["model"], spec.num_classes, spec.channels, spec.image_size, rung.width)
+        macs = macs_per_image(net, (spec.channels, spec.image_size, spec.image_size))
+        trainings = train_s = 0.0
+        for method in study["methods"]:
+            kind = cfg["methods"][method]["kind"]
+            count = len(study["seeds"]) * (1 if kind == "plain" else len(study["paper_sigmas"]))
+            per = rung.epochs * (3 * factors.get(kind, 1.0) * n_train + 2 * n_test) * macs / mac_rate
+            trainings, train_s = trainings + count, train_s + count * per
+        sweeps = len(study["methods"]) * len(study["paper_sigmas"]) * len(study["seeds"])
+        mc_s = sweeps * macs * chips * n_test / mac_rate
+        if rung == ladder.width_reference(study, rung.width):
+            mc_s += (
+                len(ladder.factor_grid(study["sigma_rule"])) * study["sigma_rule"]["chips"] * macs * n_test / mac_rate
+            )
+        rows.append(
+            {
+                "rung": rung.label,
+                "gmacs_per_image": round(macs / 1e9, 4),
+                "trainings": int(trainings),
+                "train_h": train_s / 3600,
+                "mc_h": mc_s / 3600,
+            }
+        )
+    total = sum(r["train_h"] + r["mc_h"] for r in rows)
+    return {
+        "mac_rate_g_per_s": mac_rate / 1e9,
+        "method_factors": factors,
+        "images": {"train": n_train, "test": n_test, "chips": chips},
+        "rungs": [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows],
+        "total_h": round(total, 2),
+    }
+
+
+def _ladder_cost_main(presets: list[Path], rates: list[float]) -> int:
+    """Print the ladder estimate at each rate (GMAC/s): ``--ladder-cost`` needs no GPU and runs nothing."""
+    for rate in rates:
+        est = ladder_cost(presets, rate * 1e9)
+        print(f"at {rate:g} GMAC/s ({', '.join(str(p) for p in presets)}):")
+        print("| rung | GMACs per image | trainings | training (h) | Monte-Carlo (h) |\n|---|---:|---:|---:|---:|")
+        for r in est["rungs"]:
+            print(f"| {r['rung']} | {r['gmacs_per_image']} | {r['trainings']} | {r['train_h']:.2f} | {r['mc_h']:.2f} |")
+        print(f"total: {est['total_h']:.1f} h\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="tools/gpu_acceptance.sh", description=__doc__.split("\n\n")[0])
     ap.add_argument("--cpu", action="store_true", help="rehearse every step on the CPU (what CI runs)")
@@ -378,7 +451,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave out the test-scale workflow step (CI: tests/test_workflow.py runs that scale on the CPU already)",
     )
+    ap.add_argument(
+        "--ladder-cost",
+        nargs="*",
+        type=Path,
+        metavar="PRESET",
+        help="only print the scale ladder's estimated hours for these presets (merged over config/config.yaml; "
+        "default: the paper preset and config/presets/scale-gpu.yaml) at each --mac-rate, and exit",
+    )
+    ap.add_argument(
+        "--mac-rate",
+        type=float,
+        nargs="+",
+        default=[108.0, 10000.0],
+        help="GMAC/s for --ladder-cost (default: this project's 2-core CPU as measured, and an assumed GPU)",
+    )
     args = ap.parse_args(argv)
+    if args.ladder_cost is not None:
+        presets = args.ladder_cost or [REPO / "config/presets/paper.yaml", SCALE_GPU_PRESET]
+        return _ladder_cost_main(presets, args.mac_rate)
 
     import torch
 
@@ -419,6 +510,13 @@ def main(argv: list[str] | None = None) -> int:
     checks.run("training: deterministic algorithms", lambda: deterministic_training(smoke, device, tmp))
     checks.run("MC: chips per pass", lambda: chips_per_pass(bench_json))
     checks.run("estimate: paper preset device-hours", lambda: paper_cost(smoke, bench_json))
+    checks.run(
+        "estimate: GPU scale ladder device-hours",
+        lambda: ladder_cost(
+            [REPO / "config/presets/paper.yaml", SCALE_GPU_PRESET],
+            float(json.loads(bench_json.read_text())["limits"]["conv3x3_fp32_gflops"]) * 1e9 / 2,
+        ),
+    )
     total = time.perf_counter() - t_start
     table = checks.table()
     print(f"\n{table}\n\n{'PASSED' if checks.ok else 'FAILED'} in {total:.0f} s on {label}")

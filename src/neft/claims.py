@@ -19,12 +19,18 @@ the number of points (docs/methods.md).
 
 Where a claim compares groups ("the best of OVF and IRS" against "the best baseline"), the best member of each group
 is chosen by its mean, and the chosen pair is tested.
+
+Each claim is also *judged* (:class:`Judged`: the verdict with the comparisons it rests on), so that
+``neft.stability`` can redo it on resamples of the training seeds (:meth:`SeedEvidence.resampled`) and say how
+stable the verdict is, and how many seeds would decide an undecided one.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from neft.ablation import by_seed
@@ -92,6 +98,7 @@ class SeedEvidence:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self._draw, self._parent = None, None  # a resample (``resampled``): its draw of seeds and the full evidence
         source = self.summary if self.metric == "ekl" else self.chips
         if self.device is not None:
             source = source[source.device == self.device]
@@ -106,6 +113,11 @@ class SeedEvidence:
     def _values(self, model: str, dataset: str, method: str, sigma: str) -> pd.Series:
         """Per (seed, chip) values of the experiment standing for ``method``'s point at ``sigma``."""
         key = (model, dataset, method, sigma)
+        if self._draw is not None and key not in self._cache:  # a resample: draw i of the full data is seed i
+            parts = self._parent._values(*key)
+            present = set(parts.index.get_level_values("seed"))
+            draws = {i: parts.xs(s, level="seed") for i, s in enumerate(self._draw) if s in present}
+            self._cache[key] = (pd.concat(draws, names=["seed", "chip"]) if draws else parts.iloc[:0]).sort_index()
         if key not in self._cache:
             source, train_sigma = point_source(self.methods, method, sigma)
             r = self._rows
@@ -123,6 +135,42 @@ class SeedEvidence:
             self._cache[key] = values.dropna().sort_index()
         return self._cache[key]
 
+    # -- resampling the training seeds (neft.stability) ----------------------------------------------------------
+    def seeds(self) -> list:
+        """The training seeds of the rows (of a resample: its draws, 0 .. n-1)."""
+        if self._draw is not None:
+            return list(range(len(self._draw)))
+        return sorted(self._rows["seed"].unique().tolist())
+
+    def resampled(self, seed_draw) -> SeedEvidence:
+        """The same evidence on a resample of its training seeds: ``seed_draw`` lists seeds of this evidence (with
+        repeats), and draw i becomes seed i of the copy, so a seed drawn twice is two groups. Every method and point
+        sees the same draw (seeds pair the methods). The copy shares the rows and the points (which method stands
+        for which point) and reads its values from this evidence's per-seed values: nothing is filtered again."""
+        root = self if self._draw is None else self._parent
+        draw = tuple(seed_draw) if self._draw is None else tuple(self._draw[int(i)] for i in seed_draw)
+        new = copy.copy(self)  # shallow: rows, summary and _ours shared
+        new._cache, new._draw, new._parent = {}, draw, root
+        return new
+
+    def _seed_parts(self, key: tuple) -> dict:
+        """(full evidence) seed -> chip-ordered values (numpy) of ``key``'s point."""
+        ck = ("seed parts", *key)
+        if ck not in self._cache:
+            v = self._values(*key)
+            self._cache[ck] = {s: g.to_numpy() for s, g in v.groupby(level="seed", sort=True)}
+        return self._cache[ck]
+
+    def _pair_parts(self, ka: tuple, kb: tuple) -> dict:
+        """(full evidence) seed -> (values of A, values of B) on the chips both have, chip-ordered."""
+        ck = ("pair parts", ka, kb)
+        if ck not in self._cache:
+            va, vb = self._values(*ka), self._values(*kb)
+            common = va.index.intersection(vb.index)
+            va, vb = va[common], vb[common]
+            self._cache[ck] = dict(zip(sorted(set(common.get_level_values("seed"))), zip(by_seed(va), by_seed(vb))))
+        return self._cache[ck]
+
     def panels(self) -> list[tuple[str, str]]:
         return sorted({(m, d) for m, d, _, _ in self._ours})
 
@@ -133,10 +181,22 @@ class SeedEvidence:
         """The two-level point estimate: the mean over seeds of the seeds' chip means."""
         if (model, dataset, kind, sigma) not in self._ours:
             return None
-        v = self._values(model, dataset, *self._ours[(model, dataset, kind, sigma)])
+        key = (model, dataset, *self._ours[(model, dataset, kind, sigma)])
+        if self._draw is not None:
+            parts = self._parent._seed_parts(key)
+            means = [parts[s].mean() for s in self._draw if s in parts]
+            return float(np.mean(means)) if means else None
+        v = self._values(*key)
         return float(v.groupby(level="seed").mean().mean())
 
     def compare(self, model: str, dataset: str, sigma: str, a: str, b: str) -> dict:
+        if self._draw is not None:
+            ka = (model, dataset, *self._ours[(model, dataset, a, sigma)])
+            kb = (model, dataset, *self._ours[(model, dataset, b, sigma)])
+            pairs = self._parent._pair_parts(ka, kb)
+            drawn = [pairs[s] for s in self._draw if s in pairs]
+            d = paired_two_level([p[0] for p in drawn], [p[1] for p in drawn])
+            return d | {"chips": d["chips"] // max(d["seeds"], 1)}
         va = self._values(model, dataset, *self._ours[(model, dataset, a, sigma)])
         vb = self._values(model, dataset, *self._ours[(model, dataset, b, sigma)])
         common = va.index.intersection(vb.index)
@@ -271,50 +331,78 @@ def _slightly_worse_sometimes(ev, tolerance: float, sigma_max: float) -> tuple[s
 PAIRED = "paired difference per seed on the same chips, 95 % t-interval over seeds"
 
 
-def accuracy_claims(ev) -> list[Result]:
-    """The paper's accuracy claims on an evidence object (sigma on the paper's scale)."""
+@dataclass
+class Judged:
+    """One claim judged on one evidence: its :data:`Result` and the comparisons behind it (``checked``), with the
+    decision boundaries its points are judged against (``neft.stability`` reads both)."""
+
+    claim: str
+    verdict: str | None
+    evidence: str
+    test: str
+    n: str
+    checked: Checked
+    boundaries: tuple[float, ...] = (0.0,)
+
+    def result(self) -> Result:
+        return self.claim, self.verdict, self.evidence, self.test, self.n
+
+
+def judge_accuracy(ev) -> list[Judged]:
+    """The paper's accuracy claims on an evidence object (sigma on the paper's scale), with their comparisons."""
     c1 = _best_vs_best(ev, NEFT_KINDS, BASELINE_KINDS, lambda s: s >= 0.3 - 1e-9)
     c2 = _at_largest_sigma(ev, "ovf", "noise_injection")
     c3 = _at_largest_sigma(ev, "irs", "noise_injection")
     c4 = _best_vs_best(ev, ("noise_injection",), ("plain",), lambda s: s >= 0.1 - 1e-9)
     v5, c5 = _slightly_worse_sometimes(ev, 2.0, 0.1)
     return [
-        (
+        Judged(
             "NeFT (best of OVF, IRS) beats the best baseline at every σ ≥ 0.3 on every panel",
             c1.verdict(),
             c1.evidence(),
             f"best-by-mean NeFT minus best-by-mean baseline > 0 at every point; {PAIRED}",
             c1.n(),
+            c1,
         ),
-        (
+        Judged(
             "OVF beats W/ Noise at the largest σ of every panel",
             c2.verdict(),
             c2.evidence("panels"),
             f"OVF - W/ Noise > 0; {PAIRED}",
             c2.n(),
+            c2,
         ),
-        (
+        Judged(
             "IRS beats W/ Noise at the largest σ of every panel",
             c3.verdict(),
             c3.evidence("panels"),
             f"IRS - W/ Noise > 0; {PAIRED}",
             c3.n(),
+            c3,
         ),
-        (
+        Judged(
             "W/ Noise beats W/O Noise at every σ ≥ 0.1",
             c4.verdict(),
             c4.evidence(),
             f"W/ Noise - W/O Noise > 0 at every point; {PAIRED}",
             c4.n(),
+            c4,
         ),
-        (
+        Judged(
             "At σ ≤ 0.1 NeFT is sometimes slightly (by at most 2 pp) below the best baseline",
             v5,
             _gap_evidence(c5),
             f"best NeFT - best baseline: some interval below 0, none below -2 pp; {PAIRED}",
             c5.n(),
+            c5,
+            (0.0, -2.0),
         ),
     ]
+
+
+def accuracy_claims(ev) -> list[Result]:
+    """The paper's accuracy claims on an evidence object (sigma on the paper's scale)."""
+    return [j.result() for j in judge_accuracy(ev)]
 
 
 def _gap_evidence(checked: Checked) -> str:
@@ -328,32 +416,46 @@ def _gap_evidence(checked: Checked) -> str:
     )
 
 
-def uncertainty_claims(ev) -> list[Result]:
+def judge_uncertainty(ev) -> list[Judged]:
     c = _every_pair(ev, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: s >= 0.2 - 1e-9, higher=False)
     return [
-        (
+        Judged(
             "OVF and IRS have lower expected KL than W/ Noise and CorrectNet at every σ ≥ 0.2",
             c.verdict(),
             c.evidence("(point, pair) comparisons"),
             "each NeFT instance minus each baseline < 0 at every point; per-seed sweep values paired by seed, "
             "95 % t-interval over seeds",
             c.n("chips per sweep"),
+            c,
         )
     ]
 
 
-def confidence_claims(ev) -> list[Result]:
+def uncertainty_claims(ev) -> list[Result]:
+    return [j.result() for j in judge_uncertainty(ev)]
+
+
+def judge_confidence(ev) -> list[Judged]:
     c = _every_pair(ev, NEFT_KINDS, ("noise_injection", "correctnet"), lambda s: s >= 0.2 - 1e-9)
     return [
-        (
+        Judged(
             "NeFT's confident correct predictions: higher mean max-softmax (correct) than W/ Noise and "
             "CorrectNet at every σ ≥ 0.2",
             c.verdict(),
             c.evidence("(point, pair) comparisons"),
             f"each NeFT instance minus each baseline > 0 at every point; {PAIRED}",
             c.n(),
+            c,
         )
     ]
+
+
+def confidence_claims(ev) -> list[Result]:
+    return [j.result() for j in judge_confidence(ev)]
+
+
+#: metric -> the function judging its claims (the scorecard's metrics)
+JUDGES = {"accuracy": judge_accuracy, "uncertainty": judge_uncertainty, "confidence": judge_confidence}
 
 
 def convergence_claim(summary: pd.DataFrame, sigma_scale: float = 1.0) -> Result:

@@ -30,6 +30,9 @@ TABLES = {
     "convergence": "convergence.csv",
     "devices": "devices.csv",
     "points": "scorecard_points.csv",
+    "ladder": "ladder.csv",
+    "ladder_decomposition": "ladder_decomposition.csv",
+    "ladder_claims": "ladder_claims.csv",
 }
 #: what a cited number is, computed from the cited cells (the test applies the same operation)
 OPERATIONS = {
@@ -203,10 +206,28 @@ def _claim_sentences(w: _Writer, metric: str) -> list[str]:
         n_text = f"; n = {w.cite('claims', i, 'our_n')}" if isinstance(n, str) and n.strip() else ""
         out.append(
             f"Claim “{w.cite('claims', i, 'claim')}”: ours **{w.cite('claims', i, 'ours')}** "
-            f"({w.cite('claims', i, 'our_evidence')}{n_text}); on the paper's own numbers: "
+            f"({w.cite('claims', i, 'our_evidence')}{n_text}{_stability_text(w, i)}); on the paper's own numbers: "
             f"{w.cite('claims', i, 'paper')}."
         )
     return out
+
+
+def _stability_text(w: _Writer, i: int) -> str:
+    """How stable claim row ``i``'s verdict is over seed resamples (neft.stability), cited from the claims table;
+    nothing where the table has no stability columns or the claim no verdict."""
+    r = w.tables["claims"].iloc[i]
+    if "our_stability" not in r or r["ours"] not in ("holds", "does not hold", "undecided"):
+        return ""
+    if pd.isna(r["our_stability"]) or pd.isna(r.get("our_resamples")):
+        one_seed = str(r["our_n"]).startswith("1 seed")
+        return "; one training seed: no resamples to judge its stability" if one_seed else ""
+    text = (
+        f"; stable in {w.cite('claims', i, 'our_stability', '{:.0%}')} of "
+        f"{w.cite('claims', i, 'our_resamples', '{:.0f}')} seed resamples"
+    )
+    if pd.notna(r.get("our_seeds_to_decide")):
+        text += f"; about {w.cite('claims', i, 'our_seeds_to_decide', '{:.0f}')} seeds would decide it"
+    return text
 
 
 def _ablation(w: _Writer, labels: dict) -> str:
@@ -330,13 +351,142 @@ def _devices(w: _Writer) -> str:
     return " ".join(out)
 
 
+def _rung_names(acc: pd.DataFrame) -> dict[tuple[str, int], str]:
+    """Each rung's short name: '8 epochs' when the ladder has one width, else 'width 0.25, 8 epochs'."""
+    one_width = acc["width"].astype(str).nunique() == 1
+    return {
+        (str(r.width), int(r.epochs)): (f"{r.epochs} epochs" if one_width else f"width {r.width}, {r.epochs} epochs")
+        for r in acc.itertuples(index=False)
+    }
+
+
+def _along(w: _Writer, table: str, rows: list[int], names: dict, column: str, fmt: str, ci=None) -> str:
+    """One quantity along the rungs, each value with its rung's name (and interval where ``ci`` names columns)."""
+    t = w.tables[table]
+    parts = []
+    for r in rows:
+        text = w.cite(table, r, column, fmt)
+        if ci and pd.notna(t.iloc[r][ci[0]]) and pd.notna(t.iloc[r][ci[1]]):
+            text += " " + w.interval(table, r, ci[0], ci[1], fmt)
+        parts.append(f"{text} ({names[(str(t.iloc[r]['width']), int(t.iloc[r]['epochs']))]})")
+    return " → ".join(parts)
+
+
+def _ladder(w: _Writer, kinds: dict, labels: dict) -> str:
+    """What the scale ladder measured (scale_study): per paper sigma, the methods' accuracy, NeFT's gain over
+    W/ Noise and its split, convergence and the last doubling along the rungs; then which claims keep their verdict
+    along the ladder and which change."""
+    t = w.tables
+    acc, dec, ver = t["ladder"], t.get("ladder_decomposition"), t.get("ladder_claims")
+    names = _rung_names(acc)
+    out = []
+    widths = sorted({str(x) for x in acc["width"]}, key=float)
+    factors = [f"{w.cite('ladder', _rows(acc, width=x)[0], 'factor', '{:g}')} at width {x}" for x in widths]
+    out.append(
+        f"The ladder trained each method at {len(names)} rungs ({_join(list(dict.fromkeys(names.values())))}) with "
+        f"the same training seeds, on the same seeded chips; each width's σ comes from the sigma rule "
+        f"(factor {_join(factors)} x the paper's σ)."
+    )
+    main = [m for m, k in kinds.items() if k in ("noise_injection", "correctnet", "ovf", "irs")]
+    for ps in dict.fromkeys(str(x) for x in acc["paper_sigma"]):
+        parts = []
+        for m in main:
+            rows = _rows(acc, paper_sigma=ps, method=m)
+            if rows:
+                ci = ("ci95_low", "ci95_high")
+                parts.append(f"{labels.get(m, m)} {_along(w, 'ladder', rows, names, 'mean', '{:.2f}', ci)}")
+        sig = w.cite("ladder", _rows(acc, paper_sigma=ps)[0], "sigma")
+        if parts:
+            out.append(f"At paper σ = {ps} (ours {sig}), accuracy (%): " + "; ".join(parts) + ".")
+        if not _empty(t, "ladder_decomposition"):
+            for inst in dict.fromkeys(dec["instance"].astype(str)):
+                bits = []
+                for comp, what in (
+                    ("gain", "gain over W/ Noise"),
+                    ("temp", "temperature alone"),
+                    ("feedback", "feedback term"),
+                ):
+                    rows = _rows(dec, paper_sigma=ps, instance=inst, comparison=comp)
+                    if rows:
+                        ci = ("ci_low", "ci_high")
+                        bits.append(f"{what} {_along(w, 'ladder_decomposition', rows, names, 'diff', '{:+.2f}', ci)}")
+                if bits:
+                    out.append(f"{labels.get(inst, inst)}'s " + "; ".join(bits) + " pp.")
+        conv = []
+        for m in main:
+            rows = [r for r in _rows(acc, paper_sigma=ps, method=m) if pd.notna(acc.iloc[r]["runs"])]
+            if rows:
+                counts = [
+                    f"{w.cite('ladder', r, 'converged', '{:.0f}')}/{w.cite('ladder', r, 'runs', '{:.0f}')} "
+                    f"({names[(str(acc.iloc[r]['width']), int(acc.iloc[r]['epochs']))]})"
+                    for r in rows
+                ]
+                conv.append(f"{labels.get(m, m)} " + " → ".join(counts))
+        if conv:
+            out.append("Runs that converged: " + "; ".join(conv) + ".")
+        doubling = []
+        for m in main:
+            rows = [r for r in _rows(acc, paper_sigma=ps, method=m) if pd.notna(acc.iloc[r]["doubling_gain"])]
+            if rows:
+                r = rows[-1]
+                doubling.append(
+                    f"{labels.get(m, m)} {w.cite('ladder', r, 'doubling_gain', '{:+.2f}')}"
+                    + (
+                        f" {w.interval('ladder', r, 'doubling_ci_low', 'doubling_ci_high')}"
+                        if pd.notna(acc.iloc[r]["doubling_ci_low"])
+                        else ""
+                    )
+                )
+        if doubling:
+            last = acc.iloc[[r for r in _rows(acc, paper_sigma=ps) if pd.notna(acc.iloc[r]["doubling_gain"])][-1]]
+            out.append(
+                f"The last doubling ({int(last['doubling_from'])} → {int(last['epochs'])} epochs) still added "
+                + "; ".join(doubling)
+                + " pp."
+            )
+    if not _empty(t, "ladder_claims"):
+        kept, changed = [], []
+        for claim in dict.fromkeys(ver["claim"].astype(str)):
+            rows = _rows(ver, claim=claim)
+            verdicts = [str(ver.iloc[r]["verdict"]) for r in rows]
+            if all(v == "–" for v in verdicts):
+                continue
+            stable = [r for r in rows if pd.notna(ver.iloc[r]["stability"])]
+            shares = (
+                "; stable in "
+                + ", ".join(w.cite("ladder_claims", r, "stability", "{:.0%}") for r in stable)
+                + " of seed resamples"
+                if stable
+                else ""
+            )
+            if len(set(verdicts)) == 1:
+                kept.append(f"“{claim}” ({w.cite('ladder_claims', rows[0], 'verdict')} at every rung{shares})")
+            else:
+                steps = [
+                    f"{w.cite('ladder_claims', r, 'verdict')} at "
+                    f"{names[(str(ver.iloc[r]['width']), int(ver.iloc[r]['epochs']))]}"
+                    for r in rows
+                ]
+                changed.append(f"“{claim}”: " + ", ".join(steps) + (f" ({shares[2:]})" if shares else ""))
+        if kept:
+            out.append("Verdicts that held along the ladder: " + "; ".join(kept) + ".")
+        if changed:
+            out.append("Verdicts that changed with training: " + "; ".join(changed) + ".")
+    return " ".join(out)
+
+
 def _scale(w: _Writer, scale: str, sigma_scale: float) -> str:
     t = w.tables
     out = []
     if scale != "paper":
         out.append(
             f"This is the {scale} scale, not the paper's: smaller models, data and chip counts, and a σ grid "
-            f"{sigma_scale:g} x the paper's, so magnitudes are not comparable; orderings and verdicts are."
+            f"{sigma_scale:g} x the paper's."
+            + (
+                " How its findings move with longer training is what the scale ladder above measured."
+                if not _empty(t, "ladder")
+                else ""
+            )
         )
     if not _empty(t, "points"):
         p = t["points"]
@@ -372,7 +522,10 @@ def build(tables: dict[str, pd.DataFrame], methods: dict, scale: str, sigma_scal
     labels |= {k: labels[m] for m, k in kinds.items() if k in NEFT_KINDS and k not in labels}
     summary = Summary(f"What this run shows ({scale} scale)")
     w = _Writer(tables, summary)
-    questions = [
+    questions = (
+        [("What the scale ladder measured.", lambda: _ladder(w, kinds, labels))] if not _empty(tables, "ladder") else []
+    )
+    questions += [
         ("Does NeFT beat the baselines?", lambda: _beats(w, kinds, labels)),
         ("How much of the gain is the temperature, how much the feedback?", lambda: _ablation(w, labels)),
         ("Uncertainty and confidence.", lambda: _uncertainty(w, kinds)),
@@ -391,10 +544,13 @@ def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     from neft.checks import read_text
 
     text_columns = {c: str for c in ("sigma", "sigma_vs_best_baseline", "sigma_vs_noise_injection", "our_n")}
+    text_columns |= {c: str for c in ("width", "paper_sigma", "verdict")}
+    # the claims' stability (neft.stability): a share, and counts that are empty where there are none
+    dtypes = text_columns | {"our_stability": "float64", "our_seeds_to_decide": "Int64", "our_resamples": "Int64"}
     tables = {}
     for name, path in paths.items():
         if path:
-            tables[name] = pd.read_csv(io.StringIO(read_text(path, f"summary input ({name})")), dtype=text_columns)
+            tables[name] = pd.read_csv(io.StringIO(read_text(path, f"summary input ({name})")), dtype=dtypes)
     return tables
 
 

@@ -361,6 +361,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
                 )
         problems += off_grid(f"{study}.sigmas", cfg["sigmas"], sig)
     problems += nonideal_problems(config, sig)
+    problems += scale_study_problems(config)
     cross = config["crosscheck"]
     if cross.get("enabled"):
         for role in ("ours", "theirs"):  # a defined method; the table is built when both are trained
@@ -377,6 +378,50 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
     ad = config["mc"]["adaptive"]
     if ad.get("enabled") and ad["min_chips"] > ad["max_chips"]:
         problems.append(f"mc.adaptive.min_chips: {ad['min_chips']} exceeds mc.adaptive.max_chips ({ad['max_chips']})")
+    return problems
+
+
+def scale_study_problems(config: dict) -> list[str]:
+    """The ladder (``scale_study``): defined methods, a noise-free reference among them, rungs and paper sigmas that
+    spell distinctly, a factor sweep that runs upwards."""
+    study = config["scale_study"]
+    if not study.get("enabled"):
+        return []
+    problems = []
+    for i, m in enumerate(study["methods"]):
+        if m not in config["methods"]:
+            problems.append(
+                f"scale_study.methods[{i}]: {m!r} is not defined under methods; allowed values: "
+                + ", ".join(config["methods"])
+            )
+    rule = study["sigma_rule"]
+    ref = rule["reference_method"]
+    if ref not in study["methods"]:
+        problems.append(
+            f"scale_study.sigma_rule.reference_method: {ref!r} must be one of scale_study.methods "
+            f"({', '.join(study['methods'])})"
+        )
+    elif ref in config["methods"] and config["methods"][ref]["kind"] != "plain":
+        problems.append(f"scale_study.sigma_rule.reference_method: {ref!r} must be a method of kind plain")
+    spelled = [(format(float(r["width"]), "g"), int(r["epochs"])) for r in study["rungs"]]
+    if len(set(spelled)) != len(spelled):
+        problems.append(f"scale_study.rungs: two rungs share a (width, epochs): {spelled}")
+    paper = []
+    for i, s in enumerate(study["paper_sigmas"]):
+        try:
+            paper.append(format_sigma(s))
+        except ValueError as err:
+            problems.append(f"scale_study.paper_sigmas[{i}]: {err}")
+    if len(set(paper)) != len(paper):
+        problems.append(f"scale_study.paper_sigmas: duplicates after rounding to 4 decimals: {paper}")
+    if rule["factor_min"] >= rule["factor_max"]:
+        problems.append(
+            f"scale_study.sigma_rule.factor_min: {rule['factor_min']} must be below factor_max ({rule['factor_max']})"
+        )
+    if rule["factor_max"] * rule["reference_sigma"] > 1 or rule["factor_max"] * max(study["paper_sigmas"]) > 1:
+        problems.append(
+            f"scale_study.sigma_rule.factor_max: {rule['factor_max']} x the largest sigma it scales exceeds 1"
+        )
     return problems
 
 

@@ -533,3 +533,56 @@ def plot_worst_chips(chips: pd.DataFrame, worst: pd.DataFrame, labels: dict, pat
         fig.suptitle(note, fontsize=9, y=1.0)
     fig.tight_layout()
     save(fig, paths)
+
+
+def plot_ladder(acc: pd.DataFrame, decomp: pd.DataFrame, labels: dict, paths: list[str | Path]) -> None:
+    """The scale ladder, one column per paper sigma. Top: each method's accuracy per rung (mean with its 95 %
+    interval over training seeds; open markers: the 1st percentile of chips). Bottom: NeFT's gain over W/ Noise
+    and its split (temperature alone, passes/heads without feedback, feedback term) per rung, with intervals.
+    Rungs are drawn in the config's order; legends sit right of the panels."""
+    sns.set_theme(style="whitegrid", context="paper")
+    sigmas = list(dict.fromkeys(acc.paper_sigma))
+    fig, axes = plt.subplots(2, len(sigmas), figsize=(6.5 * len(sigmas) + 3, 7.5), squeeze=False)
+    for col, ps in enumerate(sigmas):
+        a = acc[acc.paper_sigma == ps]
+        rung_names = list(dict.fromkeys(f"w {w}\n{e} ep" for w, e in zip(a.width, a.epochs)))
+        x_of = {r: i for i, r in enumerate(rung_names)}
+        ax = axes[0][col]
+        methods = list(dict.fromkeys(a.method))
+        colors = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+        for j, m in enumerate(methods):
+            g = a[a.method == m]
+            x = [x_of[f"w {w}\n{e} ep"] + (j - len(methods) / 2) * 0.03 for w, e in zip(g.width, g.epochs)]
+            err = [(g["mean"] - g.ci95_low).fillna(0), (g.ci95_high - g["mean"]).fillna(0)]
+            ax.errorbar(x, g["mean"], yerr=err, marker="o", capsize=2, color=colors[m], label=labels.get(m, m))
+            ax.plot(x, g.p1, ls="none", marker="v", mfc="none", color=colors[m])
+        ax.set_xticks(range(len(rung_names)), rung_names)
+        ax.set_ylabel("MC accuracy (%)")
+        sig = a.sigma.iloc[0]
+        ax.set_title(f"paper σ = {ps} (ours {sig}): accuracy per rung (▽ = 1st percentile of chips)")
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        ax = axes[1][col]
+        d = decomp[decomp.paper_sigma == ps] if len(decomp) else decomp
+        styles = {"ovf": "-", "irs": "--"}
+        comp_colors = dict(zip(COMPARISON_LABELS, sns.color_palette("colorblind", len(COMPARISON_LABELS))))
+        for (inst, comp), g in d.groupby(["instance", "comparison"], sort=False) if len(d) else []:
+            x = [x_of[f"w {w}\n{e} ep"] for w, e in zip(g.width, g.epochs)]
+            err = [(g["diff"] - g.ci_low).fillna(0), (g.ci_high - g["diff"]).fillna(0)]
+            ax.errorbar(
+                x,
+                g["diff"],
+                yerr=err,
+                marker="o",
+                capsize=2,
+                ls=styles.get(inst, ":"),
+                color=comp_colors.get(comp),
+                label=f"{labels.get(inst, inst)}: {COMPARISON_LABELS.get(comp, comp)}",
+            )
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(range(len(rung_names)), rung_names)
+        ax.set_ylabel("paired accuracy difference (pp)")
+        ax.set_title("NeFT's gain over W/ Noise and where it comes from")
+        if len(d):
+            ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    fig.tight_layout()
+    save(fig, paths)

@@ -59,6 +59,22 @@ def load_splits(dataset: str, registry: dict, data_path: str, data_cfg: dict):
     return spec, splits
 
 
+def train_settings(training: dict, lr: float) -> dict:
+    """The ``TrainSettings`` fields of the config's ``training`` section (and the model's learning rate)."""
+    selection = training["selection"]
+    return {
+        "epochs": training["epochs"],
+        "batch_size": training["batch_size"],
+        "lr": lr,
+        "weight_decay": training["weight_decay"],
+        "schedule": training["schedule"],
+        "eval_batch_size": training["eval_batch_size"],
+        "selection_split": selection["split"],
+        "selection_metric": selection["metric"],
+        "selection_chips": selection["chips"],
+    }
+
+
 def train_job(
     *,
     model: str,
@@ -180,15 +196,13 @@ def mc_job(
         train = splits["train"]
         first = Split(train.x[:CALIBRATION_IMAGES], train.y[:CALIBRATION_IMAGES])
         calibration = preprocess_all(first, Preprocess(spec, device), device)
-    ev = ChipEvaluator(
+    ev = _evaluator(
         net,
         card,
         x,
         test.y,
-        batch_size=int(mc.get("batch_size", 1000)),
-        fold_bn=bool(mc.get("fold_bn", True)),
-        base_seed=int(mc.get("seed", 0)),
-        device=device,
+        mc,
+        device,
         precision=mc.get("precision", "fp32"),
         compile=bool(mc.get("compile", False)),
         chips_per_pass=int(mc.get("chips_per_pass", 1)),
@@ -214,6 +228,21 @@ def mc_job(
     report.close()
     log(f"{len(stats.rows)} chips at sigma {sigma} in {seconds:.1f} s ({len(stats.rows) / seconds:.2f} chips/s)")
     return summary
+
+
+def _evaluator(net, card, x, y, mc: dict, device, **options) -> ChipEvaluator:
+    """The chip evaluator of every evaluation job: the mc settings' batch size, BN folding and chip seed."""
+    return ChipEvaluator(
+        net,
+        card,
+        x,
+        y,
+        batch_size=int(mc.get("batch_size", 1000)),
+        fold_bn=bool(mc.get("fold_bn", True)),
+        base_seed=int(mc.get("seed", 0)),
+        device=device,
+        **options,
+    )
 
 
 def _evaluation_inputs(model, width, dataset, registry, data_path, data_cfg, checkpoint, compute):
@@ -291,17 +320,7 @@ def probe_job(
         model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
     )
     card = check_card(card_path, keys.get("device"))
-    ev = ChipEvaluator(
-        net,
-        card,
-        x,
-        test.y,
-        batch_size=int(mc.get("batch_size", 1000)),
-        fold_bn=bool(mc.get("fold_bn", True)),
-        base_seed=int(mc.get("seed", 0)),
-        device=device,
-        fuse=False,  # the oneDNN conv+ReLU call has no gradient
-    )
+    ev = _evaluator(net, card, x, test.y, mc, device, fuse=False)  # the oneDNN conv+ReLU call has no gradient
     sampled = pd.read_csv(sampled_csv).sort_values("chip")
     acc = sampled["accuracy"].tolist()
     start = int(sampled["chip"].iloc[int(sampled["accuracy"].to_numpy().argmin())])
@@ -324,3 +343,107 @@ def probe_job(
         f"{time.perf_counter() - t0:.1f} s"
     )
     return out
+
+
+def calibration_job(
+    *, evaluation: dict, card_path: str, rule: dict, target: float, mc: dict, out_json: str, out_sweep: str, log=print
+) -> dict:
+    """The scale ladder's sigma rule (``neft.ladder.crossing_factor``) on one reference model: sweep it over
+    ``factor x rule['reference_sigma']`` on ``rule['chips']`` seeded chips each, find where its mean accuracy falls
+    to ``target`` (the paper's value there) and write the factor (JSON) and the sweep (CSV).
+
+    ``evaluation``: what ``_evaluation_inputs`` loads (model, width, dataset, registry, data_path, data_cfg,
+    checkpoint, compute)."""
+    from neft import ladder
+
+    device, _, _, net, test, x = _evaluation_inputs(**evaluation)
+    ev = _evaluator(net, check_card(card_path), x, test.y, mc, device)
+    factors, sigmas, means = [], [], []
+    for factor in ladder.factor_grid(rule):
+        sigma = ladder.swept_sigma(factor, rule["reference_sigma"])
+        rows = ev.evaluate(sigma, int(rule["chips"])).rows
+        factors.append(factor)
+        sigmas.append(sigma)
+        means.append(sum(r["accuracy"] for r in rows) / len(rows))
+        log(f"factor {factor:g} (sigma {sigma}): {means[-1]:.2f} %")
+        if means[-1] <= target and len(means) > 1:
+            break  # the curve has crossed: the rest of the sweep cannot move the factor
+    factor, exact = ladder.crossing_factor(factors, means, target, int(rule["decimals"]))
+    sweep = "factor,sigma,accuracy\n" + "".join(f"{f:g},{s},{a:.4f}\n" for f, s, a in zip(factors, sigmas, means))
+    atomic_write_text(out_sweep, sweep)
+    out = {
+        "factor": factor,
+        "crossing": round(exact, 6),
+        "target_accuracy": target,
+        "reference_sigma": float(rule["reference_sigma"]),
+        "chips": int(rule["chips"]),
+        "mc_seed": int(mc.get("seed", 0)),
+        "checkpoint": str(evaluation["checkpoint"]),
+        "sweep_sha256": hashlib.sha256(sweep.encode()).hexdigest(),
+    }
+    atomic_write_text(out_json, json.dumps(out, indent=1, sort_keys=True) + "\n")
+    log(f"sigma factor {factor:g} (crossing at {exact:.4f}, target {target:.2f} %)")
+    return out
+
+
+# -- adapters for the rule scripts: the snakemake object's common parts, so each script states only what is its own
+def train_rule(smk, sigma, log: Callable[[str], None]) -> list[dict]:
+    """``train_job`` for a training rule (train, train_rung) at training ``sigma``: wildcards model, dataset and
+    seed; inputs data and card; params model, method, data, registry, training, compute, state."""
+    wc, p = smk.wildcards, smk.params
+    return train_job(
+        model=wc.model,
+        width=p.model["width"],
+        dataset=wc.dataset,
+        registry=p.registry,
+        data_path=smk.input.data,
+        data_cfg=p.data,
+        method_kind=p.method["kind"],
+        method_params=p.method["params"],
+        card_path=smk.input.card,
+        sigma=sigma,
+        seed=int(wc.seed),
+        settings=train_settings(p.training, p.model["lr"]),
+        compute=p.compute,
+        out_model=smk.output.model,
+        out_log=smk.output.log_csv,
+        state_path=p.state,
+        log=log,
+    )
+
+
+def mc_rule(smk, sigma_test, keys: dict, log: Callable[[str], None], **extra) -> dict:
+    """``mc_job`` for a Monte-Carlo rule (evaluate_mc, evaluate_rung, evaluate_nonideal) at ``sigma_test``, its
+    rows labelled with ``keys``: wildcards model and dataset; inputs model, data and card; params model, data,
+    registry, mc, compute; outputs chips and stats. ``extra``: mc_job's non-ideality arguments."""
+    wc, p = smk.wildcards, smk.params
+    return mc_job(
+        model=wc.model,
+        width=p.model["width"],
+        dataset=wc.dataset,
+        registry=p.registry,
+        data_path=smk.input.data,
+        data_cfg=p.data,
+        checkpoint=smk.input.model,
+        card_path=smk.input.card,
+        sigma_test=sigma_test,
+        mc=p.mc,
+        compute=p.compute,
+        keys=keys,
+        out_csv=smk.output.chips,
+        out_stats=smk.output.stats,
+        log=log,
+        **extra,
+    )
+
+
+def run_keys(wc) -> dict:
+    """The columns that name a main-grid run in its chip rows, from a rule's wildcards."""
+    return {
+        "model": wc.model,
+        "dataset": wc.dataset,
+        "method": wc.method,
+        "device": wc.device,
+        "sigma_train": wc.sigma,
+        "seed": int(wc.seed),
+    }

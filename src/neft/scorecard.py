@@ -15,6 +15,7 @@ import pandas as pd
 
 from neft import claims
 from neft import sigma as sigma_module
+from neft import stability as stability_module
 from neft.checks import finite_number, read_text
 from neft.plotting import panel_title
 from neft.sigma import format_sigma
@@ -187,17 +188,40 @@ def headline(curves: pd.DataFrame, kinds: dict, evidence=None, sigma_scale: floa
     return pd.DataFrame(rows)
 
 
+#: the columns the scorecard's claims table appends for each verdict's stability (neft.stability)
+STABILITY_COLUMNS = ("our_stability", "our_seeds_to_decide", "our_resamples")
+
+
+def _stability_cells(st: stability_module.Stability) -> dict:
+    return {
+        "our_stability": st.share,
+        "our_seeds_to_decide": st.seeds_to_decide,
+        "our_resamples": st.resamples,
+    }
+
+
 def claims_table(ours: dict, paper: dict, extra: list | None = None) -> pd.DataFrame:
     """Each claim judged on the paper's numbers and on ours. ``ours``/``paper`` map a metric ("accuracy",
     "uncertainty", "confidence") to its evidence (``neft.claims``: seed-level for ours, points for the paper's); a
-    missing paper entry means the paper gives no numbers for that metric."""
+    missing paper entry means the paper gives no numbers for that metric. ``extra``: further claims of ours, each
+    a ``neft.claims.Result``, optionally followed by its ``neft.stability.Stability``.
+
+    Every verdict of ours carries its stability (``neft.stability``): ``our_stability``, the share of seed
+    resamples giving the same verdict (NaN where there is none: one seed, the paper's points, not evaluable),
+    ``our_resamples``, how many resamples, and ``our_seeds_to_decide``, for an undecided claim the seeds that would
+    decide it (empty otherwise)."""
     rows = []
     for metric, check in CLAIM_CHECKS.items():
-        mine = check(ours[metric]) if metric in ours else []
+        if metric in ours:
+            judged = claims.JUDGES[metric](ours[metric])
+            stable = stability_module.claim_stability(claims.JUDGES[metric], ours[metric], judged)
+            mine = [j.result() for j in judged]
+        else:
+            mine, stable = [], []
         theirs = (
             check(paper[metric]) if metric in paper else [(c, None, "the paper gives no numbers") for c, *_ in mine]
         )
-        for (claim, held, evidence, test, n), (_, p_held, p_evidence, *_) in zip(mine, theirs):
+        for (claim, held, evidence, test, n), (_, p_held, p_evidence, *_), st in zip(mine, theirs, stable):
             rows.append(
                 {
                     "metric": metric,
@@ -209,8 +233,10 @@ def claims_table(ours: dict, paper: dict, extra: list | None = None) -> pd.DataF
                     "our_test": test,
                     "our_n": n,
                 }
+                | _stability_cells(st)
             )
-    for claim, held, evidence, test, n in extra or []:
+    for claim, held, evidence, test, n, *rest in extra or []:
+        st = rest[0] if rest else stability_module.Stability(reason="not computed")
         rows.append(
             {
                 "metric": "other",
@@ -222,8 +248,29 @@ def claims_table(ours: dict, paper: dict, extra: list | None = None) -> pd.DataF
                 "our_test": test,
                 "our_n": n,
             }
+            | _stability_cells(st)
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["our_stability"] = out["our_stability"].astype("float64")
+    for column in ("our_seeds_to_decide", "our_resamples"):
+        out[column] = pd.array([None if pd.isna(v) else int(v) for v in out[column]], dtype="Int64")
+    return out
+
+
+def stability_text(r) -> str:
+    """A claims row's stability as the scorecard prints it: "26/27 resamples (96 %)", and for an undecided claim
+    "; ≈ N seeds would decide it"; "–" with its reason where there is none."""
+    share, resamples = getattr(r, "our_stability", np.nan), getattr(r, "our_resamples", np.nan)
+    if pd.isna(share) or pd.isna(resamples):
+        one_seed = r.ours in (claims.HOLDS, claims.FAILS, claims.UNDECIDED) and str(r.our_n).startswith("1 seed")
+        return "– (one seed)" if one_seed else "–"
+    text = f"{round(share * resamples):d}/{int(resamples)} resamples ({share:.0%})"
+    seeds = getattr(r, "our_seeds_to_decide", np.nan)
+    if pd.notna(seeds):
+        text += f"; ≈ {int(seeds)} seeds would decide it"
+    return text
 
 
 def _verdict(held: str | None, available: bool) -> str:
@@ -241,6 +288,10 @@ def scale_statement(scale: str, sigma_scale: float) -> str:
         "sigma_paper for orientation only. Differences below measure the gap between the scales, not a failure to "
         "reproduce; the qualitative claims are the meaningful comparison."
     )
+
+
+def _n_cell(n) -> str:
+    return n if isinstance(n, str) and n.strip() else "–"
 
 
 def _gain_cell(r, tag: str) -> str:
@@ -265,13 +316,17 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
         "the claimed side, *does not hold* when one lies on the other side, *undecided* when an interval spans the "
         "boundary. Ours: two-level 95 % intervals over training seeds and chips; the paper's: its plotted points. "
         "n: the training seeds x chips behind our verdict (– where no point of ours matches the claim); an interval "
-        "is missing where one seed gave one value (nothing to estimate a spread from).",
+        "is missing where one seed gave one value (nothing to estimate a spread from). Stability: the share of "
+        "resamples of our training seeds (with replacement, the whole claim redone on each) that give our verdict, "
+        "and for an undecided claim about how many seeds would decide it at the measured mean difference and "
+        "spread (`docs/methods.md`, verdict stability; – with one seed, where there is nothing to resample).",
         "",
-        "| metric | claim | paper | ours | our evidence | n | test |",
-        "|---|---|---|---|---|---|---|",
+        "| metric | claim | paper | ours | our evidence | n | stability | test |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} | {r.our_n or '–'} | {r.our_test} |"
+        f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} | {_n_cell(r.our_n)} | "
+        f"{stability_text(r)} | {r.our_test} |"
         for r in claims.itertuples()
     ]
     lines += ["", "## Headline: largest gain of a NeFT instance (the paper's 'up to 45.08 %')", ""]

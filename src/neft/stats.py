@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats
 
@@ -98,7 +100,8 @@ def two_level(groups, level: float = 0.95, percentiles=(1, 5)) -> dict:
 def paired_two_level(a_groups, b_groups, level: float = 0.95) -> dict:
     """Method A minus method B, paired twice: per seed on the same chips (seed i of A against seed i of B: same data
     order, initialisation and chip seeds), then summarised across seeds by :func:`two_level`. With one seed it is
-    :func:`paired_difference`."""
+    :func:`paired_difference`. ``sd_seed_means``: the standard deviation (ddof=1) of the seeds' mean differences,
+    the spread the interval over seeds is built from (NaN below two seeds)."""
     a_groups, b_groups = list(a_groups), list(b_groups)
     if len(a_groups) != len(b_groups):
         raise ValueError(f"paired seeds: {len(a_groups)} groups against {len(b_groups)}")
@@ -110,6 +113,7 @@ def paired_two_level(a_groups, b_groups, level: float = 0.95) -> dict:
         diffs.append(a - b)
     out = two_level(diffs, level=level, percentiles=())
     tag = f"{round(level * 100):d}"
+    seed_means = [d.mean() for d in diffs if d.size]
     return {
         "seeds": out["seeds"],
         "chips": out["chips"],
@@ -118,7 +122,25 @@ def paired_two_level(a_groups, b_groups, level: float = 0.95) -> dict:
         "ci_high": out[f"ci{tag}_high"],
         "sd_between_seeds": out["sd_between_seeds"],
         "sd_within_seed": out["sd_within_seed"],
+        "sd_seed_means": float(np.std(seed_means, ddof=1)) if len(seed_means) > 1 else float("nan"),
     }
+
+
+def seeds_to_decide(diff: float, sd: float, boundaries=(0.0,), level: float = 0.95, cap: int = 1000) -> int | None:
+    """How many training seeds would decide a comparison whose interval now spans a boundary, were the seeds' mean
+    differences to keep their measured mean ``diff`` and spread ``sd`` (ddof=1): the smallest n >= 2 with
+    t(0.5 + level/2, n - 1) x sd / sqrt(n) < |diff - b| for every boundary b (the t-interval over n seeds then lies
+    wholly on one side of each). None where no n up to ``cap`` does: ``diff`` on a boundary, ``sd`` not estimable
+    (one seed) or too large."""
+    if not (np.isfinite(diff) and np.isfinite(sd)) or sd < 0:
+        return None
+    margin = min(abs(diff - b) for b in boundaries)
+    if margin <= 0:
+        return None
+    n = np.arange(2, cap + 1)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)
+    ok = np.flatnonzero(half < margin)
+    return int(n[ok[0]]) if ok.size else None
 
 
 def verdict(low: float, high: float, boundary: float = 0.0, holds_above: bool = True) -> str:
@@ -133,12 +155,17 @@ def verdict(low: float, high: float, boundary: float = 0.0, holds_above: bool = 
 
 
 # -- proportions (convergence over seeds) ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _normal_quantile(q: float) -> float:
+    return float(stats.norm.ppf(q))
+
+
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson's score interval of a binomial proportion: unlike the normal interval it stays inside [0, 1] and is
     not empty at 0 or n successes, which matters at a handful of seeds."""
     if n <= 0:
         return float("nan"), float("nan")
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = _normal_quantile(0.5 + level / 2)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

@@ -218,6 +218,9 @@ def final_targets():
         targets["figure_device_fits"] = figures("device_fit") + [
             f"results/devices/{name}/card.yaml" for name in config["fitted_devices"]
         ]
+    targets["scale_study"] = (
+        ladder_targets()
+    )  # workflow/rules/scale.smk; empty unless scale_study.enabled
     return targets
 
 

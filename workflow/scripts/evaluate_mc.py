@@ -4,37 +4,11 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.runs import job_log, mc_job  # noqa: E402
+from neft.runs import job_log, mc_rule, run_keys  # noqa: E402
 
 
 def main(smk) -> None:
-    log = job_log(smk.log[0])
-    wc, p = smk.wildcards, smk.params
-    keys = {
-        "model": wc.model,
-        "dataset": wc.dataset,
-        "method": wc.method,
-        "device": wc.device,
-        "sigma_train": wc.sigma,
-        "seed": int(wc.seed),
-    }
-    mc_job(
-        model=wc.model,
-        width=p.model["width"],
-        dataset=wc.dataset,
-        registry=p.registry,
-        data_path=smk.input.data,
-        data_cfg=p.data,
-        checkpoint=smk.input.model,
-        card_path=smk.input.card,
-        sigma_test=wc.test,
-        mc=p.mc,
-        compute=p.compute,
-        keys=keys,
-        out_csv=smk.output.chips,
-        out_stats=smk.output.stats,
-        log=log,
-    )
+    mc_rule(smk, smk.wildcards.test, run_keys(smk.wildcards), job_log(smk.log[0]))
 
 
 if __name__ == "__main__":

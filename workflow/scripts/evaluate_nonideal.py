@@ -7,7 +7,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 from neft.devices import DeviceCard  # noqa: E402
 from neft.grid import DRIFT  # noqa: E402
 from neft.nonideal_study import drift_sigma  # noqa: E402
-from neft.runs import job_log, mc_job  # noqa: E402
+from neft.runs import job_log, mc_rule, run_keys  # noqa: E402
 
 
 def main(smk) -> None:
@@ -20,34 +20,12 @@ def main(smk) -> None:
     else:
         card_name, changes = wc.device, {wc.study: int(wc.level) if wc.study.endswith("_bits") else float(wc.level)}
         sigma = wc.test
-    keys = {
-        "model": wc.model,
-        "dataset": wc.dataset,
-        "method": wc.method,
-        "device": wc.device,
-        "sigma_train": wc.sigma,
-        "seed": int(wc.seed),
-        "study": wc.study,
-        "level": wc.level,
-        "card": card_name,
-        "sigma_point": wc.test,
-    }
-    mc_job(
-        model=wc.model,
-        width=p.model["width"],
-        dataset=wc.dataset,
-        registry=p.registry,
-        data_path=smk.input.data,
-        data_cfg=p.data,
-        checkpoint=smk.input.model,
-        card_path=smk.input.card,
-        sigma_test=sigma,
-        mc=p.mc,
-        compute=p.compute,
-        keys=keys,
-        out_csv=smk.output.chips,
-        out_stats=smk.output.stats,
-        log=log,
+    keys = run_keys(wc) | {"study": wc.study, "level": wc.level, "card": card_name, "sigma_point": wc.test}
+    mc_rule(
+        smk,
+        sigma,
+        keys,
+        log,
         card_name=card_name,
         card_changes=changes,
         seed_device=wc.device,

@@ -4,20 +4,12 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.runs import job_log, probe_job  # noqa: E402
+from neft.runs import job_log, probe_job, run_keys  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
     wc, p = smk.wildcards, smk.params
-    keys = {
-        "model": wc.model,
-        "dataset": wc.dataset,
-        "method": wc.method,
-        "device": wc.device,
-        "sigma_train": wc.sigma,
-        "seed": int(wc.seed),
-    }
     probe_job(
         model=wc.model,
         width=p.model["width"],
@@ -32,7 +24,7 @@ def main(smk) -> None:
         mc=p.mc,
         compute=p.compute,
         probe_cfg=p.probe,
-        keys=keys,
+        keys=run_keys(wc),
         out_json=smk.output.probe,
         log=log,
     )

@@ -1,10 +1,11 @@
-"""Rule scorecard -> neft.scorecard (points, headline) and neft.claims (claims as seed-level tests)."""
+"""Rule scorecard -> neft.scorecard (points, headline), neft.claims (claims as seed-level tests) and
+neft.stability (each verdict's stability over seed resamples)."""
 
 from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft import claims  # noqa: E402
+from neft import claims, stability  # noqa: E402
 from neft import scorecard as sc  # noqa: E402
 from neft.handoff import read_convergence, read_curves, read_mc_chips, read_mc_summary  # noqa: E402
 from neft.results import write_csv  # noqa: E402
@@ -35,7 +36,9 @@ def main(smk) -> None:
     if smk.input.convergence:
         conv = read_convergence(smk.input.convergence)
         conv["kind"] = conv["method"].map(p.kinds)
-        extra.append(claims.convergence_claim(conv, p.sigma_scale))
+        extra.append(
+            (*claims.convergence_claim(conv, p.sigma_scale), stability.convergence_stability(conv, p.sigma_scale))
+        )
     claim_rows = sc.claims_table(ours, paper, extra)
     head = sc.headline(curves, p.kinds, ours["accuracy"], p.sigma_scale)
     paper_head = sc.headline(reference.rename(columns={"value": "mean"}), {k: k for k in p.kinds.values()})

@@ -1,0 +1,50 @@
+"""Rule calibrate_rung_sigma -> neft.runs.calibration_job (the ladder's sigma rule, neft.ladder.crossing_factor)."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.runs import calibration_job, job_log  # noqa: E402
+from neft.scorecard import load_reference  # noqa: E402
+from neft.sigma import format_sigma  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    p = smk.params
+    pair, rule = p.pair, p.rule
+    ref = load_reference(smk.input.reference)
+    at = ref[
+        (ref.model == pair["model"])
+        & (ref.dataset == pair["dataset"])
+        & (ref.method == p.reference_kind)
+        & (ref.sigma == format_sigma(rule["reference_sigma"]))
+    ]
+    if at.empty:
+        raise ValueError(
+            f"{smk.input.reference}: no paper value for {p.reference_kind} on {pair['model']}/{pair['dataset']} at "
+            f"sigma {rule['reference_sigma']} (scale_study.sigma_rule.reference_sigma)"
+        )
+    calibration_job(
+        evaluation={
+            "model": pair["model"],
+            "width": p.model["width"],
+            "dataset": pair["dataset"],
+            "registry": p.registry,
+            "data_path": smk.input.data,
+            "data_cfg": p.data,
+            "checkpoint": smk.input.model,
+            "compute": p.compute,
+        },
+        card_path=smk.input.card,
+        rule=rule,
+        target=float(at["value"].iloc[0]),
+        mc=p.mc,
+        out_json=smk.output.factor,
+        out_sweep=smk.output.sweep,
+        log=log,
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

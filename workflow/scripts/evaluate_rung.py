@@ -1,0 +1,24 @@
+"""Rule evaluate_rung -> neft.runs.mc_job at a ladder rung's sigma; the rows carry the rung (width, epochs)."""
+
+from neft.warmstart import delegate
+
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+
+from neft.grid import point_source  # noqa: E402
+from neft.ladder import read_factor, rung_sigma  # noqa: E402
+from neft.runs import job_log, mc_rule  # noqa: E402
+
+
+def main(smk) -> None:
+    log = job_log(smk.log[0])
+    wc = smk.wildcards
+    sigma = rung_sigma(read_factor(smk.input.factor), wc.psigma)
+    _, train = point_source(smk.params.methods, wc.method, wc.psigma)
+    keys = {"width": wc.width, "epochs": int(wc.epochs), "paper_sigma": wc.psigma}
+    keys |= {"model": wc.model, "dataset": wc.dataset, "method": wc.method, "device": wc.device}
+    keys |= {"sigma_train": "0" if train == "0" else sigma, "seed": int(wc.seed)}
+    mc_rule(smk, sigma, keys, log)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake
