@@ -300,3 +300,37 @@ def test_without_a_ladder_the_summary_claims_nothing_about_orderings():
     text = conclusions.build(_tables(), METHODS, "mini", 0.35).markdown()
     assert "What the scale ladder measured" not in text
     assert "orderings and verdicts are" not in text and "scale ladder" not in text
+
+
+def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
+    import subprocess
+    import sys
+
+    from neft import ladder
+
+    from .conftest import REPO
+
+    run = tmp_path / "run"
+    (run / "tables").mkdir(parents=True)
+    for name, table in _ladder_tables(tmp_path).items():
+        table.to_csv(run / "tables" / conclusions.TABLES[name], index=False)
+    (run / "tables/ladder.md").write_text("# ladder\n")
+    record = tmp_path / "record"
+    cmd = [sys.executable, str(REPO / "tools/record_ladder.py"), str(record), "--results", str(run)]
+    cmd += ["--command", "snakemake scale_study", "--commit", "abc1234", "--wall", "1 min"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    rec = ladder.read_record(record, shown="resources/ladder/x")
+    tables = _tables() | conclusions.read_tables({n: record / conclusions.TABLES[n] for n in conclusions.LADDER_TABLES})
+    summary = conclusions.build(tables, METHODS, "mini", 0.35, rec)
+    question, text = summary.paragraphs[0]
+    assert question == "What the scale ladder measured (a recorded run, not this one)."
+    assert text.startswith("These numbers come from the ladder recorded in resources/ladder/x (`snakemake scale_study`")
+    assert "at commit abc1234" in text
+    files = set(summary.sources_frame().table)
+    assert "resources/ladder/x/ladder.csv" in files and "ladder.csv" not in files
+    (record / "ladder_claims.csv").write_text((record / "ladder_claims.csv").read_text().replace("holds", "fails"))
+    with pytest.raises(ValueError, match=r"ladder_claims.csv: its bytes differ from SHA256SUMS"):
+        ladder.read_record(record)
+    (record / "ladder.csv").unlink()
+    with pytest.raises(ValueError, match=r"record/ladder.csv"):
+        ladder.read_record(record)

@@ -34,6 +34,8 @@ TABLES = {
     "ladder_decomposition": "ladder_decomposition.csv",
     "ladder_claims": "ladder_claims.csv",
 }
+#: the scale ladder's tables (neft.ladder), this run's or a recorded run's (``scale_study.recorded``)
+LADDER_TABLES = ("ladder", "ladder_decomposition", "ladder_claims")
 #: what a cited number is, computed from the cited cells (the test applies the same operation)
 OPERATIONS = {
     "value": lambda v: v.iloc[0],
@@ -63,6 +65,7 @@ class Summary:
     title: str
     paragraphs: list[tuple[str, str]] = field(default_factory=list)  # (question, text)
     sources: list[Source] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # a table's file where it is not results/tables/TABLES[name]
 
     def markdown(self) -> str:
         parts = [f"# {self.title}", ""]
@@ -83,7 +86,7 @@ class Summary:
                 {
                     "paragraph": s.paragraph,
                     "text": s.text,
-                    "table": TABLES.get(s.table, s.table),
+                    "table": self.files.get(s.table, TABLES.get(s.table, s.table)),
                     "rows": " ".join(
                         str(r + 1) for r in s.rows
                     ),  # data rows of the CSV, 1 = the first after the header
@@ -372,7 +375,7 @@ def _along(w: _Writer, table: str, rows: list[int], names: dict, column: str, fm
     return " → ".join(parts)
 
 
-def _ladder(w: _Writer, kinds: dict, labels: dict) -> str:
+def _ladder(w: _Writer, kinds: dict, labels: dict, record: dict | None = None) -> str:
     """What the scale ladder measured (scale_study): per paper sigma, the methods' accuracy, NeFT's gain over
     W/ Noise and its split, convergence and the last doubling along the rungs; then which claims keep their verdict
     along the ladder and which change."""
@@ -380,6 +383,11 @@ def _ladder(w: _Writer, kinds: dict, labels: dict) -> str:
     acc, dec, ver = t["ladder"], t.get("ladder_decomposition"), t.get("ladder_claims")
     names = _rung_names(acc)
     out = []
+    if record:
+        out.append(
+            f"These numbers come from the ladder recorded in {record['folder']} ({record['what']}), not from this run: "
+            f"they say how the {record['scale']} scale's findings move with longer training."
+        )
     widths = sorted({str(x) for x in acc["width"]}, key=float)
     factors = [f"{w.cite('ladder', _rows(acc, width=x)[0], 'factor', '{:g}')} at width {x}" for x in widths]
     out.append(
@@ -512,9 +520,12 @@ def _scale(w: _Writer, scale: str, sigma_scale: float) -> str:
     return " ".join(out)
 
 
-def build(tables: dict[str, pd.DataFrame], methods: dict, scale: str, sigma_scale: float) -> Summary:
+def build(
+    tables: dict[str, pd.DataFrame], methods: dict, scale: str, sigma_scale: float, ladder_record: dict | None = None
+) -> Summary:
     """The conclusions from ``tables`` (TABLES' names; read with ``read_tables``). ``methods``: the run's
-    experiment methods ({name: spec with kind and label})."""
+    experiment methods ({name: spec with kind and label}). ``ladder_record``: where the ladder's tables come from
+    when this run did not train the ladder (``neft.ladder.read_record``: its folder and provenance)."""
     if _empty(tables, "claims"):
         raise ValueError("the summary needs the scorecard's claims table (scorecard_claims.csv)")
     kinds = {m: spec["kind"] for m, spec in methods.items()}
@@ -522,9 +533,14 @@ def build(tables: dict[str, pd.DataFrame], methods: dict, scale: str, sigma_scal
     labels |= {k: labels[m] for m, k in kinds.items() if k in NEFT_KINDS and k not in labels}
     summary = Summary(f"What this run shows ({scale} scale)")
     w = _Writer(tables, summary)
-    questions = (
-        [("What the scale ladder measured.", lambda: _ladder(w, kinds, labels))] if not _empty(tables, "ladder") else []
-    )
+    questions = []
+    if not _empty(tables, "ladder"):
+        if ladder_record:
+            summary.files |= {n: f"{ladder_record['folder']}/{TABLES[n]}" for n in LADDER_TABLES}
+            question = "What the scale ladder measured (a recorded run, not this one)."
+        else:
+            question = "What the scale ladder measured."
+        questions.append((question, lambda: _ladder(w, kinds, labels, ladder_record)))
     questions += [
         ("Does NeFT beat the baselines?", lambda: _beats(w, kinds, labels)),
         ("How much of the gain is the temperature, how much the feedback?", lambda: _ablation(w, labels)),

@@ -411,3 +411,42 @@ def markdown(acc, decomp, verdicts, labels: dict, paragraph: str = "") -> str:
         grid.columns = ["claim", *[f"rung {c}" for c in order]]
         lines += [markdown_table(grid), ""]
     return "\n".join(lines)
+
+
+# -- a recorded ladder (scale_study.recorded) ------------------------------------------------------------------------
+RECORD_FILES = ("ladder.csv", "ladder_decomposition.csv", "ladder_claims.csv", "record.json")
+
+
+def read_record(folder, shown: str | None = None) -> dict:
+    """A recorded ladder's provenance (``record.json``), after checking every file of the record against its
+    ``SHA256SUMS``: a missing, edited or corrupt file is named. ``shown``: the folder as the text names it."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from neft.checks import read_text
+
+    folder = Path(folder)
+    sums = {}
+    for line in read_text(folder / "SHA256SUMS", "recorded ladder").splitlines():
+        digest, _, name = line.strip().partition("  ")
+        if name:
+            sums[name] = digest
+    for name in RECORD_FILES:
+        if name not in sums:
+            raise ValueError(f"recorded ladder {folder}/SHA256SUMS: no digest for {name}")
+        try:
+            data = (folder / name).read_bytes()
+        except OSError as err:
+            raise ValueError(f"recorded ladder {folder / name}: {err.strerror or err}") from None
+        if hashlib.sha256(data).hexdigest() != sums[name]:
+            raise ValueError(
+                f"recorded ladder {folder / name}: its bytes differ from SHA256SUMS (edited or damaged); restore it "
+                "from the repository or record the ladder again (tools/record_ladder.py)"
+            )
+    record = json.loads(read_text(folder / "record.json", "recorded ladder"))
+    missing = [k for k in ("command", "commit", "date", "machine", "scale") if k not in record]
+    if missing:
+        raise ValueError(f"recorded ladder {folder / 'record.json'}: missing {', '.join(missing)}")
+    what = f"`{record['command']}` at commit {record['commit']}, {record['date']}, {record['machine']}"
+    return record | {"folder": shown or str(folder), "what": what}

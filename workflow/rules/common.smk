@@ -5,6 +5,8 @@ import re
 import neft.conclusions
 import neft.config
 import neft.grid
+import neft.ladder
+import neft.sigma
 from neft.config import ConfigError, validate_config
 
 try:
@@ -35,6 +37,9 @@ wildcard_constraints:
     sigma=r"[0-9.]+",
     test=r"[0-9.]+",
     seed=r"\d+",
+    width=r"[0-9.]+",  # the scale ladder's rung (workflow/rules/scale.smk)
+    epochs=r"\d+",
+    psigma=r"[0-9.]+",
 
 
 def gpu_request():
@@ -257,13 +262,29 @@ def study_base_files(variants, ext):
 
 
 def summary_tables():
-    """What the conclusions (summarize in report.smk) are written from: neft.conclusions.TABLES, the studies that run."""
+    """What the conclusions (summarize in report.smk) are written from: neft.conclusions.TABLES, the studies that run;
+    the ladder's tables from a recorded ladder (scale_study.recorded) when this run does not train one.
+    """
     built = {f for files in final_targets().values() for f in files}
-    return {
+    tables = {
         name: path
         for name, path in ((n, f"results/tables/{f}") for n, f in neft.conclusions.TABLES.items())
         if path in built or name in ("claims", "points")
     }
+    if recorded_ladder():
+        tables |= {
+            n: f"{recorded_ladder()}/{neft.conclusions.TABLES[n]}"
+            for n in neft.conclusions.LADDER_TABLES
+        }
+    return tables
+
+
+def recorded_ladder():
+    """The recorded ladder the conclusions cite (a folder in the repository), or '' when the run trains its own."""
+    study = config["scale_study"]
+    if study["enabled"] or not study["recorded"]:
+        return ""
+    return str(Path(workflow.basedir) / study["recorded"])
 
 
 def report_inputs():
@@ -298,3 +319,124 @@ onsuccess:
 onerror:
     for server in WARM_SERVERS:
         server.stop()
+
+
+# the scale ladder (workflow/rules/scale.smk)
+LADDER = config["scale_study"]
+LADDER_PAIR = config["experiments"]["pairs"][0]
+LADDER_RUN = "width~{width}/epochs~{epochs}/{model}/{dataset}/{method}/{device}/paper_sigma~{psigma}/seed~{seed}"
+LADDER_FACTOR = "results/scale/width~{width}/sigma_factor.json"
+
+
+def ladder_reference_run(width):
+    """The reference model (W/O Noise, first seed) whose sweep fixes a width's sigma factor."""
+    rung = neft.ladder.width_reference(LADDER, float(width))
+    ref = LADDER["sigma_rule"]["reference_method"]
+    return LADDER_RUN.format(
+        width=rung.width_text,
+        epochs=rung.epochs,
+        model=LADDER_PAIR["model"],
+        dataset=LADDER_PAIR["dataset"],
+        method=ref,
+        device=MAIN_DEVICE,
+        psigma="0",
+        seed=LADDER["seeds"][0],
+    )
+
+
+def ladder_factor(wildcards):
+    """A noise-aware training (and every sweep) needs its width's factor; W/O Noise at sigma 0 does not."""
+    return [] if wildcards.psigma == "0" else LADDER_FACTOR.format(width=wildcards.width)
+
+
+def ladder_model_path(w):
+    """The checkpoint a ladder sweep ``w`` (a dict of its wildcards) tests: W/O Noise is its sigma-0 model
+    (neft.grid.point_source)."""
+    source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
+    return (
+        f"results/scale/{LADDER_RUN.format(**(w | {'method': source, 'psigma': train}))}/model.pt"
+    )
+
+
+def ladder_model(wildcards):
+    return ladder_model_path(dict(wildcards.items()))
+
+
+def ladder_sweeps():
+    """Every (rung, method, paper sigma, seed) sweep of the ladder, as a dict of its wildcards."""
+    return [
+        {
+            "width": rung.width_text,
+            "epochs": rung.epochs,
+            "model": LADDER_PAIR["model"],
+            "dataset": LADDER_PAIR["dataset"],
+            "method": method,
+            "device": MAIN_DEVICE,
+            "psigma": neft.sigma.format_sigma(ps),
+            "seed": seed,
+        }
+        for rung in neft.ladder.rungs(LADDER)
+        for method in LADDER["methods"]
+        for ps in LADDER["paper_sigmas"]
+        for seed in LADDER["seeds"]
+    ]
+
+
+def ladder_files(ext):
+    return [f"results/scale/mc/{LADDER_RUN.format(**w)}.{ext}" for w in ladder_sweeps()]
+
+
+def ladder_model_slice(wildcards):
+    return config["models"][wildcards.model] | {"width": float(wildcards.width)}
+
+
+def ladder_training_slice(wildcards):
+    return config["training"] | {"epochs": int(wildcards.epochs)}
+
+
+def ladder_runs():
+    """Every ladder training with its rung, method, paper and training sigma, seed, and whether it is the rung's
+    W/O Noise reference of the convergence criterion (the first seed's)."""
+    out = []
+    for w in ladder_sweeps():
+        source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
+        rung = neft.ladder.Rung(float(w["width"]), int(w["epochs"]))
+        out.append(
+            {
+                "width": w["width"],
+                "epochs": int(w["epochs"]),
+                "model": w["model"],
+                "dataset": w["dataset"],
+                "method": source,
+                "paper_sigma": train,
+                "seed": int(w["seed"]),
+                "reference": source == LADDER["sigma_rule"]["reference_method"],
+            }
+        )
+    return list(
+        {
+            (r["width"], r["epochs"], r["method"], r["paper_sigma"], r["seed"]): r for r in out
+        }.values()
+    )
+
+
+def ladder_log(run):
+    w = run | {"psigma": run["paper_sigma"], "device": MAIN_DEVICE}
+    return f"results/scale/{LADDER_RUN.format(**w)}/train_log.csv"
+
+
+LADDER_WIDTHS = list(dict.fromkeys(r.width_text for r in neft.ladder.rungs(LADDER)))
+LADDER_TABLES = {
+    "accuracy": "results/tables/ladder.csv",
+    "decomposition": "results/tables/ladder_decomposition.csv",
+    "claims": "results/tables/ladder_claims.csv",
+    "runs": "results/tables/ladder_runs.csv",
+    "md": "results/tables/ladder.md",
+}
+
+
+def ladder_targets():
+    """What target scale_study builds (nothing while scale_study.enabled is off)."""
+    if not LADDER["enabled"]:
+        return []
+    return list(LADDER_TABLES.values()) + figures("ladder")

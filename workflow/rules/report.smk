@@ -17,6 +17,8 @@ rule summarize:
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         scale=config["scale"],
         sigma_scale=config["scorecard"]["sigma_scale"],
+        recorded=lambda wc: recorded_ladder(),
+        recorded_as=config["scale_study"]["recorded"],
     script:
         "../scripts/summarize.py"
 

@@ -1,91 +1,6 @@
 # The scale ladder (scale_study): the listed methods along rungs of (width, epochs), each rung on the same seeds
 # and seeded chips at its own sigma (factor of its width x each paper sigma; the factor from rule
-# calibrate_rung_sigma). Layout and arithmetic: neft.ladder.
-import neft.ladder
-import neft.sigma
-
-LADDER = config["scale_study"]
-LADDER_PAIR = config["experiments"]["pairs"][0]
-LADDER_RUN = "width~{width}/epochs~{epochs}/{model}/{dataset}/{method}/{device}/paper_sigma~{psigma}/seed~{seed}"
-LADDER_FACTOR = "results/scale/width~{width}/sigma_factor.json"
-
-
-def ladder_reference_run(width):
-    """The reference model (W/O Noise, first seed) whose sweep fixes a width's sigma factor."""
-    rung = neft.ladder.width_reference(LADDER, float(width))
-    ref = LADDER["sigma_rule"]["reference_method"]
-    return LADDER_RUN.format(
-        width=rung.width_text,
-        epochs=rung.epochs,
-        model=LADDER_PAIR["model"],
-        dataset=LADDER_PAIR["dataset"],
-        method=ref,
-        device=MAIN_DEVICE,
-        psigma="0",
-        seed=LADDER["seeds"][0],
-    )
-
-
-def ladder_factor(wildcards):
-    """A noise-aware training (and every sweep) needs its width's factor; W/O Noise at sigma 0 does not."""
-    return [] if wildcards.psigma == "0" else LADDER_FACTOR.format(width=wildcards.width)
-
-
-def ladder_model_path(w):
-    """The checkpoint a ladder sweep ``w`` (a dict of its wildcards) tests: W/O Noise is its sigma-0 model
-    (neft.grid.point_source)."""
-    source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
-    return (
-        f"results/scale/{LADDER_RUN.format(**(w | {'method': source, 'psigma': train}))}/model.pt"
-    )
-
-
-def ladder_model(wildcards):
-    return ladder_model_path(dict(wildcards.items()))
-
-
-def ladder_sweeps():
-    """Every (rung, method, paper sigma, seed) sweep of the ladder, as a dict of its wildcards."""
-    return [
-        {
-            "width": rung.width_text,
-            "epochs": rung.epochs,
-            "model": LADDER_PAIR["model"],
-            "dataset": LADDER_PAIR["dataset"],
-            "method": method,
-            "device": MAIN_DEVICE,
-            "psigma": neft.sigma.format_sigma(ps),
-            "seed": seed,
-        }
-        for rung in neft.ladder.rungs(LADDER)
-        for method in LADDER["methods"]
-        for ps in LADDER["paper_sigmas"]
-        for seed in LADDER["seeds"]
-    ]
-
-
-def ladder_files(ext):
-    return [f"results/scale/mc/{LADDER_RUN.format(**w)}.{ext}" for w in ladder_sweeps()]
-
-
-def ladder_logs():
-    """The training log of every model the sweeps test (W/O Noise once per rung and seed)."""
-    models = dict.fromkeys(ladder_model_path(w) for w in ladder_sweeps())
-    return [str(Path(m).with_name("train_log.csv")) for m in models]
-
-
-def ladder_model_slice(wildcards):
-    return config["models"][wildcards.model] | {"width": float(wildcards.width)}
-
-
-def ladder_training_slice(wildcards):
-    return config["training"] | {"epochs": int(wildcards.epochs)}
-
-
-wildcard_constraints:
-    width=r"[0-9.]+",
-    epochs=r"\d+",
-    psigma=r"[0-9.]+",
+# calibrate_rung_sigma). Layout and arithmetic: neft.ladder; helpers: common.smk.
 
 
 rule train_rung:
@@ -183,47 +98,6 @@ rule evaluate_rung:
         "../scripts/evaluate_rung.py"
 
 
-def ladder_runs():
-    """Every ladder training with its rung, method, paper and training sigma, seed, and whether it is the rung's
-    W/O Noise reference of the convergence criterion (the first seed's)."""
-    out = []
-    for w in ladder_sweeps():
-        source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
-        rung = neft.ladder.Rung(float(w["width"]), int(w["epochs"]))
-        out.append(
-            {
-                "width": w["width"],
-                "epochs": int(w["epochs"]),
-                "model": w["model"],
-                "dataset": w["dataset"],
-                "method": source,
-                "paper_sigma": train,
-                "seed": int(w["seed"]),
-                "reference": source == LADDER["sigma_rule"]["reference_method"],
-            }
-        )
-    return list(
-        {
-            (r["width"], r["epochs"], r["method"], r["paper_sigma"], r["seed"]): r for r in out
-        }.values()
-    )
-
-
-def ladder_log(run):
-    w = run | {"psigma": run["paper_sigma"], "device": MAIN_DEVICE}
-    return f"results/scale/{LADDER_RUN.format(**w)}/train_log.csv"
-
-
-LADDER_WIDTHS = list(dict.fromkeys(r.width_text for r in neft.ladder.rungs(LADDER)))
-LADDER_TABLES = {
-    "accuracy": "results/tables/ladder.csv",
-    "decomposition": "results/tables/ladder_decomposition.csv",
-    "claims": "results/tables/ladder_claims.csv",
-    "runs": "results/tables/ladder_runs.csv",
-    "md": "results/tables/ladder.md",
-}
-
-
 rule tabulate_ladder:
     """The ladder's tables: accuracy, convergence and the last doubling per rung; the gain's split; claims per rung."""
     input:
@@ -279,10 +153,3 @@ rule plot_ladder:
         labels=lambda wc: labels(),
     script:
         "../scripts/plot_ladder.py"
-
-
-def ladder_targets():
-    """What target scale_study builds (nothing while scale_study.enabled is off)."""
-    if not LADDER["enabled"]:
-        return []
-    return list(LADDER_TABLES.values()) + figures("ladder")

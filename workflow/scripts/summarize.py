@@ -5,14 +5,18 @@ from neft.warmstart import delegate
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft import conclusions  # noqa: E402
+from neft.ladder import read_record  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    tables = conclusions.read_tables({name: smk.input[name] for name in conclusions.TABLES if name in smk.input.keys()})
     p = smk.params
-    summary = conclusions.build(tables, p.methods, p.scale, p.sigma_scale)
+    record = None
+    if p.recorded:  # the ladder's paragraph from a recorded run: its files checked against their digests first
+        record = read_record(p.recorded, shown=p.recorded_as)
+    tables = conclusions.read_tables({name: smk.input[name] for name in conclusions.TABLES if name in smk.input.keys()})
+    summary = conclusions.build(tables, p.methods, p.scale, p.sigma_scale, record)
     conclusions.write(summary, smk.output.md, smk.output.rst, smk.output.sources)
     log(f"{len(summary.paragraphs)} paragraphs, {len(summary.sources)} cited numbers from {', '.join(tables)}")
 
