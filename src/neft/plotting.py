@@ -565,8 +565,9 @@ def plot_ladder(acc: pd.DataFrame, decomp: pd.DataFrame, labels: dict, paths: li
         d = decomp[decomp.paper_sigma == ps] if len(decomp) else decomp
         styles = {"ovf": "-", "irs": "--"}
         comp_colors = dict(zip(COMPARISON_LABELS, sns.color_palette("colorblind", len(COMPARISON_LABELS))))
-        for (inst, comp), g in d.groupby(["instance", "comparison"], sort=False) if len(d) else []:
-            x = [x_of[f"w {w}\n{e} ep"] for w, e in zip(g.width, g.epochs)]
+        groups = list(d.groupby(["instance", "comparison"], sort=False)) if len(d) else []
+        for k, ((inst, comp), g) in enumerate(groups):
+            x = [x_of[f"w {w}\n{e} ep"] + (k - len(groups) / 2) * 0.02 for w, e in zip(g.width, g.epochs)]
             err = [(g["diff"] - g.ci_low).fillna(0), (g.ci_high - g["diff"]).fillna(0)]
             ax.errorbar(
                 x,
