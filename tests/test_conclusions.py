@@ -334,3 +334,10 @@ def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
     (record / "ladder.csv").unlink()
     with pytest.raises(ValueError, match=r"record/ladder.csv"):
         ladder.read_record(record)
+
+
+def test_the_ladder_paragraph_labels_methods_from_the_ladder_table(tmp_path):
+    """A run without OVF among its methods still names the recorded ladder's OVF by its label."""
+    methods = {m: spec for m, spec in METHODS.items() if m != "ovf"}
+    _, text = conclusions.build(_tables() | _ladder_tables(tmp_path), methods, "mini", 0.35).paragraphs[0]
+    assert "ovf's" not in text and "OVF's gain over W/ Noise" in text

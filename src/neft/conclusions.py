@@ -381,6 +381,7 @@ def _ladder(w: _Writer, kinds: dict, labels: dict, record: dict | None = None) -
     along the ladder and which change."""
     t = w.tables
     acc, dec, ver = t["ladder"], t.get("ladder_decomposition"), t.get("ladder_claims")
+    labels = labels | dict(zip(acc["method"], acc["label"]))  # a recorded ladder may hold methods this run has not
     names = _rung_names(acc)
     out = []
     if record:
