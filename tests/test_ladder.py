@@ -269,3 +269,22 @@ def test_the_gpu_ladder_estimate_counts_every_training_and_scales_with_epochs_an
     assert rungs["width 1, 8 epochs"]["mc_h"] > rungs["width 1, 25 epochs"]["mc_h"]  # the width's sigma-rule sweep
     slower = acceptance.ladder_cost(presets, 0.5e12)
     assert slower["total_h"] == pytest.approx(2 * est["total_h"], rel=1e-2)
+
+
+def test_a_ladder_sweep_is_checked_against_its_digest_and_what_the_dag_asked(tmp_path):
+    import hashlib
+    import json
+
+    text = "width,epochs,method,seed,chip,accuracy\n0.0625,2,ovf,0,0,71.5\n0.0625,2,ovf,0,1,70.0\n"
+    csv, js = tmp_path / "seed~0.csv", tmp_path / "seed~0.json"
+    csv.write_text(text)
+    js.write_text(json.dumps({"csv_sha256": hashlib.sha256(text.encode()).hexdigest()}))
+    rows, _ = ladder.read_sweep(csv, js, {"width": "0.0625", "epochs": 2, "method": "ovf", "seed": 0}, 2)
+    assert rows.width.tolist() == ["0.0625", "0.0625"]
+    with pytest.raises(ValueError, match="column method holds \\['ovf'\\], expected 'irs'"):
+        ladder.read_sweep(csv, js, {"method": "irs"})
+    with pytest.raises(ValueError, match="2 chip rows, expected 30"):
+        ladder.read_sweep(csv, js, chips=30)
+    csv.write_text(text.replace("71.5", "99.9"))
+    with pytest.raises(ValueError, match="seed~0.csv: its bytes differ from what .*seed~0.json recorded"):
+        ladder.read_sweep(csv, js)

@@ -121,6 +121,46 @@ def read_factor(path) -> float:
     return factor
 
 
+#: columns of the ladder's sweeps that are spellings, not numbers
+TEXT_COLUMNS = {"width": str, "paper_sigma": str, "sigma_train": str, "sigma_test": str}
+
+
+def read_sweep(csv_path, json_path, expect: dict | None = None, chips: int | None = None):
+    """A ladder sweep's chip rows and its summary, checked against each other (the JSON names its CSV's digest, as
+    ``evaluate_mc``'s do) and against what the DAG asked of it: ``expect``, the values its key columns must hold
+    (width, epochs, method, seed, ...), and ``chips`` rows. An edited, truncated or misplaced sweep is named, not
+    averaged."""
+    import hashlib
+    import io
+    import json
+
+    import pandas as pd
+
+    from neft.checks import read_text
+
+    text = read_text(csv_path, "ladder sweep")
+    try:
+        stats = json.loads(read_text(json_path, "ladder sweep summary"))
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"ladder sweep summary {json_path}: not JSON ({err}); delete it and its CSV to recompute"
+        ) from None
+    if not isinstance(stats, dict) or hashlib.sha256(text.encode()).hexdigest() != stats.get("csv_sha256"):
+        raise ValueError(f"{csv_path}: its bytes differ from what {json_path} recorded; delete both to recompute")
+    rows = pd.read_csv(io.StringIO(text), dtype=TEXT_COLUMNS)
+    for key, want in (expect or {}).items():
+        got = sorted({str(v) for v in rows[key]}) if key in rows else []
+        if got != [str(want)]:
+            raise ValueError(
+                f"{csv_path}: column {key} holds {got}, expected {want!r}; delete it and its JSON to recompute"
+            )
+    if chips is not None and len(rows) != chips:
+        raise ValueError(
+            f"{csv_path}: {len(rows)} chip rows, expected {chips} (mc.chips); delete it and its JSON to recompute"
+        )
+    return rows, stats
+
+
 # -- the ladder's tables ---------------------------------------------------------------------------------------------
 #: columns of a rung's identity, first in every ladder table
 RUNG_COLUMNS = ["width", "epochs", "factor"]

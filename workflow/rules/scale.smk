@@ -120,6 +120,11 @@ rule tabulate_ladder:
         "logs/tabulate_ladder.log",
     params:
         study=LADDER,
+        sweeps=[  # what each sweep's rows must say (its path's rung, method, sigma and seed)
+            {k: w[k] for k in ("width", "epochs", "method", "paper_sigma", "seed")}
+            for w in ({**w, "paper_sigma": w["psigma"]} for w in ladder_sweeps())
+        ],
+        chips=None if config["mc"]["adaptive"]["enabled"] else config["mc"]["chips"],
         widths=LADDER_WIDTHS,
         runs=ladder_runs(),
         fraction=config["convergence"]["min_fraction_of_clean"],

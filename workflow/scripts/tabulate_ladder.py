@@ -4,38 +4,25 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-import hashlib  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-
 import pandas as pd  # noqa: E402
 
 from neft import ladder  # noqa: E402
-from neft.checks import read_text  # noqa: E402
 from neft.handoff import read_train_log  # noqa: E402
 from neft.io import atomic_write_text  # noqa: E402
 from neft.results import write_csv  # noqa: E402
 from neft.runs import job_log  # noqa: E402
-
-TEXT = {"width": str, "paper_sigma": str, "sigma_train": str, "sigma_test": str}
-
-
-def read_sweep(csv_path: str, json_path: str) -> tuple[pd.DataFrame, dict]:
-    """A ladder sweep's chip rows and its summary, checked against each other (the JSON names its CSV's digest)."""
-    text = read_text(csv_path, "ladder sweep")
-    stats = json.loads(read_text(json_path, "ladder sweep summary"))
-    if hashlib.sha256(text.encode()).hexdigest() != stats.get("csv_sha256"):
-        raise ValueError(f"{csv_path}: its bytes differ from what {json_path} recorded; delete both to recompute")
-    return pd.read_csv(io.StringIO(text), dtype=TEXT), stats
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
     study = p.study
-    sweeps = [read_sweep(c, j) for c, j in zip(smk.input.chips, smk.input.stats, strict=True)]
+    sweeps = [
+        ladder.read_sweep(c, j, expect, p.chips)
+        for c, j, expect in zip(smk.input.chips, smk.input.stats, p.sweeps, strict=True)
+    ]
     chips = pd.concat([c for c, _ in sweeps], ignore_index=True)
-    summary = pd.DataFrame([s for _, s in sweeps]).astype(TEXT)
+    summary = pd.DataFrame([s for _, s in sweeps]).astype(ladder.TEXT_COLUMNS)
     factors = {w: ladder.read_factor(f) for w, f in zip(p.widths, smk.input.factors, strict=True)}
     last = []
     for run, path in zip(p.runs, smk.input.logs, strict=True):
