@@ -119,7 +119,7 @@ rule tabulate_ladder:
     log:
         "logs/tabulate_ladder.log",
     params:
-        study=LADDER,
+        study={k: LADDER[k] for k in ("methods", "seeds", "paper_sigmas", "rungs")},
         sweeps=[  # what each sweep's rows must say (its path's rung, method, sigma and seed)
             {k: w[k] for k in ("width", "epochs", "method", "paper_sigma", "seed")}
             for w in ({**w, "paper_sigma": w["psigma"]} for w in ladder_sweeps())
