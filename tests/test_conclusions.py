@@ -283,6 +283,8 @@ def test_the_ladder_paragraph_comes_first_and_names_each_rung_s_verdicts_from_th
     assert f"(2 epochs) → {acc.loc[('noise_injection', 4), 'mean']:.2f} [" in text
     assert "factor 0.33 at width 0.0625 x the paper's σ" in text and "(ours 0.132)" in text
     assert "The last doubling (2 → 4 epochs) still added W/ Noise +" in text
+    p1 = acc.loc[("noise_injection", 2), "p1"], acc.loc[("noise_injection", 4), "p1"]
+    assert f"The 1st percentile of chips (%, the worst case): W/ Noise {p1[0]:.2f} (2 epochs) → {p1[1]:.2f} (4" in text
     assert "Runs that converged: W/ Noise 0/3 (2 epochs) → 3/3 (4 epochs)" in text
     rest = summary.markdown()
     assert "orderings and verdicts are" not in rest  # the untested sentence is gone

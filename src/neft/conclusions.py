@@ -407,6 +407,13 @@ def _ladder(w: _Writer, kinds: dict, labels: dict, record: dict | None = None) -
         sig = w.cite("ladder", _rows(acc, paper_sigma=ps)[0], "sigma")
         if parts:
             out.append(f"At paper σ = {ps} (ours {sig}), accuracy (%): " + "; ".join(parts) + ".")
+        worst = []
+        for m in main:
+            rows = _rows(acc, paper_sigma=ps, method=m)
+            if rows:
+                worst.append(f"{labels.get(m, m)} {_along(w, 'ladder', rows, names, 'p1', '{:.2f}')}")
+        if worst:
+            out.append("The 1st percentile of chips (%, the worst case): " + "; ".join(worst) + ".")
         if not _empty(t, "ladder_decomposition"):
             for inst in dict.fromkeys(dec["instance"].astype(str)):
                 bits = []
