@@ -55,6 +55,7 @@ def test_the_cpu_rehearsal_passes_every_step_and_writes_its_numbers(rehearsal):
         "training: deterministic algorithms",
         "MC: chips per pass",
         "estimate: paper preset device-hours",
+        "estimate: GPU scale ladder device-hours",
     }
     assert all(s["ok"] for s in steps.values())
     assert steps["workflow: test scale"]["skipped"] == "--skip-test-scale"  # CI's e2e fixture runs that scale
@@ -63,6 +64,8 @@ def test_the_cpu_rehearsal_passes_every_step_and_writes_its_numbers(rehearsal):
     assert steps["training: deterministic algorithms"]["bitwise_equal_checkpoints"]
     assert set(steps["MC: chips per pass"]["fastest"].values()) <= {1, 8, 32}
     assert steps["estimate: paper preset device-hours"]["total_h"] > 0
+    ladder = steps["estimate: GPU scale ladder device-hours"]
+    assert ladder["total_h"] > 0 and len(ladder["rungs"]) == 7  # config/presets/scale-gpu.yaml at the measured rate
 
 
 def test_every_table_covers_the_six_panels_and_six_methods(smoke):
