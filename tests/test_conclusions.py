@@ -343,3 +343,17 @@ def test_the_ladder_paragraph_labels_methods_from_the_ladder_table(tmp_path):
     methods = {m: spec for m, spec in METHODS.items() if m != "ovf"}
     _, text = conclusions.build(_tables() | _ladder_tables(tmp_path), methods, "mini", 0.35).paragraphs[0]
     assert "ovf's" not in text and "OVF's gain over W/ Noise" in text
+
+
+def test_the_convergence_claim_s_stability_is_over_runs_not_seeds():
+    tables = _tables()
+    c = tables["claims"].copy()
+    c["our_stability"], c["our_resamples"], c["our_seeds_to_decide"] = 1.0, 27, pd.NA
+    c.loc[0, "metric"], c.loc[0, "ours"], c.loc[0, "our_stability"], c.loc[0, "our_resamples"] = (
+        "other",
+        "undecided",
+        0.688,
+        1000,
+    )
+    text = conclusions.build(tables | {"claims": c}, METHODS, "mini", 0.35).markdown()
+    assert "stable in 69% of 1000 resamples of each method's runs" in text and "of 27 seed resamples" in text

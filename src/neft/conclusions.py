@@ -224,9 +224,11 @@ def _stability_text(w: _Writer, i: int) -> str:
     if pd.isna(r["our_stability"]) or pd.isna(r.get("our_resamples")):
         one_seed = str(r["our_n"]).startswith("1 seed")
         return "; one training seed: no resamples to judge its stability" if one_seed else ""
+    # the convergence claim (metric "other") resamples each method's runs, the others the training seeds
+    unit = "resamples of each method's runs" if r["metric"] == "other" else "seed resamples"
     text = (
         f"; stable in {w.cite('claims', i, 'our_stability', '{:.0%}')} of "
-        f"{w.cite('claims', i, 'our_resamples', '{:.0f}')} seed resamples"
+        f"{w.cite('claims', i, 'our_resamples', '{:.0f}')} {unit}"
     )
     if pd.notna(r.get("our_seeds_to_decide")):
         text += f"; about {w.cite('claims', i, 'our_seeds_to_decide', '{:.0f}')} seeds would decide it"
