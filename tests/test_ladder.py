@@ -272,19 +272,27 @@ def test_the_gpu_ladder_estimate_counts_every_training_and_scales_with_epochs_an
 
 
 def test_a_ladder_sweep_is_checked_against_its_digest_and_what_the_dag_asked(tmp_path):
-    import hashlib
     import json
 
-    text = "width,epochs,method,seed,chip,accuracy\n0.0625,2,ovf,0,0,71.5\n0.0625,2,ovf,0,1,70.0\n"
+    from neft.handoff import HandoffError
+    from neft.runs import write_chip_csv
+
+    keys = {"width": "0.0625", "epochs": 2, "paper_sigma": "0.4", "model": "vgg8", "dataset": "mnist"}
+    keys |= {"method": "ovf", "device": "RRAM1", "sigma_train": "0.14", "seed": 0, "sigma_test": "0.14"}
+    rows = [
+        {"chip": k, "correct": c, "n": 200, "accuracy": c / 2, "confidence": 0.9, "confidence_correct": 0.95}
+        for k, c in enumerate((143, 140))
+    ]
     csv, js = tmp_path / "seed~0.csv", tmp_path / "seed~0.json"
-    csv.write_text(text)
-    js.write_text(json.dumps({"csv_sha256": hashlib.sha256(text.encode()).hexdigest()}))
-    rows, _ = ladder.read_sweep(csv, js, {"width": "0.0625", "epochs": 2, "method": "ovf", "seed": 0}, 2)
-    assert rows.width.tolist() == ["0.0625", "0.0625"]
-    with pytest.raises(ValueError, match="column method holds \\['ovf'\\], expected 'irs'"):
-        ladder.read_sweep(csv, js, {"method": "irs"})
-    with pytest.raises(ValueError, match="2 chip rows, expected 30"):
-        ladder.read_sweep(csv, js, chips=30)
-    csv.write_text(text.replace("71.5", "99.9"))
-    with pytest.raises(ValueError, match="seed~0.csv: its bytes differ from what .*seed~0.json recorded"):
-        ladder.read_sweep(csv, js)
+    stats = keys | {"chips": 2, "ekl": 0.1, "mutual_info": 0.05, "n_test": 200, "mc_seed": 2023}
+    js.write_text(json.dumps(stats | {"csv_sha256": write_chip_csv(rows, keys, csv)}))
+    asked = {"width": "0.0625", "epochs": 2, "method": "ovf", "paper_sigma": "0.4", "seed": 0}
+    got, _ = ladder.read_sweep(csv, js, asked, {"chips": 2, "seed": 2023})
+    assert got.width.tolist() == ["0.0625", "0.0625"] and got.accuracy.tolist() == [71.5, 70.0]
+    with pytest.raises(HandoffError, match="method is 'ovf', its path says 'irs'"):
+        ladder.read_sweep(csv, js, asked | {"method": "irs"})
+    with pytest.raises(HandoffError, match="2 chips, but the config's mc.chips is 30"):
+        ladder.read_sweep(csv, js, asked, {"chips": 30})
+    csv.write_text(csv.read_text().replace(",143,", ",199,").replace(",71.5000,", ",99.5000,"))
+    with pytest.raises(HandoffError, match="the CSV was changed after its job wrote it"):
+        ladder.read_sweep(csv, js, asked)

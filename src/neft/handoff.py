@@ -394,17 +394,20 @@ def _chip_index_problem(chips: pd.Series, what: str = "", n: int | None = None) 
 
 
 def read_mc_sweep(
-    csv_path: str | Path, json_path: str | Path, expect: dict | None = None
+    csv_path: str | Path, json_path: str | Path, expect: dict | None = None, extra_keys: dict | None = None
 ) -> tuple[pd.DataFrame, dict, bool]:
     """One MC sweep: its CSV (one row per chip) checked against the JSON its job wrote beside it, the path both
     live at, and the config's chip count (``expect``: :func:`mc_expectation`). Returns the rows (read exactly as
-    ``neft.results.read_chips`` reads them), the JSON, and whether the JSON predates ``csv_sha256``."""
+    ``neft.results.read_chips`` reads them), the JSON, and whether the JSON predates ``csv_sha256``.
+    ``extra_keys``: key columns a sweep writes before the experiment keys ({name: dtype}; the scale ladder's rung),
+    checked like them."""
     csv_path, json_path = Path(csv_path), Path(json_path)
+    extra = dict(extra_keys or {})
     stats = _read_json(json_path, RERUN_MC)
-    missing = [k for k in (*MC_KEYS, *MC_JSON_FIELDS) if k not in stats]
+    missing = [k for k in (*extra, *MC_KEYS, *MC_JSON_FIELDS) if k not in stats]
     if missing:
         raise _error(json_path, f"missing field(s) {', '.join(missing)}", RERUN_MC)
-    df = read_table(csv_path, (*MC_KEYS, *MC_COLUMNS), dtype=KEY_DTYPES, exact=True, remedy=RERUN_MC)
+    df = read_table(csv_path, (*extra, *MC_KEYS, *MC_COLUMNS), dtype=KEY_DTYPES | extra, exact=True, remedy=RERUN_MC)
     json_problems: list[str] = []
     csv_problems: list[str] = []
 
@@ -438,7 +441,7 @@ def read_mc_sweep(
     index = _chip_index_problem(df["chip"], n=n_json)
     if index:
         csv_problems.append(index)
-    for k in MC_KEYS:
+    for k in (*extra, *MC_KEYS):
         want = _key_text(k, stats[k])
         got = df[k].map(lambda v, k=k: _key_text(k, v))
         bad = got != want

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neft.handoff import read_mc_sweep
 from neft.sigma import format_sigma
 
 
@@ -123,47 +124,24 @@ def read_factor(path) -> float:
 
 #: columns of the ladder's sweeps that are spellings, not numbers
 TEXT_COLUMNS = {"width": str, "paper_sigma": str, "sigma_train": str, "sigma_test": str}
+#: the key columns a ladder sweep writes before the experiment's (``workflow/scripts/evaluate_rung.py``)
+RUNG_KEYS = {"width": str, "epochs": "int64", "paper_sigma": str}
 
 
-def read_sweep(csv_path, json_path, expect: dict | None = None, chips: int | None = None):
-    """A ladder sweep's chip rows and its summary, checked against each other (the JSON names its CSV's digest, as
-    ``evaluate_mc``'s do) and against what the DAG asked of it: ``expect``, the values its key columns must hold
-    (width, epochs, method, seed, ...), and ``chips`` rows. An edited, truncated or misplaced sweep is named, not
-    averaged."""
-    import hashlib
-    import io
-    import json
+def read_sweep(csv_path, json_path, path_keys: dict, expect: dict | None = None):
+    """A ladder sweep, checked as every MC sweep is (``neft.handoff.read_mc_sweep``: the CSV against the digest and
+    keys its JSON recorded, the chip count against ``expect``, ``neft.handoff.mc_expectation``), and its keys
+    against what the DAG asked of it (``path_keys``: the rung, method, paper sigma and seed its path names)."""
+    from neft.handoff import RERUN_MC, HandoffError
 
-    import pandas as pd
-
-    from neft.checks import read_text
-
-    text = read_text(csv_path, "ladder sweep")
-    try:
-        stats = json.loads(read_text(json_path, "ladder sweep summary"))
-    except json.JSONDecodeError as err:
-        raise ValueError(
-            f"ladder sweep summary {json_path}: not JSON ({err}); delete it and its CSV to recompute"
-        ) from None
-    if not isinstance(stats, dict) or hashlib.sha256(text.encode()).hexdigest() != stats.get("csv_sha256"):
-        raise ValueError(f"{csv_path}: its bytes differ from what {json_path} recorded; delete both to recompute")
-    rows = pd.read_csv(io.StringIO(text), dtype=TEXT_COLUMNS)
-    for key, want in (expect or {}).items():
-        got = sorted({str(v) for v in rows[key]}) if key in rows else []
-        if got != [str(want)]:
-            raise ValueError(
-                f"{csv_path}: column {key} holds {got}, expected {want!r}; delete it and its JSON to recompute"
-            )
-    if chips is not None and len(rows) != chips:
-        raise ValueError(
-            f"{csv_path}: {len(rows)} chip rows, expected {chips} (mc.chips); delete it and its JSON to recompute"
-        )
-    return rows, stats
+    rows, stats, _ = read_mc_sweep(csv_path, json_path, expect, RUNG_KEYS)
+    wrong = [f"{k} is {stats[k]!r}, its path says {v!r}" for k, v in path_keys.items() if str(stats[k]) != str(v)]
+    if wrong:
+        raise HandoffError(f"{json_path}: {'; '.join(wrong)}; {RERUN_MC}")
+    return rows.astype(TEXT_COLUMNS), stats
 
 
 # -- the ladder's tables ---------------------------------------------------------------------------------------------
-#: columns of a rung's identity, first in every ladder table
-RUNG_COLUMNS = ["width", "epochs", "factor"]
 NO_SEEDS = "one seed: no interval and no verdict"
 
 

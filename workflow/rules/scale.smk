@@ -124,7 +124,7 @@ rule tabulate_ladder:
             {k: w[k] for k in ("width", "epochs", "method", "paper_sigma", "seed")}
             for w in ({**w, "paper_sigma": w["psigma"]} for w in ladder_sweeps())
         ],
-        chips=None if config["mc"]["adaptive"]["enabled"] else config["mc"]["chips"],
+        expect=MC_EXPECT,
         widths=LADDER_WIDTHS,
         runs=ladder_runs(),
         fraction=config["convergence"]["min_fraction_of_clean"],

@@ -18,8 +18,8 @@ def main(smk) -> None:
     p = smk.params
     study = p.study
     sweeps = [
-        ladder.read_sweep(c, j, expect, p.chips)
-        for c, j, expect in zip(smk.input.chips, smk.input.stats, p.sweeps, strict=True)
+        ladder.read_sweep(c, j, keys, p.expect)
+        for c, j, keys in zip(smk.input.chips, smk.input.stats, p.sweeps, strict=True)
     ]
     chips = pd.concat([c for c, _ in sweeps], ignore_index=True)
     summary = pd.DataFrame([s for _, s in sweeps]).astype(ladder.TEXT_COLUMNS)
