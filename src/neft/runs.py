@@ -412,20 +412,29 @@ def train_rule(smk, sigma, log: Callable[[str], None]) -> list[dict]:
     )
 
 
+def evaluation_args(smk) -> dict:
+    """What every evaluation rule (evaluate_mc, evaluate_rung, evaluate_nonideal, probe_worst_case) loads: wildcards
+    model and dataset; inputs model (the checkpoint), data and card; params model, registry and data."""
+    wc, p = smk.wildcards, smk.params
+    return {
+        "model": wc.model,
+        "width": p.model["width"],
+        "dataset": wc.dataset,
+        "registry": p.registry,
+        "data_path": smk.input.data,
+        "data_cfg": p.data,
+        "checkpoint": smk.input.model,
+        "card_path": smk.input.card,
+    }
+
+
 def mc_rule(smk, sigma_test, keys: dict, log: Callable[[str], None], **extra) -> dict:
     """``mc_job`` for a Monte-Carlo rule (evaluate_mc, evaluate_rung, evaluate_nonideal) at ``sigma_test``, its
     rows labelled with ``keys``: wildcards model and dataset; inputs model, data and card; params model, data,
     registry, mc, compute; outputs chips and stats. ``extra``: mc_job's non-ideality arguments."""
-    wc, p = smk.wildcards, smk.params
+    p = smk.params
     return mc_job(
-        model=wc.model,
-        width=p.model["width"],
-        dataset=wc.dataset,
-        registry=p.registry,
-        data_path=smk.input.data,
-        data_cfg=p.data,
-        checkpoint=smk.input.model,
-        card_path=smk.input.card,
+        **evaluation_args(smk),
         sigma_test=sigma_test,
         mc=p.mc,
         compute=p.compute,

@@ -4,21 +4,14 @@ from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.runs import job_log, probe_job, run_keys  # noqa: E402
+from neft.runs import evaluation_args, job_log, probe_job, run_keys  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
     wc, p = smk.wildcards, smk.params
     probe_job(
-        model=wc.model,
-        width=p.model["width"],
-        dataset=wc.dataset,
-        registry=p.registry,
-        data_path=smk.input.data,
-        data_cfg=p.data,
-        checkpoint=smk.input.model,
-        card_path=smk.input.card,
+        **evaluation_args(smk),
         sampled_csv=smk.input.sampled,
         sigma_test=wc.test,
         mc=p.mc,
