@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,27 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+#: Tests marked ``system`` install system packages or start system services (tests/test_slurm.py: apt-get install of
+#: slurm and munge, /etc/slurm/slurm.conf, daemons as root); they run only when this variable is 1 (.ci/run sets it).
+SYSTEM_TESTS_ENV = "NEFT_SYSTEM_TESTS"
+
+
+def system_tests_enabled() -> bool:
+    return os.environ.get(SYSTEM_TESTS_ENV, "") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if system_tests_enabled():
+        return
+    skip = pytest.mark.skip(
+        reason=(
+            "system test: installs system packages or starts system services (as root); "
+            f"run it with {SYSTEM_TESTS_ENV}=1 .venv/bin/python -m pytest"
+        )
+    )
+    for item in items:
+        if item.get_closest_marker("system") is not None:
+            item.add_marker(skip)
 
 
 def deep_merge(base: dict, over: dict) -> dict:

@@ -1,7 +1,8 @@
 """SLURM tier: the test-scale workflow through profiles/slurm on a real single-node SLURM, against a local run.
 
-The cluster (tests/slurm_cluster.py) is installed with apt-get and started by hand on 127.0.0.1; the test is
-skipped where that is impossible (not root, no apt-get). It checks that every non-local job went through SLURM
+The cluster (tests/slurm_cluster.py) is installed with apt-get and started by hand on 127.0.0.1, so the test is a
+``system`` test: it runs only with NEFT_SYSTEM_TESTS=1 (tests/conftest.py; .ci/run sets it), and is skipped even then
+where that is impossible (not root, no apt-get). It checks that every non-local job went through SLURM
 (the Monte-Carlo sweeps as one group submission), that SLURM saw each of those jobs complete, and that the MC
 CSVs and the accuracy table are byte-identical to a local run of the same config.
 """
@@ -18,7 +19,7 @@ import pytest
 from .conftest import REPO
 from .slurm_cluster import SlurmCluster, SlurmUnavailable
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.system]
 
 TEST_PRESET = str(REPO / "config/presets/test.yaml")
 PROFILE = str(REPO / "profiles/slurm")
