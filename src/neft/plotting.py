@@ -23,6 +23,21 @@ SCALE_NOTES = {
 }
 
 
+#: what the accuracy figure's band spans (``neft.results.accuracy_curves``, ``neft.stats.two_level``): two levels,
+#: training seeds and chips. The caption (workflow/report/accuracy_figure.rst) and the report say these words.
+ACCURACY_BAND_SPANS = "training seeds and chips"
+ACCURACY_BAND = (
+    f"over {ACCURACY_BAND_SPANS}: a t-interval over the training seeds' means, each seed's mean taken over its "
+    "chips (with one seed, over its chips)"
+)
+#: what the expected-KL band spans (``neft.results.ekl_interval``, ``neft.stats.bootstrap_mean_interval``): the chips
+#: only, given the trained seeds (workflow/report/uncertainty.rst says these words)
+UNCERTAINTY_BAND = (
+    "the chips' part only: a normal interval from each seed's chip-bootstrap standard error, the seeds' mean ± "
+    "z · sqrt(Σ se²) / seeds, clipped at 0"
+)
+
+
 def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
     """Panel suffix naming NeFT's feedback weights, '(β_OVF = 0.001, β_IRS = 0.01)': the paper's figure writes only
     the two numbers, which a reader cannot decode; here each carries its name. From the methods actually plotted."""
@@ -156,7 +171,8 @@ def main_device(curves: pd.DataFrame, device: str | None) -> pd.DataFrame:
 
 
 def plot_accuracy(curves, paths, note=None, titles=None, device=None, reference=None) -> None:
-    """MC mean accuracy with its CI band (the paper's main figure)."""
+    """MC mean accuracy with its CI band (the paper's main figure; the band: ``ACCURACY_BAND``), and the paper's
+    plotted points as open markers where ``reference`` is given."""
     plot_curves(
         main_device(curves, device),
         paths,
@@ -171,7 +187,8 @@ def plot_accuracy(curves, paths, note=None, titles=None, device=None, reference=
 
 def plot_uncertainty(curves, paths, note=None, titles=None, device=None) -> None:
     """Expected KL divergence in units of 1e-2 nats, as in the paper's figure, with the chip-bootstrap band
-    (``ekl_ci_low``/``ekl_ci_high``, ``neft.results.ekl_interval``) where the sweeps computed one."""
+    (``ekl_ci_low``/``ekl_ci_high``, ``neft.results.ekl_interval``; ``UNCERTAINTY_BAND``) where the sweeps computed
+    one."""
     band = ("ekl_ci_low", "ekl_ci_high")
     has_band = all(c in curves for c in band) and curves[list(band)].notna().any().all()
     plot_curves(
