@@ -155,7 +155,7 @@ def _recompute(table: pd.DataFrame, source: conclusions.Source):
     if source.operation == "panel":
         r = table.iloc[rows[0]]
         return panel_title(r["model"], r["dataset"])
-    if source.operation.startswith("wilson"):
+    if source.operation in ("wilson_low", "wilson_high", "share_count"):  # several columns of one row
         cells = pd.Series([table.iloc[rows[0]][c] for c in source.column.split("/")])
     else:
         cells = table.iloc[rows][source.column]
@@ -164,11 +164,20 @@ def _recompute(table: pd.DataFrame, source: conclusions.Source):
 
 def test_every_number_in_the_conclusions_is_cited_and_recomputes_from_its_table():
     tables = _tables()
-    summary = conclusions.build(tables, METHODS, "mini", 0.35)
+    summary = conclusions.build(tables, METHODS, "mini", 0.35, epochs=2)
     text = summary.markdown()
-    assert [q for q, _ in summary.paragraphs] == [
+    assert [q for q, _ in summary.evidence] == [
         "Does NeFT beat the baselines?",
         "How much of the gain is the temperature, how much the feedback?",
+        "Uncertainty and confidence.",
+        "Convergence.",
+        "Device types.",
+        "How far is this from the paper?",
+    ]
+    assert [label for label, _ in summary.brief] == [
+        "Read this first.",
+        "Does NeFT beat the baselines?",
+        "Where does the gain come from?",
         "Uncertainty and confidence.",
         "Convergence.",
         "Device types.",
@@ -178,7 +187,8 @@ def test_every_number_in_the_conclusions_is_cited_and_recomputes_from_its_table(
         assert _recompute(tables[source.table], source) == source.text, source
         assert source.text in text
     # no number is typed by hand: with every cited text removed, only names and the stated conventions keep digits
-    rest = re.sub(r"VGG-8|MNIST|95 %|0\.35 x", "", text)  # names, the CI level, the config's sigma_scale
+    # (names, the CI level, the config's sigma_scale and training epochs)
+    rest = re.sub(r"VGG-8|MNIST|95 %|0\.35 x|only 2 epochs", "", text)
     for source in sorted(summary.sources, key=lambda s: -len(s.text)):
         rest = rest.replace(source.text, "")
     assert re.findall(r"\d", rest) == []
@@ -264,7 +274,8 @@ def _ladder_tables(tmp_path, seeds=(0, 1, 2)):
 def test_the_ladder_paragraph_comes_first_and_names_each_rung_s_verdicts_from_the_table(tmp_path):
     tables = _tables() | _ladder_tables(tmp_path)
     summary = conclusions.build(tables, METHODS, "mini", 0.35)
-    question, text = summary.paragraphs[0]
+    question, items = summary.evidence[0]
+    text = " ".join(items)
     assert question == "What the scale ladder measured."
     for source in summary.sources:
         assert _recompute(tables[source.table], source) == source.text, source
@@ -293,7 +304,7 @@ def test_the_ladder_paragraph_comes_first_and_names_each_rung_s_verdicts_from_th
 
 def test_the_ladder_paragraph_with_one_seed_gives_no_interval_and_no_verdict(tmp_path):
     tables = _tables() | _ladder_tables(tmp_path, seeds=(0,))
-    _, text = conclusions.build(tables, METHODS, "mini", 0.35).paragraphs[0]
+    text = " ".join(conclusions.build(tables, METHODS, "mini", 0.35).evidence[0][1])
     assert "[" not in text and "Verdicts" not in text
     assert "W/ Noise" in text and "holds" not in text
 
@@ -301,7 +312,10 @@ def test_the_ladder_paragraph_with_one_seed_gives_no_interval_and_no_verdict(tmp
 def test_without_a_ladder_the_summary_claims_nothing_about_orderings():
     text = conclusions.build(_tables(), METHODS, "mini", 0.35).markdown()
     assert "What the scale ladder measured" not in text
-    assert "orderings and verdicts are" not in text and "scale ladder" not in text
+    assert "orderings and verdicts are" not in text and "scale ladder (" not in text
+    assert (
+        "No scale ladder ran or was recorded, so how these findings move with longer training is not measured." in text
+    )
 
 
 def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
@@ -324,7 +338,8 @@ def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
     rec = ladder.read_record(record, shown="resources/ladder/x")
     tables = _tables() | conclusions.read_tables({n: record / conclusions.TABLES[n] for n in conclusions.LADDER_TABLES})
     summary = conclusions.build(tables, METHODS, "mini", 0.35, rec)
-    question, text = summary.paragraphs[0]
+    question, items = summary.evidence[0]
+    text = " ".join(items)
     assert question == "What the scale ladder measured (a recorded run, not this one)."
     assert text.startswith("These numbers come from the ladder recorded in resources/ladder/x (`snakemake scale_study`")
     assert "at commit abc1234" in text
@@ -341,7 +356,7 @@ def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
 def test_the_ladder_paragraph_labels_methods_from_the_ladder_table(tmp_path):
     """A run without OVF among its methods still names the recorded ladder's OVF by its label."""
     methods = {m: spec for m, spec in METHODS.items() if m != "ovf"}
-    _, text = conclusions.build(_tables() | _ladder_tables(tmp_path), methods, "mini", 0.35).paragraphs[0]
+    text = " ".join(conclusions.build(_tables() | _ladder_tables(tmp_path), methods, "mini", 0.35).evidence[0][1])
     assert "ovf's" not in text and "OVF's gain over W/ Noise" in text
 
 
@@ -357,3 +372,112 @@ def test_the_convergence_claim_s_stability_is_over_runs_not_seeds():
     )
     text = conclusions.build(tables | {"claims": c}, METHODS, "mini", 0.35).markdown()
     assert "stable in 69% of 1000 resamples of each method's runs" in text and "of 27 seed resamples" in text
+
+
+# -- the structure: the verdict table first, a short text, the evidence last -----------------------------------------
+INTERVAL = re.compile(r"\[[+-]?\d[\d.]*( %)?, [+-]?\d[\d.]*( %)?\]")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z“0-9])", text) if s]
+
+
+def _recorded_mini_ladder():
+    """The recorded ladder the default run cites (resources/ladder/mini-cpu), checked and read as summarize does."""
+    from neft import ladder
+
+    from .conftest import REPO
+
+    folder = REPO / "resources/ladder/mini-cpu"
+    rec = ladder.read_record(folder, shown="resources/ladder/mini-cpu")
+    return rec, conclusions.read_tables({n: folder / conclusions.TABLES[n] for n in conclusions.LADDER_TABLES})
+
+
+def test_the_summary_opens_with_the_verdict_table_one_row_per_claim(tmp_path):
+    from neft import scorecard
+
+    tables = _tables() | _ladder_tables(tmp_path)
+    summary = conclusions.build(tables, METHODS, "mini", 0.35, epochs=2)
+    md = summary.markdown()
+    heads = [line for line in md.splitlines() if line.startswith("## ")]
+    assert heads == [f"## {conclusions.VERDICTS}", f"## {conclusions.BRIEF}", f"## {conclusions.EVIDENCE}"]
+    parts = conclusions.sections(md)
+    assert list(parts) == ["title", conclusions.VERDICTS, conclusions.BRIEF, conclusions.EVIDENCE]
+    table = [line for line in parts[conclusions.VERDICTS].splitlines() if line.startswith("|")]
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    assert header == list(conclusions.VERDICT_COLUMNS)
+    claims = tables["claims"]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table[2:]]
+    assert [r[0] for r in rows] == claims["claim"].tolist()  # one row per claim, in the claims table's order
+    assert [r[1] for r in rows] == claims["paper"].tolist() and [r[2] for r in rows] == claims["ours"].tolist()
+    assert [r[3] for r in rows] == [n if isinstance(n, str) else "–" for n in claims["our_n"]]
+    # the stability reads as the scorecard writes it
+    assert [r[4] for r in rows] == [scorecard.stability_text(r) for r in claims.itertuples()]
+    assert rows[1][4] == "24/27 resamples (89%); ≈ 7 seeds would decide it"
+    # the first prose comes after the table, and the first line of the text is the scale caveat
+    assert md.index("| Claim |") < md.index("**Read this first.**") < md.index("### Does NeFT beat")
+
+
+def test_the_short_text_carries_few_intervals_and_the_evidence_keeps_every_number(tmp_path):
+    rec, ladder_tables = _recorded_mini_ladder()
+    tables = _tables() | ladder_tables
+    summary = conclusions.build(tables, METHODS, "mini", 0.35, rec, epochs=2)
+    for label, text in summary.brief:
+        assert len(INTERVAL.findall(text)) <= 2, (label, text)  # at most two a paragraph ...
+        for sentence in _sentences(text):
+            assert len(INTERVAL.findall(sentence)) <= 1, sentence  # ... and one a sentence
+            assert len(sentence) <= 400, sentence
+    brief = " ".join(text for _, text in summary.brief)
+    assert len(INTERVAL.findall(brief)) == 1  # only the headline gain's
+    assert "OVF's largest gain over W/ Noise is +8.40 pp [+6.10, +10.70], at σ = 0.07" in brief
+    evidence = conclusions.sections(summary.markdown())[conclusions.EVIDENCE]
+    # what the old one-paragraph-per-question text said is all still there, under Evidence
+    for old in (
+        "OVF's largest gain over the best baseline is +8.40 pp [+6.10, +10.70] at σ = 0.07 (over W/ Noise)",
+        "the feedback term +2.10 pp [+0.30, +3.90] (above 0, 25% of the gain)",
+        "OVF 0/3 at σ = 0.14 [0 %, 56 %]",
+        "W/ Noise 71.70 % (FeFET3) to 80.40 % (RRAM1)",
+        "stable in 89% of 27 seed resamples; about 7 seeds would decide it",
+        "OVF's gain over W/ Noise +33.15 [+26.85, +39.45] (2 epochs) → +25.06 [+17.77, +32.35] (4 epochs) → "
+        "+10.99 [+2.72, +19.27] (8 epochs)",
+        "The last doubling (4 → 8 epochs) still added W/ Noise +20.58 [+19.34, +21.83]",
+    ):
+        assert old in evidence, old
+    assert "### What the scale ladder measured (a recorded run, not this one)." in evidence
+    assert len(INTERVAL.findall(evidence)) > 30
+
+
+def test_the_short_text_opens_with_the_training_length_and_what_the_ladder_says_about_it():
+    rec, ladder_tables = _recorded_mini_ladder()
+    summary = conclusions.build(_tables() | ladder_tables, METHODS, "mini", 0.35, rec, epochs=2)
+    label, text = summary.brief[0]
+    assert label == "Read this first."
+    sentences = _sentences(text)
+    assert "Each model trained for only 2 epochs." in sentences
+    dec, acc = ladder_tables["ladder_decomposition"], ladder_tables["ladder"]
+    gain = dec[(dec.instance == "ovf") & (dec.comparison == "gain")].sort_values("epochs")["diff"]
+    assert gain.iloc[-1] < gain.iloc[0]  # the recorded ladder: the gain shrinks with training ...
+    expected = f"shrinks OVF's gain over W/ Noise from {gain.iloc[0]:+.0f} pp (2 epochs) to {gain.iloc[-1]:+.0f} pp (8"
+    assert expected in text and "resources/ladder/mini-cpu" in text
+    p1 = acc.set_index(["method", "epochs"])["p1"]
+    assert p1["ovf", 2] > p1["noise_injection", 2] and p1["ovf", 8] < p1["noise_injection", 8]  # ... and the tail flips
+    assert (
+        f"It also reverses the worst case: at 8 epochs W/ Noise's worst chips (1st percentile) beat OVF's, "
+        f"{p1['noise_injection', 8]:.2f} % against {p1['ovf', 8]:.2f} %; at 2 epochs OVF's were the better ones."
+    ) in text
+    assert all(len(INTERVAL.findall(s)) == 0 for s in sentences)
+
+
+def test_the_rst_front_page_has_the_same_parts_and_parses_cleanly(tmp_path):
+    import docutils.core
+
+    rec, ladder_tables = _recorded_mini_ladder()
+    summary = conclusions.build(_tables() | ladder_tables, METHODS, "mini", 0.35, rec, epochs=2)
+    rst = summary.rst()
+    doctree = docutils.core.publish_doctree(rst, settings_overrides={"halt_level": 2, "report_level": 2})
+    titles = [n.astext() for n in doctree.findall(lambda n: n.tagname == "title")]
+    assert titles[:4] == [summary.title, conclusions.VERDICTS, conclusions.BRIEF, conclusions.EVIDENCE]
+    (table,) = list(doctree.findall(lambda n: n.tagname == "table"))
+    assert len(list(table.findall(lambda n: n.tagname == "row"))) == 1 + len(summary.verdicts)
+    for label, text in summary.brief:
+        assert f"**{label}** {conclusions._rst_escape(text)}" in rst

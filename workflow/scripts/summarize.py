@@ -16,9 +16,15 @@ def main(smk) -> None:
     if p.recorded:  # the ladder's paragraph from a recorded run: its files checked against their digests first
         record = read_record(p.recorded, shown=p.recorded_as)
     tables = conclusions.read_tables({name: smk.input[name] for name in conclusions.TABLES if name in smk.input.keys()})
-    summary = conclusions.build(tables, p.methods, p.scale, p.sigma_scale, record)
+    # the training length the text opens with: a config value, not a table's (any change to it retrains, so this
+    # rule reruns with it)
+    epochs = smk.config["training"]["epochs"]
+    summary = conclusions.build(tables, p.methods, p.scale, p.sigma_scale, record, epochs)
     conclusions.write(summary, smk.output.md, smk.output.rst, smk.output.sources)
-    log(f"{len(summary.paragraphs)} paragraphs, {len(summary.sources)} cited numbers from {', '.join(tables)}")
+    log(
+        f"{len(summary.verdicts)} claims, {len(summary.brief)} short paragraphs, {len(summary.evidence)} evidence "
+        f"sections, {len(summary.sources)} cited numbers from {', '.join(tables)}"
+    )
 
 
 if __name__ == "__main__":
