@@ -9,7 +9,7 @@ SIGKILL, restart it, and check that nothing is lost:
 
 Snakemake runs as a subprocess in its own process group, and the whole group (Snakemake and every job) is killed,
 as a terminal's Ctrl-\\ , a scheduler's time limit or the OOM killer would. After SIGKILL, Snakemake's lock is
-stale and ``snakemake --unlock`` is run once before restarting (documented in the README); incomplete jobs are
+stale and ``snakemake --unlock`` is run once before restarting (documented in docs/running.md); incomplete jobs are
 rerun because ``profiles/default`` sets ``rerun-incomplete``.
 """
 

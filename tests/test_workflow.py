@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +28,7 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
-#: Lints this workflow answers on purpose, with the reason (README, "Environment"): there is no conda environment,
+#: Lints this workflow answers on purpose, with the reason (docs/running.md, "The environment"): there is no conda environment,
 #: because conda's channels cannot be reached from the machines the workflow is tested on, so a conda route would be
 #: untested; the pip lock (requirements/lock.txt) is the one tested environment.
 ACCEPTED_LINTS = {"Specify a conda environment or container for each rule."}
@@ -260,6 +261,20 @@ def test_the_worst_case_probe_is_one_job_per_method_from_its_main_sweep(tmp_path
 def test_second_run_has_nothing_to_do(e2e):
     proc = snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, cwd=e2e)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_a_touched_prepared_dataset_reruns_nothing(e2e):
+    """The profile's max-checksum-file-size covers the prepared dataset (megabytes, over Snakemake's 1 MB default):
+    a file rewritten with the same bytes is compared by checksum, not by its time, so nothing reruns."""
+    prepared = e2e / "results/data/mnist/prepared.pt"
+    assert prepared.stat().st_size > 1_000_000  # else this test would pass without the setting
+    stat = prepared.stat()
+    os.utime(prepared, (stat.st_atime + 60, stat.st_mtime + 60))
+    try:
+        proc = snakemake("reproduce_all", "-n", "--configfile", TEST_PRESET, cwd=e2e)
+        assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    finally:
+        os.utime(prepared, (stat.st_atime, stat.st_mtime))
 
 
 def test_deleting_one_figure_rebuilds_only_that_figure(e2e):

@@ -5,7 +5,7 @@
 #   tools/gpu_acceptance.sh --help     # options (--work, --out, --cores, --gpu-jobs, --chips, --quick-bench,
 #                                      --skip-test-scale)
 # The steps and what each checks: src/neft/acceptance.py. Needs the project installed (README, "Quick start"); on a
-# GPU machine torch must be a CUDA build of the locked version (README, "Running the paper").
+# GPU machine torch must be a CUDA build of the locked version (docs/install.md; docs/paper-scale.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
