@@ -94,7 +94,7 @@ def test_one_seed_is_the_chip_level_paired_difference():
 def test_expected_kl_is_judged_over_seeds_and_undecided_with_one():
     three = evidence({"noise_injection": 40.0, "correctnet": 42.0, "ovf": 60.0, "irs": 58.0}, metric="ekl")
     ((_, held, _, _, n),) = claims.uncertainty_claims(three)
-    assert held == "holds" and n == "3 seeds x 1 chips per sweep"
+    assert held == "holds" and n == "3 seeds, one value per seed's sweep"
     one = evidence({"noise_injection": 40.0, "correctnet": 42.0, "ovf": 60.0, "irs": 58.0}, metric="ekl", seeds=(0,))
     ((_, held, *_),) = claims.uncertainty_claims(one)
     assert held == "undecided"

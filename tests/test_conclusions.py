@@ -67,7 +67,7 @@ def _tables():
                 "holds",
                 "undecided",
                 "0/1 hold (-1.20 [-3.00, +0.60])",
-                "3 seeds x 1 chips per sweep",
+                "3 seeds, one value per seed's sweep",
             ),
             (
                 "other",

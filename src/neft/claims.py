@@ -241,7 +241,10 @@ class Checked:
             return ""
         seeds = sorted({int(c["seeds"]) for _, _, c in self.points})
         chips = sorted({int(c["chips"]) for _, _, c in self.points})
-        return f"{count_span(seeds)} seed{'s' if seeds[-1] > 1 else ''} x {count_span(chips)} {chips_unit}"
+        seeds_text = f"{count_span(seeds)} seed{'s' if seeds[-1] > 1 else ''}"
+        if chips == [1] and chips_unit != "chips":  # one value per sweep (expected KL is a sweep's statistic)
+            return f"{seeds_text}, one {chips_unit}"
+        return f"{seeds_text} x {count_span(chips)} {chips_unit}"
 
 
 def _interval(c: dict) -> str:
@@ -425,7 +428,7 @@ def judge_uncertainty(ev) -> list[Judged]:
             c.evidence("(point, pair) comparisons"),
             "each NeFT instance minus each baseline < 0 at every point; per-seed sweep values paired by seed, "
             "95 % t-interval over seeds",
-            c.n("chips per sweep"),
+            c.n("value per seed's sweep"),
             c,
         )
     ]
