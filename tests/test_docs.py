@@ -52,10 +52,23 @@ ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*")
 SKIP = {
     "test -d .venv || python3 -m venv .venv": "creates the virtual environment these tests run in",
     ".venv/bin/pip install --no-deps -r requirements/lock.txt -e .": "installs the locked packages (network)",
+    ".venv/bin/pip install -r requirements/torch.txt": (
+        "installs torch with its dependencies (network; from PyPI the CUDA build, several GB)"
+    ),
+    ".venv/bin/pip install -r requirements/torch.txt --index-url https://download.pytorch.org/whl/cpu": (
+        "installs torch from PyTorch's CPU index (network; that index cannot be reached from here)"
+    ),
+    ".venv/bin/pip freeze --exclude-editable | grep -viE '^(torch|triton|nvidia-|cuda-)' > requirements/lock.txt": (
+        "rewrites the lock file"
+    ),
     "pip install torch==2.13.0": "installs a CUDA build of torch on a GPU machine (network)",
     "pip install -e '.[slurm]'": "installs the SLURM plugin (network; the lock file already has it)",
     ".venv/bin/python -m pytest": "the test suite itself (about 20 minutes)",
     ".venv/bin/python -m pytest tests/test_docs.py": "this test file itself",
+    "NEFT_SYSTEM_TESTS=1 .venv/bin/python -m pytest": "the test suite itself, with the system tests (as CI runs it)",
+    "NEFT_SYSTEM_TESTS=1 .venv/bin/python -m pytest -m system": (
+        "the system tests (tests/test_slurm.py: installs SLURM with apt-get and starts its daemons)"
+    ),
     ".venv/bin/snakemake --report reports/report.zip": (
         "needs a finished run; tests/test_workflow.py::test_report_builds builds the report after the test scale"
     ),
@@ -71,6 +84,8 @@ SKIP = {
 CHEAP = {
     ".venv/bin/python tools/make_synthetic_datasets.py resources/synthetic": "",  # 3 s, into the scratch checkout
     ".venv/bin/python tools/config_reference.py": "--check",  # as written it rewrites config/README.md
+    # docs/install.md's check of the installed torch (2 s)
+    '.venv/bin/python -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())"': "",
 }
 # Placeholders in commands -> what the test writes instead.
 SUBSTITUTE = {"<target>": "figure_accuracy"}
