@@ -78,11 +78,13 @@ class Checks:
         return all(r["ok"] for r in self.rows)
 
     def table(self) -> str:
-        lines = ["| step | result | seconds | details |", "|---|---|---|---|"]
+        from neft.report_tables import markdown_lines
+
+        rows = []
         for r in self.rows:
             details = {k: v for k, v in r.items() if k not in ("step", "ok", "seconds")}
-            lines.append(f"| {r['step']} | {'ok' if r['ok'] else 'FAILED'} | {r['seconds']} | {_brief(details)} |")
-        return "\n".join(lines)
+            rows.append([r["step"], "ok" if r["ok"] else "FAILED", r["seconds"], _brief(details)])
+        return "\n".join(markdown_lines(["step", "result", "seconds", "details"], rows))
 
 
 def _brief(detail: dict) -> str:
@@ -427,12 +429,17 @@ def ladder_cost(presets: list[Path], mac_rate: float, method_factors: dict | Non
 
 def _ladder_cost_main(presets: list[Path], rates: list[float]) -> int:
     """Print the ladder estimate at each rate (GMAC/s): ``--ladder-cost`` needs no GPU and runs nothing."""
+    from neft.report_tables import markdown_lines
+
     for rate in rates:
         est = ladder_cost(presets, rate * 1e9)
         print(f"at {rate:g} GMAC/s ({', '.join(str(p) for p in presets)}):")
-        print("| rung | GMACs per image | trainings | training (h) | Monte-Carlo (h) |\n|---|---:|---:|---:|---:|")
-        for r in est["rungs"]:
-            print(f"| {r['rung']} | {r['gmacs_per_image']} | {r['trainings']} | {r['train_h']:.2f} | {r['mc_h']:.2f} |")
+        head = ["rung", "GMACs per image", "trainings", "training (h)", "Monte-Carlo (h)"]
+        rows = [
+            [r["rung"], r["gmacs_per_image"], r["trainings"], f"{r['train_h']:.2f}", f"{r['mc_h']:.2f}"]
+            for r in est["rungs"]
+        ]
+        print("\n".join(markdown_lines(head, rows, "lrrrr")))
         print(f"total: {est['total_h']:.1f} h\n")
     return 0
 

@@ -15,6 +15,7 @@ import pandas as pd
 from neft.ablation import by_seed, chip_values
 from neft.io import atomic_write_text
 from neft.plotting import DATASET_NAMES, MODEL_NAMES
+from neft.report_tables import markdown_lines
 from neft.sigma import format_sigma
 from neft.stats import paired_two_level, two_level, verdict
 
@@ -107,14 +108,18 @@ def write_crosscheck(table: pd.DataFrame, labels: dict, csv, md, ci: float = 0.9
         f"The interval contains 0 at {agree} of {len(table)} sigmas "
         f"({seeds} training seed{'' if seeds == '1' else 's'} x {per_seed} chips per seed).",
         "",
-        f"| model / dataset / device | σ | {lo} | {la} | {la} − {lo} (pp) | interval |",
-        "|---|---:|---:|---:|---:|---|",
     ]
-    for r in table.itertuples(index=False):
-        name = f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)} / {r.device}"
-        lines.append(
-            f"| {name} | {r.sigma} | {r.mean_ours:.2f} [{r.ci_low_ours:.2f}, {r.ci_high_ours:.2f}] | "
-            f"{r.mean_theirs:.2f} [{r.ci_low_theirs:.2f}, {r.ci_high_theirs:.2f}] | "
-            f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] | {r.agreement} |"
-        )
+    rows = [
+        [
+            f"{MODEL_NAMES.get(r.model, r.model)} / {DATASET_NAMES.get(r.dataset, r.dataset)} / {r.device}",
+            r.sigma,
+            f"{r.mean_ours:.2f} [{r.ci_low_ours:.2f}, {r.ci_high_ours:.2f}]",
+            f"{r.mean_theirs:.2f} [{r.ci_low_theirs:.2f}, {r.ci_high_theirs:.2f}]",
+            f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
+            r.agreement,
+        ]
+        for r in table.itertuples(index=False)
+    ]
+    head = ["model / dataset / device", "σ", lo, la, f"{la} − {lo} (pp)", "interval"]
+    lines += markdown_lines(head, rows, "lrrrrl")
     atomic_write_text(md, "\n".join(lines) + "\n")

@@ -198,6 +198,7 @@ def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: st
     """The tidy CSV; Markdown and LaTeX with one line per (pair, study, level) and one cell per method."""
     from neft.io import atomic_write_text
     from neft.plotting import panel_title
+    from neft.report_tables import latex_table, markdown_lines
     from neft.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
@@ -213,10 +214,8 @@ def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: st
         f"**{title}: accuracy (%), mean [{pct} % CI] over training seeds x chips; below it, minus "
         f"{labels.get(baseline, baseline)} paired on the same chips (pp)**",
         "",
-        "| " + " | ".join(head) + " |",
-        "|---|---|---|---:|" + "---:|" * len(methods),
     ]
-    tex_rows = []
+    rows = []
     for (model, dataset, study, level), g in table.groupby(["model", "dataset", "study", "level"], sort=False):
         cells = []
         for m in methods:
@@ -230,18 +229,16 @@ def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: st
                 cell += f"<br>{r['diff']:+.2f} [{r['diff_ci_low']:+.2f}, {r['diff_ci_high']:+.2f}]"
             cells.append(cell)
         name = level_label(study, level, g.time_s.iloc[0])
-        row = [panel_title(model, dataset), STUDY_TITLES.get(study, study), name, g.sigma.iloc[0], *cells]
-        lines.append("| " + " | ".join(row) + " |")
-        tex_rows.append([c.replace("<br>", " ") for c in row])
+        rows.append([panel_title(model, dataset), STUDY_TITLES.get(study, study), name, g.sigma.iloc[0], *cells])
+    lines += markdown_lines(head, rows, "lllr" + "r" * len(methods))
     lines += [
         "",
         f"Seeds x chips per cell: {int(table.seeds.max())} x {int(table.chips.max() // max(table.seeds.max(), 1))}. "
         "The level 'off' / 'ideal' / 'trained card' is today's card (the main sweep), on the same chips.",
     ]
     atomic_write_text(md, "\n".join(lines) + "\n")
-    from neft.tables import to_latex_rows
-
-    atomic_write_text(tex, to_latex_rows(head, tex_rows, title, f"tab:{Path(csv).stem}", left_columns=4))
+    tex_rows = [[str(c).replace("<br>", " ") for c in row] for row in rows]
+    atomic_write_text(tex, latex_table(head, tex_rows, title, f"tab:{Path(csv).stem}", left_columns=4))
 
 
 def drift_sigma(sigma_point, card, reference, rule: str) -> str:

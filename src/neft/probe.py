@@ -155,23 +155,34 @@ def read_probes(paths: list[str]):
 def write_probe_table(table, labels: dict, csv, md) -> None:
     from neft.io import atomic_write_text
     from neft.plotting import panel_title
+    from neft.report_tables import markdown_lines
     from neft.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
+    head = ["model / dataset", "device", "σ", "method", "sampled chips", "sampled mean (%)", "sampled 1st pct (%)"]
+    head += ["sampled worst (%)", "probe's chip (%)", "below the 1st pct (pp)", "its norm's χ² quantile"]
+    rows = [
+        [
+            panel_title(r.model, r.dataset),
+            r.device,
+            r.sigma_test,
+            labels.get(r.method, r.method),
+            r.sampled_chips,
+            f"{r.sampled_mean:.2f}",
+            f"{r.sampled_p1:.2f}",
+            f"{r.sampled_worst:.2f}",
+            f"{r.found_accuracy:.2f}",
+            f"{r.below_p1:+.2f}",
+            f"{r.found_norm_quantile:.3f}",
+        ]
+        for r in table.itertuples(index=False)
+    ]
     lines = [
         "**Worst-case probe: a chip of typical Mahalanobis norm found by projected gradient ascent from the worst "
         "sampled chip (accuracy, %)**",
         "",
-        "| model / dataset | device | σ | method | sampled chips | sampled mean (%) | sampled 1st pct (%) "
-        "| sampled worst (%) | probe's chip (%) | below the 1st pct (pp) | its norm's χ² quantile |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        *markdown_lines(head, rows, "llrlrrrrrrr"),
     ]
-    for r in table.itertuples(index=False):
-        lines.append(
-            f"| {panel_title(r.model, r.dataset)} | {r.device} | {r.sigma_test} | {labels.get(r.method, r.method)} | "
-            f"{r.sampled_chips} | {r.sampled_mean:.2f} | {r.sampled_p1:.2f} | {r.sampled_worst:.2f} | "
-            f"{r.found_accuracy:.2f} | {r.below_p1:+.2f} | {r.found_norm_quantile:.3f} |"
-        )
     lines += [
         "",
         "A norm inside the typical shell does not make the chip probable: the probe shows that such chips exist under "

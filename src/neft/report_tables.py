@@ -1,4 +1,10 @@
-"""The report notebook's own tables (this run's configuration, the device cards it used) as Markdown.
+"""Every table's Markdown and LaTeX writer, and the report notebook's own tables (this run's configuration, the device
+cards it used).
+
+One writer per format, so that whatever a cell holds (a method's free-text ``label``: ``R&D #2 {b=5}``, ``a|b``)
+stays one cell: ``markdown_lines`` (``markdown_table`` for a DataFrame) escapes each cell with ``escape_markdown``,
+``latex_table`` each cell and the caption with ``escape_latex``. No other module builds a table row by hand
+(tests/test_table_escaping.py checks both the escaping and that).
 
 pandas' notebook display shows the index and truncates long cells; a reader of the report needs the whole source and
 citation of a device card, links to follow, units in the headers and no unexplained blank cell, so these tables are
@@ -32,20 +38,103 @@ def linkify(text: str) -> str:
     return _LINK.sub(link, text)
 
 
+def escape_markdown(text) -> str:
+    """``text`` as the content of one Markdown table cell: a backslash doubled (so that ``\\|`` in the text cannot
+    unescape the pipe after it), ``|`` as ``\\|``, each line break a space. Everything else, Markdown inline markup
+    and non-ASCII (``±``, ``σ``, ``β``, ``→``) included, stays as it is."""
+    return _LINE_BREAK.sub(" ", str(text).replace("\\", "\\\\").replace("|", r"\|"))
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_MARKDOWN_ALIGN = {"l": "---", "r": "---:", "c": ":-:"}
+
+
+def markdown_lines(header, rows, align: str = "") -> list[str]:
+    """The one Markdown table writer: a GitHub-flavoured table's lines, the header, the alignment row and one line
+    per row, every cell (header included) through ``escape_markdown``. ``align``: one letter per column, ``l``
+    (default), ``r`` or ``c``. A row of another width than the header is an error, not a shifted table."""
+    header = list(header)
+    align = align or "l" * len(header)
+    if len(align) != len(header) or set(align) - set(_MARKDOWN_ALIGN):
+        raise ValueError(f"alignment {align!r} for {len(header)} columns: one of l, r, c per column")
+    lines = ["| " + " | ".join(escape_markdown(c) for c in header) + " |"]
+    lines.append("|" + "".join(_MARKDOWN_ALIGN[a] + "|" for a in align))
+    for row in rows:
+        row = list(row)
+        if len(row) != len(header):
+            raise ValueError(f"a row of {len(row)} cells under a header of {len(header)}: {row}")
+        lines.append("| " + " | ".join(escape_markdown(c) for c in row) + " |")
+    return lines
+
+
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
         return MISSING
-    text = " ".join(str(value).split())  # one line: a Markdown table row cannot hold a newline
-    return linkify(text.replace("|", r"\|"))
+    return linkify(" ".join(str(value).split()))  # one line; markdown_lines escapes it
 
 
 def markdown_table(table: pd.DataFrame, right: tuple[str, ...] = ()) -> str:
     """``table`` as a GitHub-flavoured Markdown table: its columns as the header, no index, every cell whole (no
-    truncation), "–" for a missing value; the columns named in ``right`` right-aligned (numbers)."""
-    head = "| " + " | ".join(str(c) for c in table.columns) + " |"
-    sep = "|" + "".join("---:|" if c in right else "---|" for c in table.columns)
-    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([head, sep, *rows]) + "\n"
+    truncation), "–" for a missing value, links (``linkify``); the columns named in ``right`` right-aligned
+    (numbers)."""
+    align = "".join("r" if c in right else "l" for c in table.columns)
+    rows = ([_cell(v) for v in row] for row in table.itertuples(index=False))
+    return "\n".join(markdown_lines(table.columns, rows, align)) + "\n"
+
+
+#: free text's LaTeX special characters, and the two symbols the tables have always set in math mode
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "σ": r"$\sigma$",
+}
+_LATEX_SPECIAL = re.compile("|".join(re.escape(c) for c in _LATEX))
+
+
+def escape_latex(text) -> str:
+    """``text`` as LaTeX that typesets it: ``& # % _ { } $`` backslashed, ``~ ^ \\`` as ``\\textasciitilde{}``,
+    ``\\textasciicircum{}``, ``\\textbackslash{}`` (in one pass, so no escape is escaped again); ``±`` and ``σ`` as
+    ``$\\pm$`` and ``$\\sigma$``. Other non-ASCII (``β``, ``→``, ``−``) is left as UTF-8 for the document's
+    encoding, as the tables always have; ``|``, ``<`` and ``>`` too (right under T1 font encoding). Each line
+    break becomes a space: a blank line would end the paragraph inside the tabular."""
+    return _LATEX_SPECIAL.sub(lambda m: _LATEX[m[0]], _LINE_BREAK.sub(" ", str(text)))
+
+
+def latex_table(header, rows, caption: str, label: str, left_columns: int = 3) -> str:
+    """The one LaTeX table writer: a booktabs ``table`` with ``left_columns`` left-aligned label columns and the
+    rest right-aligned; the caption, header and every cell through ``escape_latex``. ``label`` is the ``\\label``
+    key (``tab:...``), not text, and is written as it is."""
+    header = list(header)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{escape_latex(caption)}}}",
+        rf"\label{{{label}}}",
+        rf"\begin{{tabular}}{{{'l' * left_columns + 'r' * (len(header) - left_columns)}}}",
+        r"\toprule",
+        _latex_row(header, len(header)),
+        r"\midrule",
+    ]
+    lines += [_latex_row(row, len(header)) for row in rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_row(cells, width: int) -> str:
+    cells = list(cells)
+    if len(cells) != width:
+        raise ValueError(f"a row of {len(cells)} cells under a header of {width}: {cells}")
+    return " & ".join(escape_latex(c) for c in cells) + r" \\"
 
 
 def _listing(value) -> str | None:

@@ -305,6 +305,7 @@ def _gain_cell(r, tag: str) -> str:
 def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: float, path, labels=None) -> None:
     """The scorecard as Markdown; ``labels`` maps method (and the paper's kind) names to their display labels."""
     from neft.io import atomic_write_text
+    from neft.report_tables import markdown_lines
 
     labels = labels or {}
 
@@ -321,32 +322,36 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
         "and for an undecided claim about how many seeds would decide it at the measured mean difference and "
         "spread (`docs/methods.md`, verdict stability; – with one seed, where there is nothing to resample).",
         "",
-        "| metric | claim | paper | ours | our evidence | n | stability | test |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {r.metric} | {r.claim} | {r.paper} | {r.ours} | {r.our_evidence} | {_n_cell(r.our_n)} | "
-        f"{stability_text(r)} | {r.our_test} |"
+    claim_head = ["metric", "claim", "paper", "ours", "our evidence", "n", "stability", "test"]
+    claim_rows = [
+        [r.metric, r.claim, r.paper, r.ours, r.our_evidence, _n_cell(r.our_n), stability_text(r), r.our_test]
         for r in claims.itertuples()
     ]
+    lines += markdown_lines(claim_head, claim_rows)
     lines += ["", "## Headline: largest gain of a NeFT instance (the paper's 'up to 45.08 %')", ""]
-    lines += [
-        "| source | panel | instance | gain vs best baseline (pp) [95 % CI] | at σ | best baseline | "
-        "gain vs W/ Noise (pp) [95 % CI] | at σ | seeds x chips |",
-        "|---|---|---|---:|---:|---|---:|---:|---:|",
-    ]
+    head_rows = []
     for source, table in (("paper", paper_head), ("ours", head)):
         for r in table.itertuples():
-            panel = panel_title(r.model, r.dataset)
             seeds = getattr(r, "gain_vs_best_baseline_seeds", np.nan)
             n = f"{int(seeds)} x {int(r.gain_vs_best_baseline_chips_per_seed)}" if pd.notna(seeds) else "–"
             best = getattr(r, "best_baseline_method", "–")
-            lines.append(
-                f"| {source} | {panel} | {labels.get(r.instance, r.instance.upper())} | "
-                f"{_gain_cell(r, 'best_baseline')} | "
-                f"{getattr(r, 'sigma_vs_best_baseline', '–')} | {labels.get(best, best)} | "
-                f"{_gain_cell(r, 'noise_injection')} | {getattr(r, 'sigma_vs_noise_injection', '–')} | {n} |"
+            head_rows.append(
+                [
+                    source,
+                    panel_title(r.model, r.dataset),
+                    labels.get(r.instance, r.instance.upper()),
+                    _gain_cell(r, "best_baseline"),
+                    getattr(r, "sigma_vs_best_baseline", "–"),
+                    labels.get(best, best),
+                    _gain_cell(r, "noise_injection"),
+                    getattr(r, "sigma_vs_noise_injection", "–"),
+                    n,
+                ]
             )
+    headline_head = ["source", "panel", "instance", "gain vs best baseline (pp) [95 % CI]", "at σ", "best baseline"]
+    headline_head += ["gain vs W/ Noise (pp) [95 % CI]", "at σ", "seeds x chips"]
+    lines += markdown_lines(headline_head, head_rows, "lllrrlrrr")
     lines += ["", "σ is on each source's own axis. seeds x chips: – for the paper, which states no sample size."]
     compared = points[points.status == "compared"]
     lines += ["", "## Points", ""]
@@ -358,15 +363,18 @@ def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: fl
             f"{len(compared)} of the paper's {len(points)} plotted points were run; the paper's value lies in our "
             f"95 % CI for {inside}; mean |difference| {compared['diff'].abs().mean():.2f} pp."
         )
-        lines += [
-            "",
-            "| panel | method | σ paper (ours) | paper | ours [95 % CI] | diff | in CI |",
-            "|---|---|---:|---:|---:|---:|:-:|",
+        point_rows = [
+            [
+                panel_title(r.model, r.dataset),
+                labels.get(r.method, r.method),
+                f"{r.sigma_paper} ({r.sigma_ours})",
+                f"{r.paper:.2f}",
+                f"{r.ours:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]",
+                f"{r.diff:+.2f}",
+                r.paper_in_ci,
+            ]
+            for r in compared.itertuples()
         ]
-        for r in compared.itertuples():
-            lines.append(
-                f"| {panel_title(r.model, r.dataset)} | {labels.get(r.method, r.method)} | "
-                f"{r.sigma_paper} ({r.sigma_ours}) | {r.paper:.2f} | "
-                f"{r.ours:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] | {r.diff:+.2f} | {r.paper_in_ci} |"
-            )
+        point_head = ["panel", "method", "σ paper (ours)", "paper", "ours [95 % CI]", "diff", "in CI"]
+        lines += ["", *markdown_lines(point_head, point_rows, "llrrrrc")]
     atomic_write_text(path, "\n".join(lines) + "\n")

@@ -1,4 +1,5 @@
-"""Tables as CSV (tidy), Markdown and LaTeX (wide: one column per sigma), from summary tables only."""
+"""Tables as CSV (tidy), Markdown and LaTeX (wide: one column per sigma), from summary tables only; the Markdown and
+LaTeX through neft.report_tables' writers (``markdown_lines``, ``latex_table``), which escape every cell."""
 
 from __future__ import annotations
 
@@ -6,10 +7,7 @@ import pandas as pd
 
 from neft.io import atomic_write_text
 from neft.plotting import DATASET_NAMES, MODEL_NAMES, panel_title
-
-
-def tex_escape(text) -> str:
-    return str(text).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$").replace("σ", r"$\sigma$")
+from neft.report_tables import latex_table, markdown_lines
 
 
 def wide_table(curves: pd.DataFrame, cell) -> pd.DataFrame:
@@ -53,16 +51,15 @@ VARIANCE_COLUMNS = ["seeds", "chips_per_seed", "sd_between_seeds", "sd_within_se
 
 
 def to_markdown(wide: pd.DataFrame, title: str) -> str:
-    head = "| model / dataset / method | " + " | ".join(wide.columns) + " |"
-    sep = "|---|" + "---:|" * len(wide.columns)
-    lines = [f"**{title}**", "", head, sep]
-    lines += ["| " + r + " | " + " | ".join(wide.loc[r]) + " |" for r in wide.index]
+    rows = [[r, *wide.loc[r]] for r in wide.index]
+    head = ["model / dataset / method", *wide.columns]
+    lines = [f"**{title}**", "", *markdown_lines(head, rows, "l" + "r" * len(wide.columns))]
     return "\n".join(lines) + "\n"
 
 
 def to_latex(wide: pd.DataFrame, caption: str, label: str) -> str:
     rows = [[r, *wide.loc[r]] for r in wide.index]
-    return to_latex_rows(["Model / dataset / method", *wide.columns], rows, caption, label, left_columns=1)
+    return latex_table(["Model / dataset / method", *wide.columns], rows, caption, label, left_columns=1)
 
 
 def sample_size(curves: pd.DataFrame) -> str:
@@ -156,55 +153,34 @@ def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) 
     def cell(d, lo, hi):
         return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
-    lines = [
-        "**Where NeFT's gain over W/ Noise comes from: paired accuracy differences (pp) on the same chips, [95 % CI]**",
-        "",
-        "| model / dataset | instance | σ | " + " | ".join(COMPARISON_LABELS.values()) + " | feedback share of gain |",
-        "|---|---|---:|" + "---:|" * (len(COMPARISON_LABELS) + 1),
-    ]
-    tex_rows = []
+    head = ["model / dataset", "instance", "σ", *COMPARISON_LABELS.values(), "feedback share of gain"]
+    decomp_rows = []
     if not decomp.empty:
         for (model, dataset, inst, s), g in decomp.groupby(["model", "dataset", "instance", "sigma"], sort=False):
             g = g.set_index("comparison")
             cells = [cell(g.loc[c, "diff"], g.loc[c, "ci_low"], g.loc[c, "ci_high"]) for c in COMPARISON_LABELS]
             share = g.loc["feedback", "share_of_gain"]
             share_txt = "–" if pd.isna(share) else f"{100 * share:.0f} %"
-            name = panel_title(model, dataset)
-            lines.append(f"| {name} | {inst.upper()} | {s} | " + " | ".join(cells) + f" | {share_txt} |")
-            tex_rows.append([name, inst.upper(), s, *cells, share_txt])
+            decomp_rows.append([panel_title(model, dataset), inst.upper(), s, *cells, share_txt])
+    lines = [
+        "**Where NeFT's gain over W/ Noise comes from: paired accuracy differences (pp) on the same chips, [95 % CI]**",
+        "",
+        *markdown_lines(head, decomp_rows, "llr" + "r" * (len(COMPARISON_LABELS) + 1)),
+    ]
     if not sweep.empty:
         lines += ["", "**Beta sweep: MC mean accuracy (%) [95 % CI], and paired difference to beta = 0 (pp)**", ""]
-        lines += ["| model / dataset | instance | σ | beta | accuracy | vs beta = 0 |", "|---|---|---:|---:|---:|---:|"]
+        rows = []
         for r in sweep.itertuples(index=False):
-            name = panel_title(r.model, r.dataset)
             diff = getattr(r, "diff_vs_beta0", float("nan"))
             vs = "–" if pd.isna(diff) or r.beta == 0 else cell(diff, r.diff_ci_low, r.diff_ci_high)
-            lines.append(
-                f"| {name} | {r.instance.upper()} | {r.sigma} | {r.beta:g} | "
-                f"{r.mean:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] | {vs} |"
-            )
+            acc = f"{r.mean:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+            rows.append([panel_title(r.model, r.dataset), r.instance.upper(), r.sigma, f"{r.beta:g}", acc, vs])
+        head = ["model / dataset", "instance", "σ", "beta", "accuracy", "vs beta = 0"]
+        lines += markdown_lines(head, rows, "llrrrr")
     atomic_write_text(md, "\n".join(lines) + "\n")
     header = ["Model / dataset", "Instance", "σ", *COMPARISON_LABELS.values(), "Feedback share"]
     caption = "Paired accuracy differences (pp) on the same chips"
-    atomic_write_text(tex, to_latex_rows(header, tex_rows, caption, "tab:ablation"))
-
-
-def to_latex_rows(header: list[str], rows: list[list[str]], caption: str, label: str, left_columns: int = 3) -> str:
-    """A booktabs table: ``left_columns`` left-aligned label columns, the rest right-aligned."""
-    lines = [
-        r"\begin{table}[t]",
-        r"\centering",
-        r"\small",
-        rf"\caption{{{tex_escape(caption)}}}",
-        rf"\label{{{label}}}",
-        rf"\begin{{tabular}}{{{'l' * left_columns + 'r' * (len(header) - left_columns)}}}",
-        r"\toprule",
-        " & ".join(tex_escape(h) for h in header) + r" \\",
-        r"\midrule",
-    ]
-    lines += [" & ".join(tex_escape(c) for c in r) + r" \\" for r in rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+    atomic_write_text(tex, latex_table(header, decomp_rows, caption, "tab:ablation"))
 
 
 def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
@@ -242,13 +218,18 @@ def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, label
         "**Convergence probability: converged runs / runs (last-epoch noisy validation accuracy at least the "
         "configured fraction of the W/O Noise model's clean accuracy)**",
         "",
-        "| model / dataset | method | σ | converged | probability | mean noisy val. acc. (%) |",
-        "|---|---|---:|---:|---:|---:|",
     ]
-    for r in summary.itertuples(index=False):
-        name = panel_title(r.model, r.dataset)
-        lines.append(
-            f"| {name} | {labels.get(r.method, r.method)} | {r.sigma} | {int(r.converged)}/{int(r.runs)} | "
-            f"{r.probability:.2f} | {r.mean_noisy_acc:.2f} |"
-        )
+    head = ["model / dataset", "method", "σ", "converged", "probability", "mean noisy val. acc. (%)"]
+    rows = [
+        [
+            panel_title(r.model, r.dataset),
+            labels.get(r.method, r.method),
+            r.sigma,
+            f"{int(r.converged)}/{int(r.runs)}",
+            f"{r.probability:.2f}",
+            f"{r.mean_noisy_acc:.2f}",
+        ]
+        for r in summary.itertuples(index=False)
+    ]
+    lines += markdown_lines(head, rows, "llrrrr")
     atomic_write_text(md, "\n".join(lines) + "\n")

@@ -84,22 +84,31 @@ def worst_table(chips: pd.DataFrame, config: dict) -> pd.DataFrame:
 def write_worst_table(table: pd.DataFrame, labels: dict, mc_seed: int, csv, md) -> None:
     from neft.io import atomic_write_text
     from neft.plotting import panel_title
+    from neft.report_tables import markdown_lines
     from neft.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
+    head = ["model / dataset", "device", "σ", "method", "seeds x chips", "mean (%)", "1st percentile (%)"]
+    head += ["worst (%)", "worst chip (seed / chip)"]
+    rows = [
+        [
+            panel_title(r.model, r.dataset),
+            r.device,
+            r.sigma,
+            labels.get(r.method, r.method),
+            f"{r.seeds} x {r.chips // max(r.seeds, 1)}",
+            f"{r.mean:.2f}",
+            f"{r.p1:.2f}",
+            f"{r.worst:.2f}",
+            f"{r.worst_seed} / {r.worst_chip}",
+        ]
+        for r in table.itertuples(index=False)
+    ]
     lines = [
         "**Worst chips: chip accuracy (%) over all training seeds x chips; the worst chip named as seed / chip**",
         "",
-        "| model / dataset | device | σ | method | seeds x chips | mean (%) | 1st percentile (%) | worst (%) "
-        "| worst chip (seed / chip) |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|",
+        *markdown_lines(head, rows, "llrlrrrrr"),
     ]
-    for r in table.itertuples(index=False):
-        lines.append(
-            f"| {panel_title(r.model, r.dataset)} | {r.device} | {r.sigma} | {labels.get(r.method, r.method)} | "
-            f"{r.seeds} x {r.chips // max(r.seeds, 1)} | {r.mean:.2f} | {r.p1:.2f} | {r.worst:.2f} | "
-            f"{r.worst_seed} / {r.worst_chip} |"
-        )
     lines += [
         "",
         "Replay a chip: load its checkpoint (the `checkpoint` column of worst_chips.csv) and run "
