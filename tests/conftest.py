@@ -12,8 +12,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
-#: Tests marked ``system`` install system packages or start system services (tests/test_slurm.py: apt-get install of
-#: slurm and munge, /etc/slurm/slurm.conf, daemons as root); they run only when this variable is 1 (.ci/run sets it).
+#: Tests marked ``system`` install or need system packages, or start system services (tests/test_slurm.py: apt-get
+#: install of slurm and munge, /etc/slurm/slurm.conf, daemons as root; the report's rendering with Debian's chromium in
+#: tests/test_report_layout.py); they run only when this variable is 1 (.ci/run sets it).
 SYSTEM_TESTS_ENV = "NEFT_SYSTEM_TESTS"
 
 
@@ -26,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(
         reason=(
-            "system test: installs system packages or starts system services (as root); "
+            "system test: installs or needs system packages, or starts system services (as root); "
             f"run it with {SYSTEM_TESTS_ENV}=1 .venv/bin/python -m pytest"
         )
     )

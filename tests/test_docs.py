@@ -61,7 +61,6 @@ SKIP = {
     ".venv/bin/pip freeze --exclude-editable | grep -viE '^(torch|triton|nvidia-|cuda-)' > requirements/lock.txt": (
         "rewrites the lock file"
     ),
-    "pip install torch==2.13.0": "installs a CUDA build of torch on a GPU machine (network)",
     "pip install -e '.[slurm]'": "installs the SLURM plugin (network; the lock file already has it)",
     ".venv/bin/python -m pytest": "the test suite itself (about 20 minutes)",
     ".venv/bin/python -m pytest tests/test_docs.py": "this test file itself",
