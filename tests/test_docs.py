@@ -50,7 +50,7 @@ ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*")
 
 # Commands not run here, each with the reason (the exact text as the docs show it, whitespace normalised).
 SKIP = {
-    "test -d .venv || python3 -m venv .venv": "creates the virtual environment these tests run in",
+    "test -d .venv || python3.11 -m venv .venv": "creates the virtual environment these tests run in",
     ".venv/bin/pip install --no-deps -r requirements/lock.txt -e .": "installs the locked packages (network)",
     ".venv/bin/pip install -r requirements/torch.txt": (
         "installs torch with its dependencies (network; from PyPI the CUDA build, several GB)"
@@ -466,15 +466,18 @@ def test_python_example_runs(block: Block, checkout: Path):
     assert rc == 0, f"{block.doc}, the python block at line {block.line}, fails:\n{out[-3000:]}"
 
 
-def test_readme_targets_are_rules():
-    text = (REPO / "README.md").read_text()
-    section = text.split("## What `reproduce_all` builds", 1)[1].split("\n## ", 1)[0]
+@pytest.mark.parametrize(
+    "doc,heading", [("README.md", "## What `reproduce_all` builds"), ("docs/running.md", "## Every target")]
+)
+def test_documented_targets_are_rules(doc, heading):
+    text = (REPO / doc).read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     named = [
         t for row in section.splitlines() if row.startswith("| `") for t in re.findall(r"`(\w+)`", row.split("|")[1])
     ]
     assert len(named) >= 10, named
     missing = sorted(set(named) - rule_names())
-    assert not missing, f"README.md names targets that are no rules: {missing}"
+    assert not missing, f"{doc} names targets that are no rules: {missing}"
 
 
 # -- the config key reference ----------------------------------------------------------------------------------------

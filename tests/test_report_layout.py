@@ -4,8 +4,10 @@ their figures draw."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -86,6 +88,16 @@ def test_no_caption_says_chips_per_point():
         assert "CIs over chips" not in text, path.name  # device and accuracy intervals are over seeds and chips
 
 
+def install_chromium() -> None:
+    """Debian's chromium with apt-get (a system test: it runs only with NEFT_SYSTEM_TESTS=1, as root)."""
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.skip("no Chromium, and apt-get cannot install it here (needs root on Debian)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-2000:]}"
+
+
 @pytest.mark.system
 @pytest.mark.slow
 def test_the_rendered_report_s_first_screen_shows_the_figure_and_the_verdict_table(tmp_path):
@@ -105,7 +117,7 @@ def test_the_rendered_report_s_first_screen_shows_the_figure_and_the_verdict_tab
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     if tool.find_chromium() is None:
-        pytest.skip("no Chromium (apt-get install chromium)")
+        install_chromium()
     results = tmp_path / "results"
     (results / "tables").mkdir(parents=True)
     (results / "figures").mkdir()
@@ -134,4 +146,11 @@ def test_the_rendered_report_s_first_screen_shows_the_figure_and_the_verdict_tab
     image = Image.open(png).convert("L")
     assert image.size == (1400, 900)
     assert len(set(image.getdata())) > 20  # something is drawn, not a blank page
+    # where Chromium itself lays them out: the figure and the whole verdict table end inside the first 900 pixels,
+    # and the first long paragraph starts below them
+    where = tool.layout(page, (1400, 900))
+    assert where["figure_height"] and where["figure_height"] > 100, where
+    assert where["figure"] <= 900 and where["verdicts"] <= 900, where
+    assert where["verdict_rows"] == len(summary.verdicts), where
+    assert where["first_long_paragraph_top"] is None or where["first_long_paragraph_top"] > where["verdicts"], where
     shutil.rmtree(results)
