@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from neft import devices, interop
+from neft.checkpoints import load_checkpoint
 from neft.crosscheck import AGREE, OURS_HIGHER, THEIRS_HIGHER, paired_table, write_crosscheck
 from neft.io import load_state_dict_strict, load_tensors
 from neft.methods import build_method
@@ -195,7 +196,7 @@ def test_aihwkit_hwa_with_its_extras_trains(tmp_path):
         TrainSettings(epochs=1, batch_size=32, seed=1, selection_chips=1), model_name="vgg8",
         device=torch.device("cpu"), out_model=tmp_path / "m.pt", out_log=tmp_path / "l.csv",
     )  # fmt: skip
-    state = load_tensors(tmp_path / "m.pt")
+    state, _ = load_checkpoint(tmp_path / "m.pt")
     load_state_dict_strict(seeded_model("vgg8", SPEC, 0.0625, seed=0), state, "m.pt")  # the input ranges stay out
     assert np.isfinite(rows[0]["loss"])
 
@@ -234,6 +235,20 @@ def test_export_from_a_workflow_checkpoint_reads_model_dataset_and_width(tmp_pat
         interop.to_aihwkit_lightning(elsewhere, RRAM1, 0.14)
     assert interop.to_aihwkit_lightning(elsewhere, RRAM1, 0.14, model="vgg8", dataset="mnist") is not None
     del mnist_shape
+
+
+def test_export_reads_a_checkpoints_metadata_not_its_path(tmp_path):
+    """A checkpoint written by neft.train carries its model, width and input shape: no results path, no arguments,
+    and a dataset (the toy one) that no registry knows."""
+    _, state = run(tmp_path / "anywhere", sigma=0.1)
+    net = seeded_model("vgg8", SPEC, 0.0625, seed=0)
+    load_state_dict_strict(net, state, "model.pt")
+    exported = interop.to_aihwkit_lightning(tmp_path / "anywhere" / "model.pt", RRAM1, 0.1)
+    x = torch.randn(4, 1, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), net.eval()(x), atol=1e-5, rtol=1e-5)
+    with pytest.raises(Exception, match="width is 0.0625, expected 0.125"):
+        interop.to_aihwkit_lightning(tmp_path / "anywhere" / "model.pt", RRAM1, 0.1, width=0.125)
 
 
 # -- the cross-check table -------------------------------------------------------------------------------------------

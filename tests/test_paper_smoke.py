@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
+from neft.checkpoints import load_checkpoint
 from neft.data.synthetic import write_all
 
 from .conftest import REPO, snakemake
@@ -114,9 +115,8 @@ def test_the_scorecard_pairs_every_paper_point_with_a_reproduced_row(smoke):
 def test_resnet18_trains_with_its_four_irs_heads_and_tiny_imagenet_has_200_classes(smoke):
     log = (smoke / "logs/train/resnet18/tiny_imagenet/irs/RRAM1/sigma~0.4/seed~0.log").read_text()
     assert "IRS: 4 heads on stem, layer1, layer2, layer3 -> 200 classes" in log
-    state = torch.load(
-        smoke / "results/models/resnet18/tiny_imagenet/irs/RRAM1/sigma~0.4/seed~0/model.pt", weights_only=True
-    )
+    state, meta = load_checkpoint(smoke / "results/models/resnet18/tiny_imagenet/irs/RRAM1/sigma~0.4/seed~0/model.pt")
+    assert [meta[k] for k in ("model", "dataset", "method", "num_classes")] == ["resnet18", "tiny_imagenet", "irs", 200]
     assert state["fc.weight"].shape[0] == 200  # the checkpoint is the plain backbone (no head weights)
     assert not any(k.startswith("heads") for k in state)
     data = torch.load(smoke / "results/data/tiny_imagenet/prepared.pt", weights_only=True)
@@ -135,6 +135,6 @@ def test_ovf_runs_with_the_authors_resnet18_layers_too(smoke, tmp_path):
     assert "OVF (raise_in authors): sigma raised in 2 of 21 layers" in log
     ours = (smoke / "logs/train/resnet18/cifar10/ovf/RRAM1/sigma~0.4/seed~0.log").read_text()
     assert "OVF (raise_in all): sigma raised in 21 of 21 layers" in ours
-    a = torch.load(tmp_path / target, weights_only=True)
-    b = torch.load(smoke / target, weights_only=True)
+    (a, meta_a), (b, meta_b) = load_checkpoint(tmp_path / target), load_checkpoint(smoke / target)
+    assert (meta_a["method_params"]["raise_in"], meta_b["method_params"]["raise_in"]) == ("authors", "all")
     assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)  # same start, other training

@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from neft import devices
+from neft.checkpoints import load_checkpoint
 from neft.data import DatasetSpec, Split
-from neft.io import load_state_dict_strict, load_tensors
+from neft.io import load_state_dict_strict
 from neft.methods import build_method
 from neft.methods.base import Step
 from neft.noise import NoisyForward
@@ -47,7 +48,7 @@ def run(tmp_path, method="noise_injection", epochs=2, sigma=0.05, batch_size=32,
         out_log=tmp_path / "log.csv",
         **kw,
     )
-    return rows, load_tensors(tmp_path / "model.pt")
+    return rows, load_checkpoint(tmp_path / "model.pt")[0]
 
 
 def test_training_writes_a_plain_state_dict_and_a_log(tmp_path):

@@ -305,6 +305,9 @@ def test_mc_csvs_are_byte_identical_across_runs_and_cores(e2e, tmp_path, cores, 
     assert len(files) == 3  # W/O Noise at two sigmas, W/ Noise at one
     for f in files:
         assert (tmp_path / f).read_bytes() == (e2e / f).read_bytes(), f
+    # the checkpoints too: their metadata (neft.checkpoints) holds no time and no path
+    models = sorted(p.relative_to(tmp_path) for p in (tmp_path / "results/models").glob("**/seed~*/model.pt"))
+    assert len(models) == 2 and all((tmp_path / m).read_bytes() == (e2e / m).read_bytes() for m in models)
     ours = pd.read_csv(tmp_path / "results/tables/accuracy.csv")
     full = pd.read_csv(e2e / "results/tables/accuracy.csv")
     full = full[full.method.isin(ours.method) & (full.device == "RRAM1")].reset_index(drop=True)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from neft import devices
-from neft.io import load_tensors
+from neft.checkpoints import load_checkpoint, save_checkpoint
 from neft.mc import ChipEvaluator, _conv_relu, adaptive_done, can_fuse_conv_relu
 from neft.methods import build_method
 from neft.methods.base import Step
@@ -128,7 +128,7 @@ def reference_loop(name, classes, shape, width, checkpoint, card, sigma, x, y, c
     accuracies = []
     for _ in range(chips):
         model = build_model(name, classes, shape[0], shape[1], width)
-        model.load_state_dict(load_tensors(checkpoint, map_location=None))
+        model.load_state_dict(load_checkpoint(checkpoint, map_location=None)[0])
         model.to(device).eval()
         with torch.no_grad():
             for layer in noisy_weight_names(model):
@@ -196,7 +196,7 @@ def mc_case(
     }
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "model.pt"
-        torch.save(model.state_dict(), ckpt)
+        save_checkpoint(ckpt, model.state_dict(), {"model": name, "width": width, "num_classes": classes})
         rows = []
 
         def run_reference():
@@ -413,12 +413,12 @@ def bf16_accuracy_check(device, chips: int) -> dict | None:
     data = REPO / "results/data/mnist/prepared.pt"
     if not (ckpt.exists() and data.exists()):
         return None
+    from neft.checkpoints import load_model
     from neft.data import Preprocess, preprocess_all
-    from neft.runs import load_model, load_splits
+    from neft.runs import load_splits
 
     spec, splits = load_splits("mnist", {}, str(data), {"test_subset": 2000})
-    width = float(load_tensors(ckpt)["features.0.weight"].shape[0]) / 64
-    net = load_model("vgg8", width, spec, str(ckpt))
+    net, _ = load_model(ckpt)  # its architecture and width from its metadata
     x = preprocess_all(splits["test"], Preprocess(spec, device), device)
     result = {}
     for precision in ("fp32", "bf16"):

@@ -11,7 +11,7 @@ file                               producer              reader (what the reader
 =================================  ====================  ====================================================
 results/data/<d>/prepared.pt       prepare_dataset       train, evaluate_mc: :func:`check_prepared`
 results/devices/<d>/card.yaml      device_card, fit_...  train, evaluate_mc: :func:`check_card`
-results/models/.../model.pt        train                 evaluate_mc: ``neft.io.load_state_dict_strict``
+results/models/.../model.pt        train                 evaluate_mc: ``neft.checkpoints.check_meta``
 results/models/.../train_log.csv   train                 tabulate_convergence: :func:`read_train_log`
 results/mc/.../test~<t>.csv+.json  evaluate_mc           aggregate_mc: :func:`read_mc_sweeps`
 results/tables/mc_chips.csv        aggregate_mc          accuracy_data, ablation_data: :func:`read_mc_chips`

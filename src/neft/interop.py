@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,8 +27,6 @@ from neft.devices import DeviceCard
 REQUIREMENT = "aihwkit-lightning==2.1.0"
 #: what max|W| is taken over: the whole weight tensor (our device model) or each output channel (row)
 NOISE_SCOPES = ("per_tensor", "per_channel")
-#: results/models/<model>/<dataset>/<method>/<device>/sigma~<s>/seed~<n>/model.pt (neft.grid.Run.path)
-_RUN_PATH = re.compile(r"(?:^|/)models/(?P<model>[^/]+)/(?P<dataset>[^/]+)/[^/]+/[^/]+/sigma~[^/]+/seed~\d+/[^/]+$")
 
 
 class InteropError(RuntimeError):
@@ -173,35 +170,29 @@ def optimizer(twin: nn.Module, params, lr: float, weight_decay: float) -> torch.
 
 # -- export ----------------------------------------------------------------------------------------------------------
 def _plain_model(source, model: str | None, dataset: str | None, width: float | None, registry: dict | None):
-    """Our model from an ``nn.Module`` (copied) or a checkpoint (its architecture from the results path or the
-    arguments, its width from the checkpoint's first convolution)."""
+    """Our model from an ``nn.Module`` (copied) or a checkpoint (built from its metadata, ``neft.checkpoints``; an old
+    checkpoint without metadata: from its results path or the arguments, its width from its first convolution)."""
     if isinstance(source, nn.Module):
         import copy
 
         return copy.deepcopy(source)
-    from neft.data import get_spec
-    from neft.io import load_tensors
+    from neft.checkpoints import load_model
+    from neft.io import CheckpointError
     from neft.models import MODELS
-    from neft.runs import load_model
 
     path = Path(source)
-    found = _RUN_PATH.search(path.resolve().as_posix())
-    model = model or (found and found["model"])
-    dataset = dataset or (found and found["dataset"])
-    if not model or not dataset:
+    try:
+        net, meta = load_model(path, registry, model=model, dataset=dataset, width=width)
+    except CheckpointError as err:
+        if "unknown model" in str(err):
+            raise InteropError(str(err)) from None
+        if "does not name" not in str(err):
+            raise
         raise InteropError(
-            f"{path}: not under results/models/<model>/<dataset>/...; pass model= and dataset= "
-            f"(models: {', '.join(sorted(MODELS))})"
-        )
-    if model not in MODELS:
-        raise InteropError(f"{path}: unknown model {model!r}; allowed: {', '.join(sorted(MODELS))}")
-    if width is None:
-        state = load_tensors(path)
-        first = next((v for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 4), None)
-        if first is None:
-            raise InteropError(f"{path}: no convolution weight to read the width from; pass width=")
-        width = first.shape[0] / MODELS[model].base_channels[0]
-    return load_model(model, width, get_spec(dataset, registry), str(path))
+            f"{path}: a checkpoint without metadata, not under results/models/<model>/<dataset>/...; pass model= and "
+            f"dataset= (models: {', '.join(sorted(MODELS))})"
+        ) from None
+    return net
 
 
 def to_aihwkit_lightning(
@@ -218,11 +209,12 @@ def to_aihwkit_lightning(
     """An aihwkit-lightning model (``AnalogWrapper``) carrying ``source``'s trained weights, its weight noise set to
     ``card`` at ``sigma``; ``options`` are :func:`rpu_config`'s extras.
 
-    ``source`` is one of our models or a checkpoint this workflow wrote
-    (``results/models/vgg8/mnist/ovf/RRAM1/sigma~0.14/seed~0/model.pt``: the model and dataset are read from the
-    path, the width from the weights). The result is in eval mode, where aihwkit-lightning adds no noise: its clean
-    forward is ours. From here, aihwkit-lightning's ``aihwkit_lightning.nn.export.export_to_aihwkit`` hands it to
-    the compiled aihwkit."""
+    ``source`` is one of our models or a checkpoint this workflow wrote (its model, dataset and width are read from
+    its metadata, ``neft.checkpoints``; an old checkpoint without metadata under
+    ``results/models/vgg8/mnist/ovf/RRAM1/sigma~0.14/seed~0/model.pt`` from that path and its weights, elsewhere
+    from ``model=``, ``dataset=`` and ``width=``). The result is in eval mode, where aihwkit-lightning adds no
+    noise: its clean forward is ours. From here, aihwkit-lightning's ``aihwkit_lightning.nn.export.export_to_aihwkit``
+    hands it to the compiled aihwkit."""
     from neft import devices
 
     card = devices.get(card) if isinstance(card, str) else card

@@ -16,11 +16,12 @@ from pathlib import Path
 import torch
 
 from neft import keep, progress
+from neft.checkpoints import check_meta, load_checkpoint
 from neft.data import get_spec, load_prepared, make_splits, prepare_dataset, preprocess_all
 from neft.data.loader import Preprocess, Split
 from neft.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
 from neft.handoff import check_card, check_prepared
-from neft.io import atomic_write_text, load_state_dict_strict, load_tensors
+from neft.io import atomic_write_text, load_state_dict_strict
 from neft.mc import ChipEvaluator
 from neft.methods import build_method
 from neft.nonideal import CALIBRATION_IMAGES
@@ -94,12 +95,18 @@ def train_job(
     out_log: str,
     state_path: str | None = None,
     log: Callable[[str], None] = print,
+    meta: dict | None = None,
 ) -> list[dict]:
+    """Train one run and write its checkpoint (``neft.checkpoints``), or restore the kept identical one. ``meta``:
+    what the run's path names beyond these arguments (the config's method name, a ladder rung's paper sigma),
+    recorded in the checkpoint with the card file's sha256."""
     tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
     # what the training depends on; a finished one with byte-identical inputs is restored, not repeated (neft.keep),
     # and an interrupted one resumes only from a state written for the same job and card (neft.train)
     job = [model, width, dataset, data_cfg, method_kind, method_params, format_sigma(sigma), seed, settings]
+    if meta:  # recorded in the checkpoint, so part of what a kept training must match
+        job.append(meta)
     software = [torch.__version__, platform.python_version(), platform.machine()]
     if method_kind == "aihwkit_hwa":  # another library's layers train it: a new version of it is a new training
         from importlib.metadata import PackageNotFoundError, version
@@ -140,6 +147,7 @@ def train_job(
         state_path=state_path,
         fingerprint=fingerprint,
         log=log,
+        meta={"method": method_kind, **(meta or {}), "card_sha256": keep.file_digest(card_path)},
     )
     if key is not None:
         try:
@@ -150,8 +158,12 @@ def train_job(
 
 
 def load_model(model: str, width: float, spec, checkpoint: str) -> torch.nn.Module:
+    """The configured model with ``checkpoint``'s weights (``neft.checkpoints.load_checkpoint``): its metadata must
+    name this model, width and dataset, and its tensors must load strictly."""
+    state, meta = load_checkpoint(checkpoint)
+    check_meta(meta, checkpoint, model=model, width=width, dataset=spec.name, num_classes=spec.num_classes)
     net = seeded_model(model, spec, width, 0)
-    load_state_dict_strict(net, load_tensors(checkpoint), checkpoint)
+    load_state_dict_strict(net, state, checkpoint)
     return net
 
 
@@ -409,7 +421,15 @@ def train_rule(smk, sigma, log: Callable[[str], None]) -> list[dict]:
         out_log=smk.output.log_csv,
         state_path=p.state,
         log=log,
+        meta=run_meta(wc),
     )
+
+
+def run_meta(wc) -> dict:
+    """What a training's path names beyond ``train_job``'s arguments, for its checkpoint: the config's method name
+    (two methods may share a kind) and, on a ladder rung, the paper sigma its path carries."""
+    named = dict(wc.items())
+    return {"method": named["method"]} | ({"paper_sigma": named["psigma"]} if "psigma" in named else {})
 
 
 def evaluation_args(smk) -> dict:

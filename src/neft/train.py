@@ -4,7 +4,9 @@ per-epoch log, model selection, atomic checkpoints and resume from the last fini
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from neft import progress
+from neft import checkpoints, progress
 from neft.data import DatasetSpec, Preprocess, Split, preprocess_all
 from neft.devices import DeviceCard
 from neft.io import atomic_torch_save, atomic_write_text, load_tensors
@@ -22,6 +24,7 @@ from neft.methods import Method, Step
 from neft.models import build_model
 from neft.noise import NoisyForward
 from neft.seeding import derive_seed
+from neft.sigma import format_sigma
 
 SELECTION_SPLITS = ("val", "test")
 SELECTION_METRICS = ("noisy", "clean", "last")
@@ -85,8 +88,13 @@ def train(
     state_path: str | Path | None = None,
     fingerprint: str = "",
     log: Callable[[str], None] = print,
+    meta: dict | None = None,
 ) -> list[dict]:
-    """Train ``model`` with ``method`` at device noise ``sigma``; write the selected plain state_dict."""
+    """Train ``model`` with ``method`` at device noise ``sigma``; write the selected epoch's state_dict as a
+    checkpoint that says what it is (``neft.checkpoints``): :func:`checkpoint_meta` and ``meta`` (the caller's
+    additions, e.g. the config's method name and the card file's digest; they override)."""
+    # built before the first epoch: a value the checkpoint cannot hold fails now, not after the training
+    about = checkpoints.plain(checkpoint_meta(model, model_name, method, card, sigma, spec, settings) | (meta or {}))
     model = model.to(device)
     if method.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -211,12 +219,50 @@ def train(
                 },
                 state_path,
             )
-    atomic_torch_save(best_state, out_model)
+    selected = max((r["epoch"] for r in rows if r["selected"]), default=None)
+    checkpoints.save_checkpoint(out_model, best_state, about | {"selected_epoch": selected})
     write_log(rows, out_log)
     if state_path is not None:
         Path(state_path).unlink(missing_ok=True)
     report.close()
     return rows
+
+
+def checkpoint_meta(
+    model: nn.Module, model_name: str, method: Method, card: DeviceCard, sigma: float, spec, settings: TrainSettings
+) -> dict:
+    """What a trained checkpoint is (``neft.checkpoints.META_KEYS`` but the selected epoch): enough to build its model
+    and to name its run; plain values only, nothing that depends on the time or the place it was trained."""
+    params = {f.name: getattr(method, f.name) for f in dataclasses.fields(method)}
+    if "beta" in params:  # "paper" becomes the paper's number for this model, dataset and method kind
+        from neft.methods.neft_loss import resolve_beta
+
+        try:
+            params["beta"] = resolve_beta(params["beta"], model_name, spec.name, method.kind)
+        except ValueError:
+            pass  # no paper value here: the training says so at its first step
+    return {
+        "model": model_name,
+        "width": getattr(model, "width", None),
+        "num_classes": spec.num_classes,
+        "in_channels": spec.channels,
+        "image_size": spec.image_size,
+        "dataset": spec.name,
+        "method": method.kind,
+        "method_kind": method.kind,
+        "method_params": json.loads(json.dumps(params, sort_keys=True, default=str)),
+        "sigma": format_sigma(sigma),
+        "seed": settings.seed,
+        "device": card.name,
+        "epochs": settings.epochs,
+        "selection": {
+            "split": settings.selection_split,
+            "metric": settings.selection_metric,
+            "chips": settings.selection_chips,
+        },
+        "neft_version": checkpoints.package_version(),
+        "torch_version": torch.__version__,
+    }
 
 
 def write_log(rows: list[dict], path: str | Path) -> None:

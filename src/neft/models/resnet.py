@@ -56,6 +56,7 @@ class ResNet18(nn.Module):
         blocks: tuple[int, ...] = (2, 2, 2, 2),
     ) -> None:
         super().__init__()
+        self.width = width  # the multiplier it was built with: a checkpoint records it (neft.checkpoints)
         del image_size  # global pooling makes the head independent of the input size
         planes = [scaled(p, width) for p in (64, 128, 256, 512)]
         self.stem = nn.Sequential(

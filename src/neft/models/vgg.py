@@ -35,6 +35,7 @@ class VGG8(nn.Module):
         width: float = 1.0,
     ) -> None:
         super().__init__()
+        self.width = width  # the multiplier it was built with: a checkpoint records it (neft.checkpoints)
         layers: list[nn.Module] = []
         channels = in_channels
         for stage in self.stages:
