@@ -2,7 +2,8 @@
 
 A chip is a seed: the noise of chip ``k`` at sigma ``s`` on device ``d`` is drawn, layer by layer, from
 ``derive_seed(base_seed, d, s, k, layer)``. It does not depend on the method, the loop order or the job that runs
-it, so every method is measured on the same chips (paired comparisons) and any chip can be replayed alone.
+it, so every method is measured on the same chips (paired comparisons) and any chip can be replayed alone, or taken
+out as a state_dict of the original model (:func:`export_chip`).
 
 The model is loaded once; BatchNorm is folded into the preceding convolution (exact up to float rounding); test
 data stay resident on the device; on a CPU, each convolution followed by a ReLU runs as one oneDNN call with the
@@ -468,6 +469,88 @@ class ChipEvaluator:
                 if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
                     return stats
         return stats
+
+
+#: the workflow's default ``mc.seed`` (workflow/schemas/config.schema.yaml; tests/test_export_chip.py keeps them equal).
+#: ``ChipEvaluator``'s own default base seed stays 0; the workflow always passes ``mc.seed``.
+WORKFLOW_MC_SEED = 2023
+
+
+def export_chip(
+    checkpoint,
+    card,
+    sigma,
+    chip: int,
+    *,
+    base_seed: int = WORKFLOW_MC_SEED,
+    device: torch.device | str = "cpu",
+    seed_name: str | None = None,
+    seed_sigma=None,
+    registry: dict | None = None,
+) -> dict[str, torch.Tensor]:
+    """The state_dict of chip ``chip``: the original model's keys (BatchNorm included), its CIM weights programmed
+    with the chip's noise, every other tensor the checkpoint's. ``model.load_state_dict(export_chip(...));
+    model.eval()`` then computes the chip that ``ChipEvaluator`` evaluates for the same card, sigma, chip index and
+    ``base_seed`` (the workflow's ``mc.seed``, default 2023, :data:`WORKFLOW_MC_SEED`).
+
+    ``checkpoint``: a checkpoint path (its model is built from its metadata, ``neft.checkpoints``) or a trained
+    ``nn.Module``. ``card``: a ``DeviceCard``, a card file (``results/devices/<d>/card.yaml``) or a preset's name.
+    ``device``: where the noise is drawn. The MC job draws it on its own device (``compute.device``), and a CUDA
+    generator draws other numbers than the CPU's for the same seed, so a chip of a sweep run on a GPU is exported with
+    ``device="cuda"``; the tensors returned are on the CPU either way. ``seed_name``, ``seed_sigma``: as in
+    ``ChipEvaluator`` / ``evaluate`` (a study sweep that re-uses another card's or sigma's chips).
+
+    BatchNorm: each CIM weight is ``w + k(w) * std * eps`` (``DeviceCard.perturb`` with the chip's seeded ``eps``,
+    plus the shift of its stuck devices when the card has them), exactly the weights ``ChipEvaluator`` writes with
+    ``mc.fold_bn: false`` (bitwise). The workflow's default folds BatchNorm first and writes ``a * w + (a * k(w) *
+    std) * eps`` with ``a`` = gamma / sqrt(var + eps) per output channel: the same chip, the BN factor multiplied in,
+    so the folded forward and this state_dict's plain eval forward compute the same function up to float rounding
+    (a few units in the last place of each logit, like any BN folding); a test prediction whose top two logits are
+    that close can differ. Dividing the folded noisy weight by ``a`` instead would add a rounding, not remove one.
+
+    Non-idealities that are not weights are refused: read noise (a fresh draw per forward pass) and DAC/ADC
+    quantisation (of activations) have no state_dict; stuck devices are programmed weights and are exported."""
+    from pathlib import Path
+
+    from neft import devices
+
+    if isinstance(card, Path) or (isinstance(card, str) and (card.endswith((".yaml", ".yml")) or Path(card).is_file())):
+        card = DeviceCard.load(card)
+    elif isinstance(card, str):
+        card = devices.get(card)
+    dynamic = [k for k in ("read_noise", "dac_bits", "adc_bits") if k in card.nonideal]
+    if dynamic:
+        raise ValueError(
+            f"device card {card.name!r} has {', '.join(dynamic)}: not weights (read noise is drawn per forward pass, "
+            "DAC/ADC quantise activations), so no state_dict is that chip; export the chip of a card without them "
+            "(stuck devices are exported)"
+        )
+    if isinstance(chip, bool) or not isinstance(chip, int) or chip < 0:
+        raise ValueError(f"chip is {chip!r}; it must be an integer >= 0 (a chip index of the sweep)")
+    if isinstance(checkpoint, nn.Module):
+        model = checkpoint
+    else:
+        from neft.checkpoints import load_model
+
+        model, _ = load_model(checkpoint, registry)
+    empty = torch.empty(0)
+    ev = ChipEvaluator(
+        model,
+        card,
+        empty,
+        empty.long(),
+        fold_bn=False,
+        fuse=False,
+        base_seed=base_seed,
+        device=device,
+        seed_name=seed_name,
+    )
+    ev.set_sigma(sigma, seed_sigma)
+    ev.load_chip(chip)
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    for name in ev.layers:
+        state[name] = ev.live[name].detach().to("cpu").contiguous(memory_format=torch.contiguous_format).clone()
+    return state
 
 
 def _stacked_like(t: torch.Tensor, k: int) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """The worst chips of each method: the tail a mean hides, with each worst chip named so anyone can replay it.
 
-A chip is a seed (``neft.mc``): chip k of a sweep is replayed alone by evaluating the same checkpoint with
-``ChipEvaluator(..., base_seed=mc.seed).evaluate(sigma, range(k, k + 1))`` on the same device card.
+A chip is a seed (``neft.mc``): chip k of a sweep is in hand as ``neft.mc.export_chip(checkpoint, card, sigma, k,
+base_seed=mc.seed)``, the state_dict of the original model with that chip's weights (or replayed in place with
+``ChipEvaluator(..., base_seed=mc.seed).evaluate(sigma, range(k, k + 1))``) on the same device card.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ def write_worst_table(table: pd.DataFrame, labels: dict, mc_seed: int, csv, md) 
     ]
     lines += [
         "",
-        "Replay a chip: load its checkpoint (the `checkpoint` column of worst_chips.csv) and run "
-        f"`neft.mc.ChipEvaluator(model, card, x, y, base_seed={mc_seed}).evaluate(sigma, range(chip, chip + 1))` "
-        "on the same device card and test set.",
+        "A chip's weights: `neft.mc.export_chip(checkpoint, card, sigma, chip, "
+        f"base_seed={mc_seed})` returns them as a state_dict of the original model (`checkpoint`: its column in "
+        "worst_chips.csv; `card`: results/devices/<device>/card.yaml; `sigma`: its σ; `chip`: the worst chip's "
+        'index; add `device="cuda"` if the sweep ran on a GPU); load it into '
+        "`neft.checkpoints.load_model(checkpoint)[0]` and run it in eval mode on the same test set.",
     ]
     atomic_write_text(md, "\n".join(lines) + "\n")
