@@ -33,9 +33,9 @@ SMALL = (
 PREPARED = "results/data/mnist/prepared.pt"
 
 
-def run(work: Path):
+def run(work: Path, *extra: str):
     return snakemake(
-        "table_accuracy", "--cores", "2", "--configfile", str(TEST_PRESET), "small.yaml", cwd=work, check=False
+        "table_accuracy", "--cores", "2", "--configfile", str(TEST_PRESET), "small.yaml", *extra, cwd=work, check=False
     )
 
 
@@ -155,10 +155,22 @@ def test_trainings_removed_by_a_wrong_input_come_back_without_training(work):
 
 @pytest.mark.workflow
 @pytest.mark.slow
-def test_prepared_data_rewritten_with_the_same_bytes_restores_instead_of_retraining(work):
+def test_prepared_data_rewritten_with_the_same_bytes_reruns_nothing(work):
+    """The profile's max-checksum-file-size: Snakemake compares the rewritten dataset by its checksum."""
     before = models(work)
+    logs = {p: p.stat().st_mtime_ns for p in (work / "logs/train").rglob("*.log")}
     newer(work / PREPARED)
     proc = run(work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert models(work) == before  # not even rewritten: same bytes and times
+    assert {p: p.stat().st_mtime_ns for p in (work / "logs/train").rglob("*.log")} == logs
+
+
+def test_trainings_rerun_on_the_same_inputs_are_restored_instead_of_retrained(work):
+    """When Snakemake reruns a finished training anyway (here forced; without the checksum setting a rewritten
+    dataset did it), the keep store restores it from its byte-identical inputs."""
+    before = models(work)
+    proc = run(work, "--forcerun", "train")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {k: v[1] for k, v in models(work).items()} == {k: v[1] for k, v in before.items()}
     assert all("restored the finished training" in p.read_text() for p in (work / "logs/train").rglob("*.log"))

@@ -28,9 +28,9 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
-#: Lints this workflow answers on purpose, with the reason (docs/running.md, "The environment"): there is no conda environment,
-#: because conda's channels cannot be reached from the machines the workflow is tested on, so a conda route would be
-#: untested; the pip lock (requirements/lock.txt) is the one tested environment.
+#: Lints this workflow answers on purpose, with the reason (docs/running.md, "The environment"): there is no conda
+#: environment, because conda's channels cannot be reached from the machines the workflow is tested on, so a conda
+#: route would be untested; the pip lock (requirements/lock.txt) is the one tested environment.
 ACCEPTED_LINTS = {"Specify a conda environment or container for each rule."}
 
 
@@ -336,7 +336,7 @@ def test_scorecard_and_report_say_the_scale_differs(e2e):
     assert (
         claims["our_n"]
         .dropna()
-        .str.fullmatch(r"\d+(-\d+)? seeds? x \d+(-\d+)? chips( per sweep)?|\d+ seeds per method")
+        .str.fullmatch(r"\d+(-\d+)? seeds?( x \d+(-\d+)? chips|, one value per seed's sweep)|\d+ seeds per method")
         .all()
     )
     html = (e2e / "reports/neft_report.html").read_text()

@@ -3,8 +3,8 @@
     .venv/bin/python tools/publish_figure.py [--results results] [--figure accuracy] [--out docs/figures]
 
 copies results/figures/<figure>.png to docs/figures/<figure>.png and writes docs/figures/<figure>.json: the
-figure's SHA-256, the run's scale (the first line of results/tables/summary.md), the commit of the checkout that holds the
-results and the date.
+figure's SHA-256, the run's scale (the first line of results/tables/summary.md), the commit of the checkout that
+holds the results and the date.
 ``tests/test_docs.py`` checks that the picture in docs/ is the one the JSON names, so the README never shows a
 figure that no run made. Run it after `snakemake --cores all reproduce_all` on the default config.
 """
