@@ -62,7 +62,7 @@ SKIP = {
         "rewrites the lock file"
     ),
     "pip install -e '.[slurm]'": "installs the SLURM plugin (network; the lock file already has it)",
-    ".venv/bin/python -m pytest": "the test suite itself (about 20 minutes)",
+    ".venv/bin/python -m pytest": "the test suite itself (about 17 minutes)",
     ".venv/bin/python -m pytest tests/test_docs.py": "this test file itself",
     "NEFT_SYSTEM_TESTS=1 .venv/bin/python -m pytest": "the test suite itself, with the system tests (as CI runs it)",
     "NEFT_SYSTEM_TESTS=1 .venv/bin/python -m pytest -m system": (
