@@ -1,13 +1,17 @@
-"""Issue 12, class 7 for the files given with ``--configfile``: every problem names the file and what was expected,
-both from ``neft.configfiles.load`` and through the Snakemake CLI (which reads these files before the Snakefile)."""
+"""The files given with ``--configfile``: ``neft.configfiles.load`` names the file and what was expected; through the
+Snakemake CLI (which reads these files itself, before the Snakefile) the Snakefile reads them again and refuses
+what Snakemake's reader lets through, and nothing of Snakemake is patched."""
 
 from __future__ import annotations
+
+import ast
+import importlib
 
 import pytest
 
 from neft.configfiles import ConfigFileError, load
 
-from .conftest import snakemake
+from .conftest import REPO, snakemake
 
 BAD_FILES = [
     ("empty", b"", "found nothing (the file is empty or only comments)"),
@@ -52,17 +56,67 @@ def test_good_files_read_as_before(tmp_path):
 @pytest.mark.parametrize(
     "raw,fragment",
     [
-        (b"", "found nothing"),
-        (b"- a\n- b\n", "found a list"),
-        (b"\xff\xfe", "not UTF-8 text"),
-        (b"__use_yte__: true\n", "never executes code from a config file"),
+        (b"training: {epochs: 2}\ntraining: {epochs: 3}\n", "key 'training' appears twice"),
+        (b"mc:\n  chips: 3\n  chips: 4\n", "key 'chips' appears twice"),
+        (b"__use_yte__: true\ntraining: {epochs: 2}\n", "never executes code from a config file"),
     ],
-    ids=["empty", "list", "not UTF-8", "YTE"],
+    ids=["duplicate key", "nested duplicate key", "YTE"],
 )
-def test_snakemake_names_the_config_file(tmp_path, raw, fragment):
+def test_the_snakefile_refuses_what_snakemakes_reader_lets_through(tmp_path, raw, fragment):
+    """Snakemake reads --configfile files itself; the Snakefile reads them again (neft.configfiles.load) and
+    refuses, naming the file, what Snakemake's reader accepts silently."""
     path = tmp_path / "extra.yaml"
     path.write_bytes(raw)
     proc = snakemake("reproduce_all", "-n", "--configfile", str(path), cwd=tmp_path, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and f"config file {path}: " in out and fragment in out, out[-2000:]
-    assert "UnicodeDecodeError" not in out and "must be given as JSON or YAML" not in out
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    "raw", [b"", b"- a\n- b\n", b"\xff\xfe", b"a: [1,\n"], ids=["empty", "list", "not UTF-8", "broken"]
+)
+def test_what_snakemakes_reader_refuses_stops_before_any_job(tmp_path, raw):
+    """Snakemake's own message stands for these (nothing of Snakemake is replaced); no job runs."""
+    path = tmp_path / "extra.yaml"
+    path.write_bytes(raw)
+    proc = snakemake("reproduce_all", "-n", "--configfile", str(path), cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "Job stats" not in proc.stdout + proc.stderr and not (tmp_path / "results").exists()
+
+
+def test_importing_the_logger_plugin_changes_nothing_in_snakemake():
+    """Snakemake imports every installed logger plugin for every command: ours must not patch Snakemake."""
+    import snakemake.common.configfile as configfile
+    import snakemake.settings.types as settings_types
+
+    before = (configfile.load_configfile, getattr(settings_types, "load_configfile", None))
+    importlib.reload(importlib.import_module("snakemake_logger_plugin_neft"))
+    after = (configfile.load_configfile, getattr(settings_types, "load_configfile", None))
+    assert after == before and configfile.load_configfile.__module__ == "snakemake.common.configfile"
+
+
+def test_no_module_assigns_into_snakemake():
+    """No module of this package replaces a Snakemake attribute (``snakemake.x.y = ...`` or ``module.attr = ...``
+    on an imported Snakemake module)."""
+    offenders = []
+    for path in sorted((REPO / "src").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = {
+            a.asname or a.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for a in node.names
+            if (a.name.startswith("snakemake") or (getattr(node, "module", None) or "").startswith("snakemake"))
+        }
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for t in targets:
+                if isinstance(t, ast.Attribute):
+                    root = t
+                    while isinstance(root, ast.Attribute):
+                        root = root.value
+                    if isinstance(root, ast.Name) and (root.id in aliases or root.id == "snakemake"):
+                        offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not offenders, offenders

@@ -1,12 +1,13 @@
 """Reading a config file a user gives with ``--configfile``: every problem names the file and what was expected.
 
-Snakemake reads these files itself, before the Snakefile (and so ``neft.config``) runs. Its reader says "Config file
-must be given as JSON or YAML with keys at top level." for an empty file or a YAML list without naming the file,
-lets a ``UnicodeDecodeError`` through for non-UTF-8 bytes, and evaluates YTE templates (Python expressions) in a
-file that sets ``__use_yte__: true``. :func:`install_into_snakemake` puts :func:`load` in its place; it is called
-when Snakemake imports this project's logger plugin (``snakemake_logger_plugin_neft``), which Snakemake does for
-every command before it reads any config file - the one hook it offers that early. Without the plugin installed,
-Snakemake's own reader and messages apply.
+Snakemake reads these files itself, before the Snakefile runs, and nothing here replaces its reader (an earlier
+version did, from the logger plugin's import, which changed how every workflow in the environment read its config
+files). The Snakefile reads each ``--configfile`` file (and ``config/config.yaml``) again with :func:`load`
+(``workflow/rules/common.smk``), before the config is validated, and refuses what Snakemake's reader lets through:
+a key given twice in one mapping (YAML keeps the last one silently), a top-level key that is not a name, and YTE
+templating (``__use_yte__: true``; Snakemake has evaluated the template by then, so this refuses the file but cannot
+prevent the evaluation). What Snakemake's reader itself refuses (an empty file, a list, bytes that are not UTF-8,
+broken YAML) stops the run with Snakemake's own message, before any job.
 """
 
 from __future__ import annotations
@@ -77,35 +78,3 @@ def load(path: str | Path) -> dict:
     if bad:
         raise ConfigFileError(f"config file {path}: top-level keys must be names, found {bad[0]!r}")
     return data
-
-
-def install_into_snakemake() -> bool:
-    """Make Snakemake read config files with :func:`load` (errors as its ``WorkflowError``); False if this
-    Snakemake has no such reader to replace (then nothing changes)."""
-    try:
-        import snakemake.common.configfile as configfile
-        from snakemake_interface_common.exceptions import WorkflowError
-    except ImportError:
-        return False
-    if getattr(configfile.load_configfile, "neft", False):
-        return True
-
-    def load_configfile(configpath):
-        if not isinstance(configpath, (str, Path)):
-            return original(configpath)  # a stream or storage object: Snakemake's own reader
-        try:
-            return load(configpath)
-        except ConfigFileError as err:
-            raise WorkflowError(str(err)) from None
-
-    original = configfile.load_configfile
-    load_configfile.neft = True
-    configfile.load_configfile = load_configfile
-    try:  # the settings module imported the function by name before this ran
-        import snakemake.settings.types as settings_types
-
-        if hasattr(settings_types, "load_configfile"):
-            settings_types.load_configfile = load_configfile
-    except ImportError:
-        pass
-    return True

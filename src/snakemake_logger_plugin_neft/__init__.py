@@ -5,20 +5,15 @@ It adds to Snakemake's own output rather than replacing it (``writes_to_stream``
 default stream handler and log file): it follows the log events (job stats, job starts and ends, progress, cores)
 and prints a progress line now and then (``neft.progress.view_enabled`` says when: never in a dry run, under
 ``--quiet``, in CI or without a terminal, unless ``NEFT_PROGRESS=1``). It has its own (empty) filter so that it sees
-every event. Snakemake imports this package for every command, so it imports nothing heavy; that import also
-installs ``neft.configfiles``' reader of ``--configfile`` files.
+every event. Snakemake imports every installed logger plugin for every command, so this package imports nothing
+heavy and changes nothing in Snakemake when imported (tests/test_configfiles.py checks that).
 """
 
 from __future__ import annotations
 
 from snakemake_interface_logger_plugins.base import LogHandlerBase
 
-from neft.configfiles import install_into_snakemake
 from neft.progress import terminal_view, view_enabled
-
-# Snakemake imports its logger plugins before it reads --configfile files: the one point early enough to give its
-# config-file errors the file's name (neft.configfiles says why)
-install_into_snakemake()
 
 
 class LogHandler(LogHandlerBase):

@@ -4,14 +4,20 @@ import re
 
 import neft.conclusions
 import neft.config
+import neft.configfiles
 import neft.grid
 import neft.ladder
 import neft.sigma
 from neft.config import ConfigError, validate_config
 
 try:
+    # the config files again, with the checks Snakemake's reader does not make (neft.configfiles says which);
+    # overwrite_configfiles: the --configfile paths, a public property of Snakemake's workflow object
+    for _path in [Path(workflow.basedir) / "config/config.yaml", *workflow.overwrite_configfiles]:
+        if isinstance(_path, (str, Path)):
+            neft.configfiles.load(_path)
     validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), workflow.basedir)
-except ConfigError as err:
+except (ConfigError, neft.configfiles.ConfigFileError) as err:
     raise WorkflowError(str(err)) from None
 
 MAIN_DEVICE = config["experiments"]["devices"][0]
