@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import warnings
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -226,6 +226,55 @@ class ChipStats:
         return float(np.std(replicates, ddof=1)) if len(replicates) > 1 else float("nan")
 
 
+@dataclass(frozen=True)
+class McSettings:
+    """The Monte-Carlo settings, the config's ``mc`` section, typed. Each default is stated here once and equals the
+    schema's (``workflow/schemas/config.schema.yaml``; tests/test_mc_settings.py checks every field on every preset),
+    so the Python API (``ChipEvaluator``, ``export_chip``, ``neft.runs``) draws the workflow's chips for the same
+    settings."""
+
+    chips: int = 1000
+    seed: int = 2023
+    batch_size: int = 1000
+    fold_bn: bool = True
+    full_grid: bool = False
+    ekl_bootstrap: int = 100
+    precision: str = "fp32"
+    compile: bool = False
+    chips_per_pass: int = 1
+    #: the adaptive chip count (``mc.adaptive``: enabled, ci_half_width, min_chips, max_chips); {} = off
+    adaptive: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, mc) -> McSettings:
+        """From a (validated) ``mc`` mapping: missing keys take the defaults above, an unknown key is an error."""
+        if isinstance(mc, cls):
+            return mc
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(mc) - set(names))
+        if unknown:
+            raise ValueError(f"mc: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(names)}")
+        return cls(**dict(mc))
+
+    @classmethod
+    def from_params(cls, mc) -> McSettings:
+        """From a Monte-Carlo rule's ``params.mc`` (``mc_slice`` in workflow/rules/common.smk), which leaves an
+        option out when it is off so that finished sweeps stay fresh: a missing ``ekl_bootstrap`` there means none
+        (0); every other missing key means its default, which is its off value."""
+        if isinstance(mc, cls):
+            return mc
+        return cls.from_config({"ekl_bootstrap": 0, **dict(mc)})
+
+    @property
+    def adaptive_enabled(self) -> bool:
+        return bool(self.adaptive.get("enabled"))
+
+    @property
+    def chip_budget(self) -> int:
+        """Chips a sweep evaluates at most: ``adaptive.max_chips`` when the adaptive count is on, else ``chips``."""
+        return int(self.adaptive["max_chips"]) if self.adaptive_enabled else int(self.chips)
+
+
 class ChipEvaluator:
     """One trained model on many chips of one device card; load once, then ``evaluate(sigma, chips)``."""
 
@@ -235,9 +284,9 @@ class ChipEvaluator:
         card: DeviceCard,
         x: torch.Tensor,
         y: torch.Tensor,
-        batch_size: int = 1000,
-        fold_bn: bool = True,
-        base_seed: int = 0,
+        batch_size: int = McSettings.batch_size,
+        fold_bn: bool = McSettings.fold_bn,
+        base_seed: int = McSettings.seed,
         device: torch.device | str = "cpu",
         precision: str = "fp32",
         compile: bool = False,
@@ -245,7 +294,7 @@ class ChipEvaluator:
         chips_per_pass: int = 1,
         seed_name: str | None = None,
         calibration: torch.Tensor | None = None,
-        ekl_bootstrap: int = 0,
+        ekl_bootstrap: int = 0,  # 0 here (no bootstrap), the workflow passes mc.ekl_bootstrap (McSettings: 100)
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
@@ -471,9 +520,8 @@ class ChipEvaluator:
         return stats
 
 
-#: the workflow's default ``mc.seed`` (workflow/schemas/config.schema.yaml; tests/test_export_chip.py keeps them equal).
-#: ``ChipEvaluator``'s own default base seed stays 0; the workflow always passes ``mc.seed``.
-WORKFLOW_MC_SEED = 2023
+#: the workflow's default ``mc.seed``: ``McSettings.seed`` (kept under this name for callers of ``export_chip``)
+WORKFLOW_MC_SEED = McSettings.seed
 
 
 def export_chip(

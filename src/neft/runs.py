@@ -22,7 +22,7 @@ from neft.data.loader import Preprocess, Split
 from neft.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
 from neft.handoff import check_card, check_prepared
 from neft.io import atomic_write_text, load_state_dict_strict
-from neft.mc import ChipEvaluator
+from neft.mc import ChipEvaluator, McSettings
 from neft.methods import build_method
 from neft.nonideal import CALIBRATION_IMAGES
 from neft.perf import tune_process
@@ -181,7 +181,7 @@ def mc_job(
     checkpoint: str,
     card_path: str,
     sigma_test,
-    mc: dict,
+    mc: dict | McSettings,
     compute: dict,
     keys: dict,
     out_csv: str,
@@ -197,6 +197,7 @@ def mc_job(
     A non-ideality sweep (``neft.nonideal``) names the card it evaluates under (``card_name``, default the run's
     device), the fields it turns on (``card_changes``), and the device and sigma whose chips it re-uses
     (``seed_device``, ``seed_sigma``), so its rows are paired with the main sweep's chip by chip."""
+    mc = McSettings.from_params(mc)
     device, spec, splits, net, test, x = _evaluation_inputs(
         model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
     )
@@ -215,18 +216,18 @@ def mc_job(
         test.y,
         mc,
         device,
-        precision=mc.get("precision", "fp32"),
-        compile=bool(mc.get("compile", False)),
-        chips_per_pass=int(mc.get("chips_per_pass", 1)),
+        precision=mc.precision,
+        compile=mc.compile,
+        chips_per_pass=mc.chips_per_pass,
         seed_name=seed_device,
         calibration=calibration,
-        ekl_bootstrap=int(mc.get("ekl_bootstrap", 0)),
+        ekl_bootstrap=mc.ekl_bootstrap,
     )
     t0 = time.perf_counter()
-    adaptive = mc.get("adaptive") or {}
-    chips = int(adaptive["max_chips"]) if adaptive.get("enabled") else int(mc["chips"])
+    adaptive = mc.adaptive
+    chips = mc.chip_budget
     report = progress.reporter("chip", chips)  # neft.progress: the terminal view's chip count
-    if adaptive.get("enabled"):
+    if mc.adaptive_enabled:
         stats = ev.evaluate(sigma_test, chips, adaptive=adaptive, on_chip=report.update, seed_sigma=seed_sigma)
     else:
         stats = ev.evaluate(sigma_test, chips, on_chip=report.update, seed_sigma=seed_sigma)
@@ -235,23 +236,23 @@ def mc_job(
     csv_sha256 = write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)
     # the JSON says what its CSV holds (chips = its rows, its keys, its sha256), so aggregate_mc can check it
     summary = keys | {"sigma_test": sigma, **stats.uncertainty(), "n_test": len(test)}
-    summary |= {"mc_seed": int(mc.get("seed", 0)), "csv_sha256": csv_sha256}
+    summary |= {"mc_seed": mc.seed, "csv_sha256": csv_sha256}
     atomic_write_text(out_stats, json.dumps(summary, indent=1, sort_keys=True) + "\n")
     report.close()
     log(f"{len(stats.rows)} chips at sigma {sigma} in {seconds:.1f} s ({len(stats.rows) / seconds:.2f} chips/s)")
     return summary
 
 
-def _evaluator(net, card, x, y, mc: dict, device, **options) -> ChipEvaluator:
+def _evaluator(net, card, x, y, mc: McSettings, device, **options) -> ChipEvaluator:
     """The chip evaluator of every evaluation job: the mc settings' batch size, BN folding and chip seed."""
     return ChipEvaluator(
         net,
         card,
         x,
         y,
-        batch_size=int(mc.get("batch_size", 1000)),
-        fold_bn=bool(mc.get("fold_bn", True)),
-        base_seed=int(mc.get("seed", 0)),
+        batch_size=mc.batch_size,
+        fold_bn=mc.fold_bn,
+        base_seed=mc.seed,
         device=device,
         **options,
     )
@@ -316,7 +317,7 @@ def probe_job(
     card_path: str,
     sampled_csv: str,
     sigma_test,
-    mc: dict,
+    mc: dict | McSettings,
     compute: dict,
     probe_cfg: dict,
     keys: dict,
@@ -328,6 +329,7 @@ def probe_job(
 
     from neft.probe import probe
 
+    mc = McSettings.from_params(mc)
     device, _, _, net, test, x = _evaluation_inputs(
         model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
     )
@@ -346,7 +348,7 @@ def probe_job(
         float(probe_cfg["step"]),
         float(probe_cfg["radius_quantile"]),
     )
-    out = keys | {"sigma_test": format_sigma(sigma_test), "mc_seed": int(mc.get("seed", 0))} | found
+    out = keys | {"sigma_test": format_sigma(sigma_test), "mc_seed": mc.seed} | found
     atomic_write_text(out_json, json.dumps(out, indent=1, sort_keys=True) + "\n")
     log(
         f"probe: {found['found_accuracy']:.2f} % at step {found['found_step']} "
@@ -358,7 +360,15 @@ def probe_job(
 
 
 def calibration_job(
-    *, evaluation: dict, card_path: str, rule: dict, target: float, mc: dict, out_json: str, out_sweep: str, log=print
+    *,
+    evaluation: dict,
+    card_path: str,
+    rule: dict,
+    target: float,
+    mc: dict | McSettings,
+    out_json: str,
+    out_sweep: str,
+    log=print,
 ) -> dict:
     """The scale ladder's sigma rule (``neft.ladder.crossing_factor``) on one reference model: sweep it over
     ``factor x rule['reference_sigma']`` on ``rule['chips']`` seeded chips each, find where its mean accuracy falls
@@ -368,6 +378,7 @@ def calibration_job(
     checkpoint, compute)."""
     from neft import ladder
 
+    mc = McSettings.from_params(mc)
     device, _, _, net, test, x = _evaluation_inputs(**evaluation)
     ev = _evaluator(net, check_card(card_path), x, test.y, mc, device)
     factors, sigmas, means = [], [], []
@@ -389,7 +400,7 @@ def calibration_job(
         "target_accuracy": target,
         "reference_sigma": float(rule["reference_sigma"]),
         "chips": int(rule["chips"]),
-        "mc_seed": int(mc.get("seed", 0)),
+        "mc_seed": mc.seed,
         "checkpoint": str(evaluation["checkpoint"]),
         "sweep_sha256": hashlib.sha256(sweep.encode()).hexdigest(),
     }
