@@ -35,3 +35,9 @@ def test_house_finds_circles_hidden_imports_long_signatures_and_get_defaults(tmp
 def test_house_runs_on_this_package(capsys):
     assert house.main(["--package", str(REPO / "src/neft")]) == 0
     assert "import circles" in capsys.readouterr().out
+
+
+def test_this_package_has_no_import_circles():
+    """Issue 25: no module imports one that imports it back, function-level imports included."""
+    m = house.measure(REPO / "src/neft")
+    assert m["circles_with_function_level"] == [], m["circles_with_function_level"]

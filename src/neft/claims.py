@@ -35,7 +35,7 @@ import pandas as pd
 
 from neft.ablation import by_seed
 from neft.grid import point_source
-from neft.plotting import DATASET_NAMES, MODEL_NAMES
+from neft.labels import DATASET_NAMES, MODEL_NAMES
 from neft.sigma import to_paper_sigma
 from neft.stats import newcombe_difference, paired_two_level, verdict
 from neft.tables import count_span

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neft.plotting import panel_title
+from neft.labels import panel_title
 from neft.stats import wilson_interval
 
 NEFT_KINDS = ("ovf", "irs")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from neft.ablation import by_seed, chip_values
 from neft.io import atomic_write_text
-from neft.plotting import DATASET_NAMES, MODEL_NAMES
+from neft.labels import DATASET_NAMES, MODEL_NAMES
 from neft.report_tables import markdown_lines
 from neft.sigma import format_sigma
 from neft.stats import paired_two_level, two_level, verdict

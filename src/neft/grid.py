@@ -178,6 +178,8 @@ def device_study_evaluations(config: dict) -> list[Evaluation]:
 NONIDEAL_KNOBS = ("read_noise", "dac_bits", "adc_bits", "stuck_fraction")
 #: The drift study's axis: its levels are fitted cards, one per time since programming.
 DRIFT = "drift"
+#: the level of a non-ideality study that is today's card unchanged (the main sweep's chips)
+OFF = "off"
 
 
 @dataclass(frozen=True, order=True)

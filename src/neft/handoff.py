@@ -40,8 +40,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neft.results import KEY_DTYPES, KEYS
 from neft.sigma import format_sigma
+
+#: the columns that name an experiment's point in every MC file (a chip row's key, a sweep's JSON)
+KEYS = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
+KEY_DTYPES = {
+    "model": str,
+    "dataset": str,
+    "method": str,
+    "device": str,
+    "sigma_train": str,
+    "sigma_test": str,
+    "sigma": str,
+    "label": str,
+    "source_method": str,
+}
 
 #: The columns of an MC CSV after its experiment keys (``neft.runs.write_chip_csv`` writes them in this order).
 MC_KEYS = tuple(KEYS)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neft.handoff import read_mc_sweep
+from neft.labels import COMPARISON_LABELS
 from neft.sigma import format_sigma
 
 
@@ -364,7 +365,6 @@ def markdown(acc, decomp, verdicts, labels: dict, paragraph: str = "") -> str:
     per rung, and each claim's verdict per rung (one column per rung)."""
     import pandas as pd
 
-    from neft.plotting import COMPARISON_LABELS
     from neft.report_tables import markdown_table
 
     lines = ["# The scale ladder: do the findings survive longer and wider training?", ""]

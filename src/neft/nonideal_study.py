@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from neft.ablation import by_seed
-from neft.grid import DRIFT
+from neft.grid import DRIFT, OFF
 from neft.handoff import MC_COLUMNS, HandoffError
+from neft.labels import STUDY_TITLES, level_label, panel_title, time_text  # noqa: F401 - re-exported
 from neft.sigma import format_sigma
 from neft.stats import paired_two_level, two_level, verdict
 
@@ -36,7 +37,6 @@ KEYS = (
     "sigma_test",
 )
 #: The level that stands for today's card (no non-ideality; drift: the main device's card).
-OFF = "off"
 TABLE_COLUMNS = (
     "model",
     "dataset",
@@ -169,35 +169,9 @@ def study_table(
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-def level_label(study: str, level: str, time_s=None) -> str:
-    """How a level reads in a table or on an axis."""
-    if level == OFF:
-        return {"adc_bits": "ideal", "dac_bits": "ideal", DRIFT: "trained card"}.get(study, "off")
-    if study == DRIFT and time_s is not None and np.isfinite(time_s):
-        return time_text(time_s)
-    return level
-
-
-def time_text(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:g} {unit}"
-    return f"{seconds:g} s"
-
-
-STUDY_TITLES = {
-    "read_noise": "read noise (std / programmed weight)",
-    "dac_bits": "DAC bits (inputs)",
-    "adc_bits": "ADC bits (MVM outputs)",
-    "stuck_fraction": "stuck devices (fraction)",
-    DRIFT: "time since programming",
-}
-
-
 def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: str, ci: float = 0.95) -> None:
     """The tidy CSV; Markdown and LaTeX with one line per (pair, study, level) and one cell per method."""
     from neft.io import atomic_write_text
-    from neft.plotting import panel_title
     from neft.report_tables import latex_table, markdown_lines
     from neft.results import write_csv
 

@@ -12,29 +12,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-MODEL_NAMES = {"vgg8": "VGG-8", "resnet18": "ResNet-18"}
-DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tiny_imagenet": "Tiny ImageNet"}
-
-
-SCALE_NOTES = {
-    "test": "test scale (CI smoke run): tiny models and data, numbers are not meaningful",
-    "mini": "mini scale: narrow VGG-8, few epochs, rescaled sigma grid (docs/calibration.md); not the paper's numbers",
-    "paper-smoke": "paper-smoke scale: the paper's grid on tiny models and synthetic data; numbers are not meaningful",
-}
-
-
-#: what the accuracy figure's band spans (``neft.results.accuracy_curves``, ``neft.stats.two_level``): two levels,
-#: training seeds and chips. The caption (workflow/report/accuracy_figure.rst) and the report say these words.
-ACCURACY_BAND_SPANS = "training seeds and chips"
-ACCURACY_BAND = (
-    f"over {ACCURACY_BAND_SPANS}: a t-interval over the training seeds' means, each seed's mean taken over its "
-    "chips (with one seed, over its chips)"
-)
-#: what the expected-KL band spans (``neft.results.ekl_interval``, ``neft.stats.bootstrap_mean_interval``): the chips
-#: only, given the trained seeds (workflow/report/uncertainty.rst says these words)
-UNCERTAINTY_BAND = (
-    "the chips' part only: a normal interval from each seed's chip-bootstrap standard error, the seeds' mean ± "
-    "z · sqrt(Σ se²) / seeds, clipped at 0"
+from neft.labels import (  # noqa: E402, F401 - the labels are neft.labels'; figures and scripts read them here too
+    ACCURACY_BAND,
+    ACCURACY_BAND_SPANS,
+    COMPARISON_LABELS,
+    DATASET_NAMES,
+    MODEL_NAMES,
+    SCALE_NOTES,
+    STUDY_TITLES,
+    UNCERTAINTY_BAND,
+    level_label,
+    panel_title,
 )
 
 
@@ -71,10 +59,6 @@ def paper_points(curves: pd.DataFrame, reference: pd.DataFrame, methods: dict, s
     panels = set(zip(curves.model, curves.dataset))
     keep = [(m, d) in panels for m, d in zip(ref.model, ref.dataset)]
     return ref[keep][["model", "dataset", "label", "sigma", "value"]].reset_index(drop=True)
-
-
-def panel_title(model: str, dataset: str) -> str:
-    return f"{MODEL_NAMES.get(model, model)} / {DATASET_NAMES.get(dataset, dataset)}"
 
 
 def save(fig, paths: list[str | Path]) -> None:
@@ -296,14 +280,6 @@ def plot_scorecard(
     save(fig, paths)
 
 
-COMPARISON_LABELS = {
-    "gain": "NeFT - W/ Noise",
-    "temp": "temperature alone",
-    "structure": "passes/heads, no feedback",
-    "feedback": "feedback term",
-}
-
-
 def plot_ablation(decomp: pd.DataFrame, sweep: pd.DataFrame, paths: list[str | Path], note: str | None = None) -> None:
     """Left: paired differences (with CIs) that split NeFT's gain; right: accuracy against beta. Legends sit
     right of their panels, never over the data."""
@@ -460,8 +436,6 @@ def plot_convergence(summary: pd.DataFrame, labels: dict, paths: list[str | Path
 def plot_study(table: pd.DataFrame, labels: dict, paths: list[str | Path], note: str | None = None) -> None:
     """Accuracy against each level of each non-ideality (one panel per axis and pair), one line per method with its
     two-level interval; the first (or, for converters, last) level is today's card on the same chips."""
-    from neft.nonideal_study import STUDY_TITLES, level_label
-
     sns.set_theme(style="whitegrid", context="paper")
     panels = list(table[["model", "dataset", "study"]].drop_duplicates().itertuples(index=False))
     cols = min(len(panels), 4) or 1

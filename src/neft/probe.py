@@ -24,6 +24,7 @@ import torch
 from scipy import stats
 from torch.func import functional_call
 
+from neft.labels import panel_title
 from neft.mc import ChipEvaluator
 
 
@@ -154,7 +155,6 @@ def read_probes(paths: list[str]):
 
 def write_probe_table(table, labels: dict, csv, md) -> None:
     from neft.io import atomic_write_text
-    from neft.plotting import panel_title
     from neft.report_tables import markdown_lines
     from neft.results import write_csv
 

@@ -7,21 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from neft.grid import point_source
+from neft.handoff import KEY_DTYPES, KEYS, read_mc_sweeps
 from neft.sigma import format_sigma
 from neft.stats import bootstrap_mean_interval, summarize, two_level
-
-KEYS = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
-KEY_DTYPES = {
-    "model": str,
-    "dataset": str,
-    "method": str,
-    "device": str,
-    "sigma_train": str,
-    "sigma_test": str,
-    "sigma": str,
-    "label": str,
-    "source_method": str,
-}
 
 
 def read_chips(path: str | Path) -> pd.DataFrame:
@@ -50,8 +38,6 @@ def aggregate(
 
     Each sweep's CSV is checked against its JSON, its path and the config's chip count ``expect``
     (``neft.handoff.read_mc_sweeps``) before anything is computed; ``log`` gets the checks' notes."""
-    from neft.handoff import read_mc_sweeps
-
     frames, stats_list, notes = read_mc_sweeps(list(chip_files), list(stats_files), expect)
     for note in notes:
         (log or print)(note)

@@ -17,7 +17,7 @@ from neft import claims
 from neft import sigma as sigma_module
 from neft import stability as stability_module
 from neft.checks import finite_number, read_text
-from neft.plotting import panel_title
+from neft.labels import panel_title
 from neft.sigma import format_sigma
 
 BASELINE_KINDS, NEFT_KINDS = claims.BASELINE_KINDS, claims.NEFT_KINDS

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from neft.io import atomic_write_text
-from neft.plotting import DATASET_NAMES, MODEL_NAMES, panel_title
+from neft.labels import COMPARISON_LABELS, DATASET_NAMES, MODEL_NAMES, panel_title
 from neft.report_tables import latex_table, markdown_lines
 
 
@@ -148,7 +148,6 @@ def write_variance_table(curves: pd.DataFrame, csv, md, tex) -> None:
 
 def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) -> None:
     """The ablation's decomposition and beta sweep as Markdown, and the decomposition as LaTeX."""
-    from neft.plotting import COMPARISON_LABELS
 
     def cell(d, lo, hi):
         return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from neft.grid import Run, grid_sigmas, point_source
+from neft.labels import panel_title
 from neft.sigma import format_sigma
 
 COLUMNS = (
@@ -84,7 +85,6 @@ def worst_table(chips: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 def write_worst_table(table: pd.DataFrame, labels: dict, mc_seed: int, csv, md) -> None:
     from neft.io import atomic_write_text
-    from neft.plotting import panel_title
     from neft.report_tables import markdown_lines
     from neft.results import write_csv
 
