@@ -8,6 +8,8 @@ arguments of the Python API. Each raises with a message that names the value (``
   the required ones present.
 - ``read_text(path, what)``: a user's text file as UTF-8, or an error naming the file and why it cannot be read
   (missing, a directory, no permission, not UTF-8 text).
+- ``UniqueKeyLoader``: YAML's safe loader that refuses a key given twice in one mapping (``DuplicateKeyError``), for
+  config files and device cards alike.
 
 All take ``error`` (default ``ValueError``): the exception class to raise, so that a device card raises
 ``DeviceCardError`` and a config check ``ConfigError``.
@@ -19,6 +21,8 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import yaml
 
 
 def _describe(value) -> str:
@@ -137,3 +141,27 @@ def read_text(path: str | Path, what: str, *, error: type[Exception] = ValueErro
             f"{what} {path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
             "expected a text file (a binary file, or text saved in another encoding?)"
         ) from None
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one YAML mapping (PyYAML would keep the last one silently)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (tags never build objects) that raises ``DuplicateKeyError`` for a key given twice in one
+    mapping; its ``problem`` reads "key 'x' appears twice in one mapping (line N)"."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: PyYAML reports it below
+                break
+            if duplicate:
+                where = key_node.start_mark
+                problem = f"key {key!r} appears twice in one mapping (line {where.line + 1})"
+                raise DuplicateKeyError(None, None, problem, where)
+        return super().construct_mapping(node, deep=deep)

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neft.claims import NEFT_KINDS
 from neft.labels import panel_title
 from neft.stats import wilson_interval
 
-NEFT_KINDS = ("ovf", "irs")
 #: the tables a summary reads (name -> file under results/tables/); all but ``claims`` may be absent
 TABLES = {
     "claims": "scorecard_claims.csv",

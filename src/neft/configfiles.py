@@ -17,29 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from neft.checks import read_text
+from neft.checks import UniqueKeyLoader, read_text
 
 
 class ConfigFileError(ValueError):
     """A config file cannot be read as a mapping of config keys."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``safe_load`` that refuses a key given twice in one mapping (YAML would keep the last one silently)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"key {key!r} appears twice in one mapping (first at line {seen[key] + 1})",
-                    key_node.start_mark,
-                )
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
 
 
 def _kind(value) -> str:
@@ -56,7 +38,7 @@ def load(path: str | Path) -> dict:
     path = Path(path)
     text = read_text(path, "config file", error=ConfigFileError)
     try:
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        data = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except (ValueError, yaml.YAMLError) as err:
         where = ""
         mark = getattr(err, "problem_mark", None)

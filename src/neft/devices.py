@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from neft.checks import FREE_PREFIX, check_keys, finite_number, read_text
+from neft.checks import FREE_PREFIX, DuplicateKeyError, UniqueKeyLoader, check_keys, finite_number, read_text
 
 #: Fields every card must define (provenance included: a card without a source is not a device model).
 REQUIRED_FIELDS = (
@@ -331,9 +331,9 @@ class DeviceCard:
                 f"device card {path}: the file is empty; expected a YAML mapping with keys {', '.join(REQUIRED_FIELDS)}"
             )
         try:
-            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        except _DuplicateKey as err:
-            raise DeviceCardError(f"device card {path}: {err}") from None
+            data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        except DuplicateKeyError as err:
+            raise DeviceCardError(f"device card {path}: {err.problem}") from None
         except yaml.YAMLError as err:
             raise DeviceCardError(f"device card {path}: not valid YAML ({err})") from None
         return cls.from_dict(data, source=str(path))
@@ -342,27 +342,6 @@ class DeviceCard:
         from neft.io import atomic_write_text
 
         atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-
-class _DuplicateKey(yaml.YAMLError):
-    pass
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, but a key given twice in one mapping is an error (PyYAML keeps the last silently)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: let PyYAML report it
-                break
-            if duplicate:
-                raise _DuplicateKey(f"key {key!r} appears twice in one mapping (line {key_node.start_mark.line + 1})")
-        return super().construct_mapping(node, deep=deep)
 
 
 def preset_names() -> list[str]:
