@@ -17,12 +17,12 @@ from neft.fitting import (
     fit_device,
     fit_file,
     fit_two_band,
-    plot_fits,
     read_fit_table,
     read_level_stats,
     select_device,
     time_since_programming,
 )
+from neft.plotting import plot_fits
 
 REPO = Path(__file__).resolve().parents[1]
 RRAM = REPO / "resources/device_data/rram_wan2022.csv"

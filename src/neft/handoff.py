@@ -823,3 +823,19 @@ def check_report_inputs(paths) -> None:
                 raise _error(p, f"not valid YAML ({type(err).__name__})") from err
             if not isinstance(data, dict):
                 raise _error(p, f"expected a YAML mapping, found {type(data).__name__}")
+
+
+def read_probes(paths: list[str]) -> pd.DataFrame:
+    """The worst-case probe's JSONs (``neft.probe``), each with every field its writer promises."""
+    from neft.probe import PROBE_COLUMNS
+
+    rows = []
+    for p in paths:
+        try:
+            rows.append(json.loads(open(p).read()))
+        except (OSError, ValueError) as err:
+            raise HandoffError(f"{p}: unreadable ({err}); delete it and rerun to recompute the probe") from None
+        missing = [k for k in PROBE_COLUMNS if k not in rows[-1]]
+        if missing:
+            raise HandoffError(f"{p}: missing field(s) {', '.join(missing)}; delete it and rerun to recompute it")
+    return pd.DataFrame(rows, columns=list(PROBE_COLUMNS))

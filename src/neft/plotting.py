@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,6 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+if TYPE_CHECKING:
+    from neft.devices import DeviceCard
 
 from neft.labels import (  # noqa: E402, F401 - the labels are neft.labels'; figures and scripts read them here too
     ACCURACY_BAND,
@@ -577,4 +581,66 @@ def plot_ladder(acc: pd.DataFrame, decomp: pd.DataFrame, labels: dict, paths: li
         if len(d):
             ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     fig.tight_layout()
+    save(fig, paths)
+
+
+def points_label(card: DeviceCard) -> str:
+    """What the per-level points of a card are: the shipped data are IBM aihwkit's polynomial std(g) fits of the
+    published measurements evaluated at the levels (their ``fit_source`` provenance), not raw data."""
+    fit_source = str((card.provenance.get("data") or {}).get("fit_source", ""))
+    if "aihwkit" in fit_source:
+        return "IBM aihwkit's polynomial fit of the published measurements, at each level (not raw data)"
+    if fit_source:
+        return "published fit of the measurements, at each level (not raw data)"
+    return "measured"
+
+
+def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], cards: dict[str, DeviceCard]) -> None:
+    """One panel per device: the per-level relative std the card was fitted to (markers; for the shipped data
+    aihwkit's polynomial fits of published measurements, see ``points_label``) against the fitted two-band model
+    (bars), with the sigma_d of the NeFT convention that reproduces the device as a dotted line and the fit's r^2
+    in the title. Panels run in time since programming (``time_since_programming``); cards without a time first,
+    in the order given."""
+    from neft.fitting import time_since_programming  # here, not at the top: neft.fitting imports torch (devices)
+
+    if not fit_tables:
+        raise ValueError("plot_fits: no fit tables to draw")
+    sns.set_theme(style="whitegrid", context="paper")
+    times = {name: time_since_programming(name, cards.get(name)) for name in fit_tables}
+    timed = sorted((n for n in fit_tables if times[n] is not None), key=lambda n: times[n])  # stable: ties keep order
+    names = [n for n in fit_tables if times[n] is None] + timed
+    ncols = min(3, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.3 * nrows), squeeze=False)
+    model_color, data_color, sigma_color = sns.color_palette("colorblind", 3)
+    for ax, name in zip(axes.flat, names):
+        t = fit_tables[name].sort_values("level")
+        card = cards[name]
+        s, measured_sigma, rmse = card.middle_multiplier, card.extra["measured_sigma"], card.extra["fit"]["rmse"]
+        r2 = card.extra["fit"]["r2"]  # a fitted card always has it (neft.devices.FIT_KEYS)
+        levels = t["level"].to_numpy()
+        ax.bar(levels, t["model_rel_std"], width=0.6, color=model_color, alpha=0.45, label="NeFT two-band fit")
+        ax.plot(levels, t["measured_rel_std"], "o", ms=6, color=data_color, label=points_label(card), zorder=3)
+        ax.axhline(measured_sigma, ls=":", lw=1.2, color=sigma_color, label=r"$\sigma_d$ (NeFT convention)")
+        ax.set_xticks(levels, [f"{lv}\n{x:.2f}" for lv, x in zip(levels, t["x"])])
+        ax.set_xlabel(r"level (and $(g - g_{min}) / (g_{max} - g_{min})$)")
+        ax.set_ylabel(r"std / $(g_{max} - g_{min})$")
+        ax.set_ylim(0, 1.15 * max(t["measured_rel_std"].max(), t["model_rel_std"].max(), measured_sigma))
+        ax.set_title(
+            f"{name}: two-band fit $r^2$ = {r2:.3f}\ns = {s:.3g}, "
+            + rf"$\sigma_d$ = {measured_sigma:.4f}, rmse = {rmse:.4f}",
+            fontsize=9,
+        )
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    legend = {}  # every panel's entries once (the points' label depends on the card's provenance)
+    for ax in axes.flat[: len(names)]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    ncol = len(legend) if ncols >= 3 else 1
+    rows = math.ceil(len(legend) / ncol)
+    fig.legend(
+        list(legend.values()), list(legend), loc="lower center", ncol=ncol, bbox_to_anchor=(0.5, 0.0), frameon=False
+    )
+    fig.tight_layout(rect=(0, min(0.5, (0.2 * rows + 0.15) / (3.3 * nrows)), 1, 1))
     save(fig, paths)

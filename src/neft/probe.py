@@ -24,7 +24,6 @@ import torch
 from scipy import stats
 from torch.func import functional_call
 
-from neft.labels import panel_title
 from neft.mc import ChipEvaluator
 
 
@@ -132,60 +131,3 @@ PROBE_COLUMNS = (
     "dims",
     "steps",
 )
-
-
-def read_probes(paths: list[str]):
-    import json
-
-    import pandas as pd
-
-    from neft.handoff import HandoffError
-
-    rows = []
-    for p in paths:
-        try:
-            rows.append(json.loads(open(p).read()))
-        except (OSError, ValueError) as err:
-            raise HandoffError(f"{p}: unreadable ({err}); delete it and rerun to recompute the probe") from None
-        missing = [k for k in PROBE_COLUMNS if k not in rows[-1]]
-        if missing:
-            raise HandoffError(f"{p}: missing field(s) {', '.join(missing)}; delete it and rerun to recompute it")
-    return pd.DataFrame(rows, columns=list(PROBE_COLUMNS))
-
-
-def write_probe_table(table, labels: dict, csv, md) -> None:
-    from neft.io import atomic_write_text
-    from neft.report_tables import markdown_lines
-    from neft.results import write_csv
-
-    write_csv(table, csv, float_format="%.4f")
-    head = ["model / dataset", "device", "σ", "method", "sampled chips", "sampled mean (%)", "sampled 1st pct (%)"]
-    head += ["sampled worst (%)", "probe's chip (%)", "below the 1st pct (pp)", "its norm's χ² quantile"]
-    rows = [
-        [
-            panel_title(r.model, r.dataset),
-            r.device,
-            r.sigma_test,
-            labels.get(r.method, r.method),
-            r.sampled_chips,
-            f"{r.sampled_mean:.2f}",
-            f"{r.sampled_p1:.2f}",
-            f"{r.sampled_worst:.2f}",
-            f"{r.found_accuracy:.2f}",
-            f"{r.below_p1:+.2f}",
-            f"{r.found_norm_quantile:.3f}",
-        ]
-        for r in table.itertuples(index=False)
-    ]
-    lines = [
-        "**Worst-case probe: a chip of typical Mahalanobis norm found by projected gradient ascent from the worst "
-        "sampled chip (accuracy, %)**",
-        "",
-        *markdown_lines(head, rows, "llrlrrrrrrr"),
-    ]
-    lines += [
-        "",
-        "A norm inside the typical shell does not make the chip probable: the probe shows that such chips exist under "
-        "the device model and how bad they are, not how often they occur (docs/methods.md, 'Worst-case probe').",
-    ]
-    atomic_write_text(md, "\n".join(lines) + "\n")

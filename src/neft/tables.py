@@ -232,3 +232,40 @@ def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, label
     ]
     lines += markdown_lines(head, rows, "llrrrr")
     atomic_write_text(md, "\n".join(lines) + "\n")
+
+
+def write_probe_table(table, labels: dict, csv, md) -> None:
+    """The worst-case probe's table (``neft.handoff.read_probes``): the tidy CSV and its Markdown."""
+    from neft.results import write_csv
+
+    write_csv(table, csv, float_format="%.4f")
+    head = ["model / dataset", "device", "σ", "method", "sampled chips", "sampled mean (%)", "sampled 1st pct (%)"]
+    head += ["sampled worst (%)", "probe's chip (%)", "below the 1st pct (pp)", "its norm's χ² quantile"]
+    rows = [
+        [
+            panel_title(r.model, r.dataset),
+            r.device,
+            r.sigma_test,
+            labels.get(r.method, r.method),
+            r.sampled_chips,
+            f"{r.sampled_mean:.2f}",
+            f"{r.sampled_p1:.2f}",
+            f"{r.sampled_worst:.2f}",
+            f"{r.found_accuracy:.2f}",
+            f"{r.below_p1:+.2f}",
+            f"{r.found_norm_quantile:.3f}",
+        ]
+        for r in table.itertuples(index=False)
+    ]
+    lines = [
+        "**Worst-case probe: a chip of typical Mahalanobis norm found by projected gradient ascent from the worst "
+        "sampled chip (accuracy, %)**",
+        "",
+        *markdown_lines(head, rows, "llrlrrrrrrr"),
+    ]
+    lines += [
+        "",
+        "A norm inside the typical shell does not make the chip probable: the probe shows that such chips exist under "
+        "the device model and how bad they are, not how often they occur (docs/methods.md, 'Worst-case probe').",
+    ]
+    atomic_write_text(md, "\n".join(lines) + "\n")

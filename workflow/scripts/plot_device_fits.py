@@ -1,12 +1,13 @@
-"""Rule plot_device_fits -> neft.fitting.plot_fits: the per-level std of aihwkit's published fits against each card."""
+"""Rule plot_device_fits -> neft.plotting.plot_fits: the per-level std of aihwkit's published fits against each card."""
 
 from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft.devices import DeviceCard  # noqa: E402
-from neft.fitting import plot_fits, read_fit_table  # noqa: E402
+from neft.fitting import read_fit_table  # noqa: E402
 from neft.handoff import check_device_fit  # noqa: E402
+from neft.plotting import plot_fits  # noqa: E402
 from neft.runs import job_log  # noqa: E402
 
 

@@ -1,11 +1,12 @@
-"""Rule tabulate_probe -> neft.probe.write_probe_table."""
+"""Rule tabulate_probe -> neft.handoff.read_probes, neft.tables.write_probe_table."""
 
 from neft.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
-from neft.probe import read_probes, write_probe_table  # noqa: E402
+from neft.handoff import read_probes  # noqa: E402
 from neft.runs import job_log  # noqa: E402
+from neft.tables import write_probe_table  # noqa: E402
 
 
 def main(smk) -> None:
