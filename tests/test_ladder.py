@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neft import ladder
+from neft import ladder, rungs
 
 RULE = {"factor_min": 0.1, "factor_max": 1.5, "factor_step": 0.05, "decimals": 2}
 METHODS = {
@@ -56,7 +56,7 @@ def study(seeds=(0, 1, 2), epochs=(2, 4)) -> dict:
 def constructed(seeds=(0, 1, 2), epochs=(2, 4), chips=20, factor=0.33, rng_seed=0):
     """Chip rows, sweep summaries and convergence rows of a ladder, as the workflow's jobs write them."""
     rng = np.random.default_rng(rng_seed)
-    sigma = ladder.rung_sigma(factor, 0.4)
+    sigma = rungs.rung_sigma(factor, 0.4)
     rows, sums, conv = [], [], []
     chip_noise = rng.normal(0, 3, size=chips)  # chip k is the same chip for every method: a shared part
     for e in epochs:
@@ -108,46 +108,46 @@ def test_sigma_rule_recovers_a_known_factor_on_a_constructed_curve(true_factor):
         shift = np.log((99 - 10) / (target - 10) - 1) / k
         return 10 + (99 - 10) / (1 + np.exp(k * (sigma - crossing + shift)))
 
-    factors = ladder.factor_grid(RULE)
-    curve = [accuracy(float(ladder.swept_sigma(f, ref_sigma))) for f in factors]
-    factor, exact = ladder.crossing_factor(factors, curve, target, 2)
+    factors = rungs.factor_grid(RULE)
+    curve = [accuracy(float(rungs.swept_sigma(f, ref_sigma))) for f in factors]
+    factor, exact = rungs.crossing_factor(factors, curve, target, 2)
     assert factor == pytest.approx(true_factor, abs=0.01)
     assert exact == pytest.approx(true_factor, abs=0.015)
 
 
 def test_sigma_rule_interpolates_between_the_bracketing_points():
-    factor, exact = ladder.crossing_factor([0.3, 0.35, 0.4], [60.0, 40.0, 20.0], 30.0, 2)
+    factor, exact = rungs.crossing_factor([0.3, 0.35, 0.4], [60.0, 40.0, 20.0], 30.0, 2)
     assert exact == pytest.approx(0.375) and factor == 0.38  # halfway from 40 to 20, rounded to 2 decimals
 
 
 @pytest.mark.parametrize(("curve", "key"), [([30.0, 20.0, 10.0], "factor_min"), ([90.0, 80.0, 70.0], "factor_max")])
 def test_sigma_rule_names_the_key_when_the_sweep_misses_the_crossing(curve, key):
     with pytest.raises(ValueError, match=key):
-        ladder.crossing_factor([0.1, 0.2, 0.3], curve, 35.41, 2)
+        rungs.crossing_factor([0.1, 0.2, 0.3], curve, 35.41, 2)
 
 
 def test_factor_grid_spells_every_sigma_exactly():
-    grid = ladder.factor_grid(RULE)
+    grid = rungs.factor_grid(RULE)
     assert grid[0] == 0.1 and grid[-1] == 1.5 and len(grid) == 29
-    assert [ladder.swept_sigma(f, 0.35) for f in grid[:3]] == ["0.035", "0.0525", "0.07"]
+    assert [rungs.swept_sigma(f, 0.35) for f in grid[:3]] == ["0.035", "0.0525", "0.07"]
 
 
 def test_rung_sigma_is_the_factor_times_the_paper_sigma_on_the_4_decimal_grid():
-    assert ladder.rung_sigma(0.33, 0.4) == "0.132"
-    assert ladder.rung_sigma(1, "0.4") == "0.4"
+    assert rungs.rung_sigma(0.33, 0.4) == "0.132"
+    assert rungs.rung_sigma(1, "0.4") == "0.4"
     with pytest.raises(ValueError, match="above 1"):
-        ladder.rung_sigma(3, 0.4)
+        rungs.rung_sigma(3, 0.4)
 
 
 def test_read_factor_names_the_file(tmp_path):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text('{"factor": 0.33}')
     bad.write_text('{"factor": "banana"}')
-    assert ladder.read_factor(good) == 0.33
+    assert rungs.read_factor(good) == 0.33
     with pytest.raises(ValueError, match="bad.json"):
-        ladder.read_factor(bad)
+        rungs.read_factor(bad)
     with pytest.raises(ValueError, match="missing.json: file not found"):
-        ladder.read_factor(tmp_path / "missing.json")
+        rungs.read_factor(tmp_path / "missing.json")
 
 
 # -- rungs -----------------------------------------------------------------------------------------------------------
@@ -157,14 +157,14 @@ def test_rungs_their_paths_and_the_doubling_they_start_from():
             {"width": w, "epochs": e} for w, e in [(0.0625, 2), (0.0625, 4), (0.0625, 8), (0.25, 8), (0.0625, 12)]
         ]
     }
-    rs = ladder.rungs(s)
+    rs = rungs.rungs(s)
     assert rs[0].path == "width~0.0625/epochs~2" and rs[3].path == "width~0.25/epochs~8"
-    assert ladder.halved(s, rs[2]) == ladder.Rung(0.0625, 4)
-    assert ladder.halved(s, rs[0]) is None  # no 1-epoch rung
-    assert ladder.halved(s, rs[3]) is None  # no width-0.25, 4-epoch rung
-    assert ladder.halved(s, rs[4]) is None  # 6 epochs is not a rung
-    assert ladder.width_reference(s, 0.0625) == ladder.Rung(0.0625, 2)
-    assert ladder.width_reference(s, 0.25) == ladder.Rung(0.25, 8)
+    assert rungs.halved(s, rs[2]) == rungs.Rung(0.0625, 4)
+    assert rungs.halved(s, rs[0]) is None  # no 1-epoch rung
+    assert rungs.halved(s, rs[3]) is None  # no width-0.25, 4-epoch rung
+    assert rungs.halved(s, rs[4]) is None  # 6 epochs is not a rung
+    assert rungs.width_reference(s, 0.0625) == rungs.Rung(0.0625, 2)
+    assert rungs.width_reference(s, 0.25) == rungs.Rung(0.25, 8)
 
 
 # -- tables ----------------------------------------------------------------------------------------------------------

@@ -22,14 +22,12 @@ import torch
 from neft import devices, progress
 from neft.mc import ChipEvaluator
 from neft.models import VGG8
-from neft.progress import (
-    ROOT,
-    Reporter,
+from neft.progress import ROOT, Reporter, progress_path
+from neft.progress_view import (
     View,
     format_duration,
     job_name,
     overall_remaining,
-    progress_path,
     rate_remaining,
     read_progress,
     view_enabled,

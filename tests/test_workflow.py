@@ -426,7 +426,7 @@ LADDER_TEST = (
 def test_the_scale_ladder_end_to_end(tmp_path):
     """Two rungs (1 and 2 epochs), two seeds, five methods at the test scale: the sigma rule runs in the DAG, every
     table's numbers come from the chip rows, a rerun has nothing to do."""
-    from neft import ladder
+    from neft import rungs as ladder
 
     (tmp_path / "ladder.yaml").write_text(LADDER_TEST)
     args = ("--cores", "2", "--configfile", TEST_PRESET, str(tmp_path / "ladder.yaml"))

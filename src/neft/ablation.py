@@ -20,17 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neft.grid import sweep_name
+from neft.grid import COMPARISONS, sweep_name
 from neft.methods.neft_loss import resolve_beta
 from neft.sigma import format_sigma
 from neft.stats import paired_two_level, two_level
-
-COMPARISONS = (
-    ("gain", "instance", "baseline"),
-    ("temp", "temperature", "baseline"),
-    ("structure", "no_feedback", "baseline"),
-    ("feedback", "instance", "no_feedback"),
-)
 
 
 def chip_values(chips: pd.DataFrame, model, dataset, device, method, sigma) -> pd.Series:

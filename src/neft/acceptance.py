@@ -378,7 +378,7 @@ def ladder_cost(presets: list[Path], mac_rate: float, method_factors: dict | Non
     forward MACs per image at the rung's width x the method's cost factor x training images + 2 passes over the
     test set); per sweep, forward MACs x chips x test images; per width, the sigma rule's sweep (every factor, at
     most). ``presets`` are merged over config/config.yaml in order; ``mac_rate`` in MAC/s."""
-    from neft import ladder
+    from neft import rungs as ladder
     from neft.bench import macs_per_image
     from neft.data.registry import get_spec
     from neft.models import build_model

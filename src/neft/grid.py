@@ -68,6 +68,16 @@ def train_sigmas(config: dict, method: str) -> list[str]:
     return [format_sigma(s) for s in spec]
 
 
+#: the ablation's paired comparisons: (name, the role of method a, the role of method b); ``neft.analysis.ablation``
+#: computes them, ``neft.experiment.handoff.read_ablation`` checks that its table holds each one
+COMPARISONS = (
+    ("gain", "instance", "baseline"),
+    ("temp", "temperature", "baseline"),
+    ("structure", "no_feedback", "baseline"),
+    ("feedback", "instance", "no_feedback"),
+)
+
+
 def ablation_methods(config: dict) -> list[str]:
     """Method variants the ablation adds to the main ones (temperature and no-feedback controls, beta sweep)."""
     ab = config.get("ablation", {})

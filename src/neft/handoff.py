@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neft.grid import COMPARISONS
 from neft.sigma import format_sigma
 
 #: the columns that name an experiment's point in every MC file (a chip row's key, a sweep's JSON)
@@ -618,8 +619,6 @@ def read_curves(path: str | Path) -> pd.DataFrame:
 def read_ablation(decomposition_path: str | Path, sweep_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """results/tables/ablation.csv (every comparison of every instance and sigma, with its numbers) and
     ablation_beta_sweep.csv (may be empty: no beta sweep configured)."""
-    from neft.ablation import COMPARISONS
-
     decomp = read_table(decomposition_path, DECOMPOSITION_COLUMNS, dtype=KEY_DTYPES)
     problems: list[str] = []
     _present(decomp, problems, DECOMPOSITION_COLUMNS[:8])

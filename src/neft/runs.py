@@ -370,20 +370,20 @@ def calibration_job(
     out_sweep: str,
     log=print,
 ) -> dict:
-    """The scale ladder's sigma rule (``neft.ladder.crossing_factor``) on one reference model: sweep it over
+    """The scale ladder's sigma rule (``neft.rungs.crossing_factor``) on one reference model: sweep it over
     ``factor x rule['reference_sigma']`` on ``rule['chips']`` seeded chips each, find where its mean accuracy falls
     to ``target`` (the paper's value there) and write the factor (JSON) and the sweep (CSV).
 
     ``evaluation``: what ``_evaluation_inputs`` loads (model, width, dataset, registry, data_path, data_cfg,
     checkpoint, compute)."""
-    from neft import ladder
+    from neft import rungs
 
     mc = McSettings.from_params(mc)
     device, _, _, net, test, x = _evaluation_inputs(**evaluation)
     ev = _evaluator(net, check_card(card_path), x, test.y, mc, device)
     factors, sigmas, means = [], [], []
-    for factor in ladder.factor_grid(rule):
-        sigma = ladder.swept_sigma(factor, rule["reference_sigma"])
+    for factor in rungs.factor_grid(rule):
+        sigma = rungs.swept_sigma(factor, rule["reference_sigma"])
         rows = ev.evaluate(sigma, int(rule["chips"])).rows
         factors.append(factor)
         sigmas.append(sigma)
@@ -391,7 +391,7 @@ def calibration_job(
         log(f"factor {factor:g} (sigma {sigma}): {means[-1]:.2f} %")
         if means[-1] <= target and len(means) > 1:
             break  # the curve has crossed: the rest of the sweep cannot move the factor
-    factor, exact = ladder.crossing_factor(factors, means, target, int(rule["decimals"]))
+    factor, exact = rungs.crossing_factor(factors, means, target, int(rule["decimals"]))
     sweep = "factor,sigma,accuracy\n" + "".join(f"{f:g},{s},{a:.4f}\n" for f, s, a in zip(factors, sigmas, means))
     atomic_write_text(out_sweep, sweep)
     out = {

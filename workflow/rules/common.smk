@@ -6,7 +6,7 @@ import neft.conclusions
 import neft.config
 import neft.configfiles
 import neft.grid
-import neft.ladder
+import neft.rungs
 import neft.sigma
 from neft.config import ConfigError, validate_config
 
@@ -336,7 +336,7 @@ LADDER_FACTOR = "results/scale/width~{width}/sigma_factor.json"
 
 def ladder_reference_run(width):
     """The reference model (W/O Noise, first seed) whose sweep fixes a width's sigma factor."""
-    rung = neft.ladder.width_reference(LADDER, float(width))
+    rung = neft.rungs.width_reference(LADDER, float(width))
     ref = LADDER["sigma_rule"]["reference_method"]
     return LADDER_RUN.format(
         width=rung.width_text,
@@ -381,7 +381,7 @@ def ladder_sweeps():
             "psigma": neft.sigma.format_sigma(ps),
             "seed": seed,
         }
-        for rung in neft.ladder.rungs(LADDER)
+        for rung in neft.rungs.rungs(LADDER)
         for method in LADDER["methods"]
         for ps in LADDER["paper_sigmas"]
         for seed in LADDER["seeds"]
@@ -406,7 +406,7 @@ def ladder_runs():
     out = []
     for w in ladder_sweeps():
         source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
-        rung = neft.ladder.Rung(float(w["width"]), int(w["epochs"]))
+        rung = neft.rungs.Rung(float(w["width"]), int(w["epochs"]))
         out.append(
             {
                 "width": w["width"],
@@ -431,7 +431,7 @@ def ladder_log(run):
     return f"results/scale/{LADDER_RUN.format(**w)}/train_log.csv"
 
 
-LADDER_WIDTHS = list(dict.fromkeys(r.width_text for r in neft.ladder.rungs(LADDER)))
+LADDER_WIDTHS = list(dict.fromkeys(r.width_text for r in neft.rungs.rungs(LADDER)))
 LADDER_TABLES = {
     "accuracy": "results/tables/ladder.csv",
     "decomposition": "results/tables/ladder_decomposition.csv",

@@ -1,4 +1,4 @@
-"""Rule calibrate_rung_sigma -> neft.runs.calibration_job (the ladder's sigma rule, neft.ladder.crossing_factor)."""
+"""Rule calibrate_rung_sigma -> neft.runs.calibration_job (the ladder's sigma rule, neft.rungs.crossing_factor)."""
 
 from neft.warmstart import delegate
 

@@ -5,7 +5,7 @@ from neft.warmstart import delegate
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
 
 from neft.grid import point_source  # noqa: E402
-from neft.ladder import read_factor, rung_sigma  # noqa: E402
+from neft.rungs import read_factor, rung_sigma  # noqa: E402
 from neft.runs import job_log, mc_rule  # noqa: E402
 
 

@@ -6,7 +6,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 import pandas as pd  # noqa: E402
 
-from neft import ladder  # noqa: E402
+from neft import ladder, rungs  # noqa: E402
 from neft.handoff import read_train_log  # noqa: E402
 from neft.io import atomic_write_text  # noqa: E402
 from neft.results import write_csv  # noqa: E402
@@ -23,7 +23,7 @@ def main(smk) -> None:
     ]
     chips = pd.concat([c for c, _ in sweeps], ignore_index=True)
     summary = pd.DataFrame([s for _, s in sweeps]).astype(ladder.TEXT_COLUMNS)
-    factors = {w: ladder.read_factor(f) for w, f in zip(p.widths, smk.input.factors, strict=True)}
+    factors = {w: rungs.read_factor(f) for w, f in zip(p.widths, smk.input.factors, strict=True)}
     last = []
     for run, path in zip(p.runs, smk.input.logs, strict=True):
         last.append(read_train_log(path, int(run["epochs"])).iloc[-1].to_dict())
