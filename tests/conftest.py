@@ -68,7 +68,7 @@ def repo() -> Path:
 @pytest.fixture(scope="session")
 def rehearsal(tmp_path_factory):
     """``tools/gpu_acceptance.sh --cpu`` once per session (about 7 minutes on 2 cores): the paper-smoke tests read its
-    workflow outputs, the benchmark test its ``neft.bench`` run."""
+    workflow outputs, the benchmark test its ``neft.tools.bench`` run."""
     work = tmp_path_factory.mktemp("acceptance")
     cmd = ["bash", str(REPO / "tools/gpu_acceptance.sh"), "--cpu", "--work", str(work), "--out", str(work / "out")]
     # the test-scale step is left out: tests/test_workflow.py's e2e fixture runs that scale on this CPU already

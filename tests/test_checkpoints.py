@@ -1,4 +1,4 @@
-"""Checkpoints that say what they are (``neft.checkpoints``): the format and its meta, byte-identical retraining,
+"""Checkpoints that say what they are (``neft.core.checkpoints``): the format and its meta, byte-identical retraining,
 the keep store, the one loader, and old checkpoints (a bare state_dict) read through their path."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from neft import checkpoints, devices, keep
-from neft.checkpoints import FORMAT, META_KEYS, LegacyCheckpointWarning, load_checkpoint, save_checkpoint
-from neft.data import get_spec
-from neft.io import CheckpointError, atomic_torch_save, load_tensors
-from neft.runs import load_model, prepare_job, train_job
-from neft.train import seeded_model
+from neft.core import checkpoints, devices
+from neft.core.checkpoints import FORMAT, META_KEYS, LegacyCheckpointWarning, load_checkpoint, save_checkpoint
+from neft.core.data import get_spec
+from neft.core.train import seeded_model
+from neft.jobs import keep
+from neft.jobs.runs import load_model, prepare_job, train_job
+from neft.util.io import CheckpointError, atomic_torch_save, load_tensors
 
 from .test_bad_inputs import DATA_CFG, SETTINGS  # one epoch on 128 MNIST images
 

@@ -1,12 +1,14 @@
-"""Claims as tests (neft.claims): seed-level verdicts on constructed Monte-Carlo rows, and the convergence test."""
+"""Claims as tests (neft.analysis.claims): seed-level verdicts on constructed Monte-Carlo rows, and the convergence
+test."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from neft import claims, stability, stats
-from neft import scorecard as sc
-from neft.stats import newcombe_difference, paired_difference, wilson_interval
+from neft.analysis import claims, stability
+from neft.analysis import scorecard as sc
+from neft.util import stats
+from neft.util.stats import newcombe_difference, paired_difference, wilson_interval
 
 METHODS = {
     "plain": {"kind": "plain", "train_at": "zero"},
@@ -150,7 +152,8 @@ def test_headline_gain_gets_a_two_level_interval():
     assert ovf.gain_vs_best_baseline == pytest.approx(c["diff"])
 
 
-# -- verdict stability (neft.stability) ------------------------------------------------------------------------------
+# -- verdict stability (neft.analysis.stability)
+# ------------------------------------------------------------------------------
 OVF_TOP = f"OVF beats W/ Noise at the {TOP}"
 PANELS = [("vgg8", "mnist"), ("resnet18", "mnist")]
 

@@ -5,8 +5,8 @@ import re
 import pandas as pd
 import pytest
 
-from neft import conclusions
-from neft.plotting import panel_title
+from neft.analysis import conclusions
+from neft.report.plotting import panel_title
 
 METHODS = {
     "plain": {"kind": "plain", "label": "W/O Noise"},
@@ -215,8 +215,8 @@ def test_the_conclusions_say_what_the_numbers_say():
 
 
 def test_claim_stability_reads_back_from_the_csv_and_says_when_there_is_one_seed(tmp_path):
-    from neft import scorecard as sc
-    from neft.results import write_csv
+    from neft.analysis import scorecard as sc
+    from neft.analysis.results import write_csv
 
     from .test_claims import PANELS, paired_evidence
 
@@ -251,8 +251,8 @@ def test_the_conclusions_need_the_claims_and_tolerate_absent_studies():
 
 def _ladder_tables(tmp_path, seeds=(0, 1, 2)):
     """The tables of a constructed ladder (tests/test_ladder.py), through their CSVs as summarize reads them."""
-    from neft import ladder
-    from neft.results import write_csv
+    from neft.analysis import ladder
+    from neft.analysis.results import write_csv
 
     from .test_ladder import ABLATION, KINDS, LABELS, constructed, study
     from .test_ladder import METHODS as LADDER_METHODS
@@ -322,7 +322,7 @@ def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
     import subprocess
     import sys
 
-    from neft import ladder
+    from neft.analysis import ladder
 
     from .conftest import REPO
 
@@ -384,7 +384,7 @@ def _sentences(text: str) -> list[str]:
 
 def _recorded_mini_ladder():
     """The recorded ladder the default run cites (resources/ladder/mini-cpu), checked and read as summarize does."""
-    from neft import ladder
+    from neft.analysis import ladder
 
     from .conftest import REPO
 
@@ -394,7 +394,7 @@ def _recorded_mini_ladder():
 
 
 def test_the_summary_opens_with_the_verdict_table_one_row_per_claim(tmp_path):
-    from neft import scorecard
+    from neft.analysis import scorecard
 
     tables = _tables() | _ladder_tables(tmp_path)
     summary = conclusions.build(tables, METHODS, "mini", 0.35, epochs=2)

@@ -1,8 +1,8 @@
 import pytest
 
-from neft import grid
-from neft.config import ConfigError, validate_config
-from neft.sigma import format_sigma, parse_sigma
+from neft.experiment import grid
+from neft.experiment.config import ConfigError, validate_config
+from neft.util.sigma import format_sigma, parse_sigma
 
 from .conftest import SCHEMA, load_config
 

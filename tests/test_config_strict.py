@@ -1,6 +1,6 @@
 """Issue 12, classes 1-3 on the config side: numbers, keys, names and sizes that used to pass validation and then
 fooled or broke the run. Each class is a table with several members; every member must be rejected by
-``neft.config.validate_config`` (what the Snakefile calls at parse time) with a message naming the key.
+``neft.experiment.config.validate_config`` (what the Snakefile calls at parse time) with a message naming the key.
 
 Class 1: NaN and infinity, and numbers of the wrong type (8.7 or true where an integer belongs).
 Class 2: unknown keys in every mapping, dataset registry entries included (a typo must not be ignored).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from neft.config import NAME, ConfigError, load_schema, validate_config
-from neft.data.registry import builtin_registry
+from neft.core.data.registry import builtin_registry
+from neft.experiment.config import NAME, ConfigError, load_schema, validate_config
 
 from .conftest import REPO, SCHEMA, load_config, snakemake
 
@@ -251,7 +251,7 @@ def _objects(schema: dict, path: str = ""):
 
 
 #: The only free-form mappings, and who checks their keys instead of the schema.
-FREE_FORM = {"methods.<name>.params": "neft.methods.build_method: the kind's parameter names"}
+FREE_FORM = {"methods.<name>.params": "neft.core.methods.build_method: the kind's parameter names"}
 
 
 def test_every_mapping_rejects_unknown_keys():
@@ -269,7 +269,7 @@ def test_every_mapping_rejects_unknown_keys():
 
 def test_builtin_registry_entries_follow_the_dataset_schema():
     """The shipped registry is held to the schema a user's `datasets:` entry is (with every key it needs)."""
-    from neft.config import StrictValidator
+    from neft.experiment.config import StrictValidator
 
     schema = load_schema(SCHEMA)
     entry = dict(schema["$defs"]["dataset"], **{"$defs": schema["$defs"]})
@@ -281,10 +281,11 @@ def test_builtin_registry_entries_follow_the_dataset_schema():
 
 
 def test_names_in_the_schema_and_the_wildcards_agree():
-    """One pattern: the schema's $defs.name is neft.config.NAME, which common.smk uses as the wildcard constraint."""
+    """One pattern: the schema's $defs.name is neft.experiment.config.NAME, which common.smk uses as the wildcard
+    constraint."""
     schema = load_schema(SCHEMA)
     assert schema["$defs"]["name"]["pattern"] == f"^{NAME.pattern}$"
-    assert "neft.config.NAME.pattern" in (REPO / "workflow/rules/common.smk").read_text()
+    assert "neft.experiment.config.NAME.pattern" in (REPO / "workflow/rules/common.smk").read_text()
 
 
 @pytest.mark.workflow

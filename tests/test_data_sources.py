@@ -1,4 +1,4 @@
-"""Dataset registry (neft.data.registry) and original-file sources (neft.data.sources): specs, checksums, the
+"""Dataset registry (neft.core.data.registry) and original-file sources (neft.core.data.sources): specs, checksums, the
 configured / packaged / downloaded lookup order, and downloads from a local HTTP server."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from neft.data import sources
-from neft.data.registry import (
+from neft.core.data import sources
+from neft.core.data.registry import (
     FORMATS,
     DatasetError,
     DatasetSpec,
@@ -25,7 +25,7 @@ from neft.data.registry import (
     get_spec,
     merged_registry,
 )
-from neft.data.sources import download, locate, md5sum, packaged_dir, verify
+from neft.core.data.sources import download, locate, md5sum, packaged_dir, verify
 
 MNIST_FILES = {
     "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from neft import devices
-from neft.devices import DeviceCard, DeviceCardError, device_constant
+from neft.core import devices
+from neft.core.devices import DeviceCard, DeviceCardError, device_constant
 
 
 def test_constant_matches_closed_form():

@@ -559,7 +559,7 @@ def test_every_enum_value_is_in_its_keys_row():
 
 
 def test_method_parameters_are_documented():
-    from neft.methods import METHODS
+    from neft.core.methods import METHODS
 
     section = CONFIG_README.split("## Method parameters", 1)[1].split("\n## ", 1)[0]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| `")]

@@ -1,4 +1,5 @@
-"""A chip in hand: ``neft.mc.export_chip`` returns the state_dict of the chip that the Monte-Carlo evaluation measured.
+"""A chip in hand: ``neft.core.mc.export_chip`` returns the state_dict of the chip that the Monte-Carlo evaluation
+measured.
 
 A small VGG-8 is trained on real MNIST (a subset) by the workflow's own job function, evaluated by the MC job
 function (its CSV is what rule evaluate_mc writes), and then each exported chip is loaded into the plain model: its
@@ -15,11 +16,11 @@ import pytest
 import torch
 import yaml
 
-from neft import devices
-from neft.checkpoints import load_checkpoint, load_model
-from neft.data import Preprocess, preprocess_all
-from neft.mc import WORKFLOW_MC_SEED, ChipEvaluator, export_chip
-from neft.runs import load_splits, mc_job, prepare_job, train_job
+from neft.core import devices
+from neft.core.checkpoints import load_checkpoint, load_model
+from neft.core.data import Preprocess, preprocess_all
+from neft.core.mc import WORKFLOW_MC_SEED, ChipEvaluator, export_chip
+from neft.jobs.runs import load_splits, mc_job, prepare_job, train_job
 
 from .conftest import SCHEMA
 from .test_bad_inputs import SETTINGS

@@ -2,10 +2,11 @@
 
 Two lines of defence, each tested through the Snakemake CLI in a directory where a small test-scale run finished:
 
-- ``neft.preflight`` (the ``onstart`` hook): an unreadable intermediate file (corrupt or truncated prepared data, a
+- ``neft.workflow.preflight`` (the ``onstart`` hook): an unreadable intermediate file (corrupt or truncated prepared
+data, a
   damaged checkpoint, a broken card) with a newer modification time stops the run before any job starts, so
   Snakemake removes nothing; the message names the file.
-- ``neft.keep``: a training whose outputs Snakemake removed anyway (an input that is readable but wrong, or
+- ``neft.jobs.keep``: a training whose outputs Snakemake removed anyway (an input that is readable but wrong, or
   rewritten with the same bytes) is restored from its kept copy as soon as its inputs are byte-identical to the
   finished training's again, without training.
 """
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from neft import keep, preflight
+from neft.jobs import keep
+from neft.workflow import preflight
 
 from .conftest import REPO, snakemake
 

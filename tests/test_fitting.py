@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from neft import devices
-from neft.fitting import (
+from neft.core import devices
+from neft.core.fitting import (
     DeviceDataError,
     fit_device,
     fit_file,
@@ -22,7 +22,7 @@ from neft.fitting import (
     select_device,
     time_since_programming,
 )
-from neft.plotting import plot_fits
+from neft.report.plotting import plot_fits
 
 REPO = Path(__file__).resolve().parents[1]
 RRAM = REPO / "resources/device_data/rram_wan2022.csv"
@@ -301,7 +301,7 @@ def test_middle_levels_follow_the_band_rule(tmp_path):
 
 
 def test_plot_fits_names_the_published_fits_states_r2_and_runs_in_time(tmp_path, monkeypatch):
-    from neft import plotting
+    from neft.report import plotting
 
     figures = []
     monkeypatch.setattr(plotting, "save", lambda fig, paths: figures.append(fig))

@@ -14,16 +14,16 @@ import sys
 
 import torch
 
-from neft.devices import get
-from neft.mc import ChipEvaluator, _conv_relu, can_fuse_conv_relu
-from neft.models import build_model
+from neft.core.devices import get
+from neft.core.mc import ChipEvaluator, _conv_relu, can_fuse_conv_relu
+from neft.core.models import build_model
 
 from .conftest import REPO, snakemake
 
 
 def test_deterministic_switch_sets_every_flag_before_cuda_starts():
     code = (
-        "import os, torch; from neft.perf import tune_process; tune_process(1, deterministic=True); "
+        "import os, torch; from neft.util.perf import tune_process; tune_process(1, deterministic=True); "
         "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(), "
         "torch.backends.cudnn.deterministic, "
         "torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, os.environ['CUBLAS_WORKSPACE_CONFIG'])"
@@ -58,10 +58,10 @@ def test_conv_relu_fusion_is_for_cpus_only():
 
 def test_training_images_move_to_the_device_once(monkeypatch, tmp_path):
     """One host-to-device copy of the whole uint8 training split, none per batch."""
-    from neft.data.loader import Split
-    from neft.data.registry import get_spec
-    from neft.methods import build_method
-    from neft.train import TrainSettings, seeded_model, train
+    from neft.core.data.loader import Split
+    from neft.core.data.registry import get_spec
+    from neft.core.methods import build_method
+    from neft.core.train import TrainSettings, seeded_model, train
 
     moved = []
     original = Split.to

@@ -1,4 +1,4 @@
-"""Intermediate files are checked by the rule that reads them (issue 12, class 4; ``neft.handoff``).
+"""Intermediate files are checked by the rule that reads them (issue 12, class 4; ``neft.experiment.handoff``).
 
 For each handoff of the DAG (a file one rule writes and another reads), good files written by the real producer
 are read back through the consumer's reader, then tampered with in the ways a file goes wrong (a row removed or
@@ -23,13 +23,15 @@ import pandas as pd
 import pytest
 import torch
 
-from neft import devices
-from neft.ablation import beta_sweep, decomposition
-from neft.data import get_spec, load_prepared
-from neft.data.registry import DatasetError
-from neft.devices import DeviceCardError
-from neft.grid import Evaluation, Run
-from neft.handoff import (
+from neft.analysis.ablation import beta_sweep, decomposition
+from neft.analysis.results import KEYS, accuracy_curves, aggregate, read_chips, write_csv
+from neft.core import devices
+from neft.core.data import get_spec, load_prepared
+from neft.core.data.registry import DatasetError
+from neft.core.devices import DeviceCardError
+from neft.core.train import seeded_model, write_log
+from neft.experiment.grid import Evaluation, Run
+from neft.experiment.handoff import (
     HandoffError,
     check_card,
     check_device_fit,
@@ -45,10 +47,8 @@ from neft.handoff import (
     read_mc_sweep,
     read_train_log,
 )
-from neft.io import CheckpointError, atomic_torch_save
-from neft.results import KEYS, accuracy_curves, aggregate, read_chips, write_csv
-from neft.runs import MC_COLUMNS, load_model, write_chip_csv
-from neft.train import seeded_model, write_log
+from neft.jobs.runs import MC_COLUMNS, load_model, write_chip_csv
+from neft.util.io import CheckpointError, atomic_torch_save
 
 from .conftest import REPO, snakemake
 from .test_ablation import ABLATION
@@ -122,7 +122,7 @@ SWEEPS = [  # (method, sigma_train, sigma_test, correct per chip)
 
 
 def write_sweep(root: Path, method, sigma_train, sigma_test, correct, n=256, legacy=False) -> tuple[Path, Path]:
-    """One MC sweep's CSV and JSON exactly as ``neft.runs.mc_job`` writes them (``legacy``: a JSON written before
+    """One MC sweep's CSV and JSON exactly as ``neft.jobs.runs.mc_job`` writes them (``legacy``: a JSON written before
     csv_sha256 and mc_seed were recorded)."""
     keys = {"model": "vgg8", "dataset": "mnist", "method": method, "device": "RRAM1", "sigma_train": sigma_train}
     keys["seed"] = 0
@@ -736,7 +736,7 @@ PREPARED_CASES = [
 
 @pytest.mark.parametrize("case,tamper,error,fragments", PREPARED_CASES, ids=[c[0] for c in PREPARED_CASES])
 def test_tampered_prepared_dataset_is_refused_by_train_and_mc(tmp_path, case, tamper, error, fragments):
-    from neft.runs import load_splits
+    from neft.jobs.runs import load_splits
 
     cfg = {"split_seed": 0, "val_size": 16, "test_subset": None}
     load_splits("mnist", {}, str(prepared(tmp_path)), cfg)  # good
@@ -781,7 +781,7 @@ def test_a_card_under_another_device_s_name_is_refused(tmp_path):
         check_card(path)
 
 
-# model.pt (train -> evaluate_mc): a strict load that names the file (neft.io.load_state_dict_strict)
+# model.pt (train -> evaluate_mc): a strict load that names the file (neft.util.io.load_state_dict_strict)
 @pytest.mark.parametrize("case", ["key removed", "wrong shape", "truncated", "empty"])
 def test_tampered_checkpoint_is_refused_by_mc(tmp_path, case):
     spec = get_spec("mnist")
@@ -826,7 +826,7 @@ FIT_CASES = [
 
 @pytest.mark.parametrize("case,tamper,fragments", FIT_CASES, ids=[c[0] for c in FIT_CASES])
 def test_tampered_device_fit_is_refused_by_its_plot(tmp_path, case, tamper, fragments):
-    from neft.fitting import fit_file, read_fit_table
+    from neft.core.fitting import fit_file, read_fit_table
 
     card, table = fit_file(REPO / "resources/device_data/rram_wan2022.csv", "RRAM_Wan2022_1s", "MyRRAM")
     fit, card_path = tmp_path / "fit.csv", tmp_path / "card.yaml"
@@ -868,7 +868,8 @@ def test_report_inputs_must_be_complete(tmp_path):
 
 
 def test_writers_and_readers_agree_on_the_mc_layout():
-    from neft import handoff, runs
+    from neft.experiment import handoff
+    from neft.jobs import runs
 
     assert runs.MC_COLUMNS == handoff.MC_COLUMNS and list(handoff.MC_KEYS) == KEYS
 

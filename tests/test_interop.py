@@ -1,4 +1,4 @@
-"""IBM's aihwkit-lightning beside ours (neft.interop, the aihwkit_hwa method, the cross-check table): the same
+"""IBM's aihwkit-lightning beside ours (neft.core.interop, the aihwkit_hwa method, the cross-check table): the same
 noise, a trained twin whose checkpoint is our plain state_dict, and an export whose clean forward is ours."""
 
 import numpy as np
@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from neft import devices, interop
-from neft.checkpoints import load_checkpoint
-from neft.crosscheck import AGREE, OURS_HIGHER, THEIRS_HIGHER, paired_table, write_crosscheck
-from neft.io import load_state_dict_strict, load_tensors
-from neft.methods import build_method
-from neft.train import seeded_model
+from neft.analysis.crosscheck import AGREE, OURS_HIGHER, THEIRS_HIGHER, paired_table, write_crosscheck
+from neft.core import devices, interop
+from neft.core.checkpoints import load_checkpoint
+from neft.core.methods import build_method
+from neft.core.train import seeded_model
+from neft.util.io import load_state_dict_strict, load_tensors
 from tests.test_train import SPEC, run
 
 pytest.importorskip("aihwkit_lightning")
@@ -186,8 +186,8 @@ def test_aihwkit_hwa_resumes_to_the_same_model(tmp_path):
 
 
 def test_aihwkit_hwa_with_its_extras_trains(tmp_path):
-    from neft.methods.aihwkit_hwa import AihwkitHWA  # noqa: F401  (registered kind)
-    from neft.train import TrainSettings, train
+    from neft.core.methods.aihwkit_hwa import AihwkitHWA  # noqa: F401  (registered kind)
+    from neft.core.train import TrainSettings, train
     from tests.test_train import toy_splits
 
     method = build_method("aihwkit_hwa", {"clip_sigma": 2.5, "input_range": True, "dac_bits": 6, "adc_bits": 8})
@@ -218,7 +218,7 @@ def test_export_round_trip_gives_our_clean_logits():
 
 def test_export_from_a_workflow_checkpoint_reads_model_dataset_and_width(tmp_path):
     mnist_shape = seeded_model("vgg8", SPEC, 0.125, seed=0)  # SPEC is 16 px; MNIST (32 px) is read from the path
-    from neft.data import get_spec
+    from neft.core.data import get_spec
 
     spec = get_spec("mnist")
     net = seeded_model("vgg8", spec, 0.125, seed=4).eval()
@@ -238,7 +238,7 @@ def test_export_from_a_workflow_checkpoint_reads_model_dataset_and_width(tmp_pat
 
 
 def test_export_reads_a_checkpoints_metadata_not_its_path(tmp_path):
-    """A checkpoint written by neft.train carries its model, width and input shape: no results path, no arguments,
+    """A checkpoint written by neft.core.train carries its model, width and input shape: no results path, no arguments,
     and a dataset (the toy one) that no registry knows."""
     _, state = run(tmp_path / "anywhere", sigma=0.1)
     net = seeded_model("vgg8", SPEC, 0.0625, seed=0)

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from neft.io import atomic_path, atomic_write_text
+from neft.util.io import atomic_path, atomic_write_text
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])

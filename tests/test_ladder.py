@@ -1,4 +1,4 @@
-"""The scale ladder (neft.ladder): the sigma rule, the rungs, and tables that equal what the chip rows say."""
+"""The scale ladder (neft.analysis.ladder): the sigma rule, the rungs, and tables that equal what the chip rows say."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neft import ladder, rungs
+from neft.analysis import ladder
+from neft.experiment import rungs
 
 RULE = {"factor_min": 0.1, "factor_max": 1.5, "factor_step": 0.05, "decimals": 2}
 METHODS = {
@@ -256,7 +257,7 @@ def test_markdown_has_a_row_per_rung_and_method_and_a_verdict_column_per_rung():
 
 
 def test_the_gpu_ladder_estimate_counts_every_training_and_scales_with_epochs_and_rate():
-    from neft import acceptance
+    from neft.tools import acceptance
 
     presets = [acceptance.REPO / "config/presets/paper.yaml", acceptance.SCALE_GPU_PRESET]
     est = acceptance.ladder_cost(presets, 1e12)
@@ -274,8 +275,8 @@ def test_the_gpu_ladder_estimate_counts_every_training_and_scales_with_epochs_an
 def test_a_ladder_sweep_is_checked_against_its_digest_and_what_the_dag_asked(tmp_path):
     import json
 
-    from neft.handoff import HandoffError
-    from neft.runs import write_chip_csv
+    from neft.experiment.handoff import HandoffError
+    from neft.jobs.runs import write_chip_csv
 
     keys = {"width": "0.0625", "epochs": 2, "paper_sigma": "0.4", "model": "vgg8", "dataset": "mnist"}
     keys |= {"method": "ovf", "device": "RRAM1", "sigma_train": "0.14", "seed": 0, "sigma_test": "0.14"}

@@ -4,9 +4,17 @@ import pandas as pd
 import pytest
 import torch
 
-from neft import devices
-from neft.mc import ChipEvaluator, ChipStats, _conv_relu, can_fuse_conv_relu, chip_seed, fold_batchnorm, fuse_conv_relu
-from neft.models import VGG8, ResNet18
+from neft.core import devices
+from neft.core.mc import (
+    ChipEvaluator,
+    ChipStats,
+    _conv_relu,
+    can_fuse_conv_relu,
+    chip_seed,
+    fold_batchnorm,
+    fuse_conv_relu,
+)
+from neft.core.models import VGG8, ResNet18
 
 
 @pytest.fixture(autouse=True)
@@ -205,7 +213,7 @@ def test_bf16_option_runs_and_unknown_precision_is_refused():
 
 
 def test_allocator_threshold_is_accepted_by_glibc():
-    from neft.perf import TUNED_MMAP_THRESHOLD, set_mmap_threshold
+    from neft.util.perf import TUNED_MMAP_THRESHOLD, set_mmap_threshold
 
     assert set_mmap_threshold(TUNED_MMAP_THRESHOLD) is True
 

@@ -1,4 +1,5 @@
-"""``neft.mc.McSettings``: the config's ``mc`` section typed, each default stated once and equal to the schema's, so
+"""``neft.core.mc.McSettings``: the config's ``mc`` section typed, each default stated once and equal to the schema's,
+so
 the Python API draws the workflow's chips for the same settings."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import inspect
 import pytest
 import yaml
 
-from neft.config import validate_config
-from neft.mc import WORKFLOW_MC_SEED, ChipEvaluator, McSettings, export_chip
+from neft.core.mc import WORKFLOW_MC_SEED, ChipEvaluator, McSettings, export_chip
+from neft.experiment.config import validate_config
 
 from .conftest import REPO, SCHEMA, load_config
 

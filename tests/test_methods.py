@@ -6,14 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neft import devices
-from neft.methods import build_method
-from neft.methods.base import Step
-from neft.methods.correctnet import orthogonality_penalty
-from neft.methods.irs import PAPER_TAPS
-from neft.methods.neft_loss import PAPER_BETA, feedback_logits, gammas, neft_loss, resolve_beta
-from neft.models import build_model
-from neft.noise import NoisyForward
+from neft.core import devices
+from neft.core.methods import build_method
+from neft.core.methods.base import Step
+from neft.core.methods.correctnet import orthogonality_penalty
+from neft.core.methods.irs import PAPER_TAPS
+from neft.core.methods.neft_loss import PAPER_BETA, feedback_logits, gammas, neft_loss, resolve_beta
+from neft.core.models import build_model
+from neft.core.noise import NoisyForward
 
 
 def test_gammas_are_powers_of_ten():

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from neft.models import VGG8, ResNet18, build_model, noisy_weight_names
+from neft.core.models import VGG8, ResNet18, build_model, noisy_weight_names
 
 
 def n_params(m: nn.Module) -> int:
@@ -70,7 +70,7 @@ def test_resnet18_shortcut_is_the_strided_1x1_convolution():
 
 NARROW_RESNET_TRAINING = """
 import torch
-from neft.models import build_model
+from neft.core.models import build_model
 torch.manual_seed(0)
 torch.set_num_threads(1)
 m = build_model("resnet18", 10, 3, 64, 0.0625).train().to(memory_format=torch.channels_last)

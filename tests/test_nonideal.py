@@ -1,4 +1,4 @@
-"""Non-idealities beyond programming variation (neft.nonideal): each check can fail on a wrong implementation."""
+"""Non-idealities beyond programming variation (neft.core.nonideal): each check can fail on a wrong implementation."""
 
 from dataclasses import replace
 
@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from neft.devices import DeviceCard, DeviceCardError, get
-from neft.mc import ChipEvaluator
-from neft.models import VGG8
-from neft.nonideal import calibrate, converters, device_digits, quantize, stuck_shift
+from neft.core.devices import DeviceCard, DeviceCardError, get
+from neft.core.mc import ChipEvaluator
+from neft.core.models import VGG8
+from neft.core.nonideal import calibrate, converters, device_digits, quantize, stuck_shift
 
 from .test_mc import trained_like
 

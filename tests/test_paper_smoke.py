@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import torch
 
-from neft.checkpoints import load_checkpoint
-from neft.data.synthetic import write_all
+from neft.core.checkpoints import load_checkpoint
+from neft.core.data.synthetic import write_all
 
 from .conftest import REPO, snakemake
 
@@ -50,7 +50,7 @@ def test_the_cpu_rehearsal_passes_every_step_and_writes_its_numbers(rehearsal):
         "environment",
         "workflow: test scale",
         "workflow: paper-smoke scale",
-        "benchmark (neft.bench)",
+        "benchmark (neft.tools.bench)",
         "MC: CPU vs device",
         "MC: two device runs byte-identical",
         "training: deterministic algorithms",

@@ -4,7 +4,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from neft import plotting
+from neft.report import plotting
 
 
 def test_convergence_counts_sit_on_their_own_bars(monkeypatch):
@@ -156,7 +156,7 @@ def test_device_axis_stays_inside_0_100(monkeypatch):
 def test_convergence_bars_carry_wilson_intervals_and_a_visible_zero(monkeypatch):
     from matplotlib.collections import LineCollection
 
-    from neft.stats import wilson_interval
+    from neft.util.stats import wilson_interval
 
     counts = [("ovf", "0.14", 3, 3), ("noise_injection", "0.14", 0, 3), ("ovf", "0.07", 2, 3), ("irs", "0.07", 1, 4)]
     summary = pd.DataFrame(

@@ -1,13 +1,13 @@
-"""The worst-case probe (neft.probe) finds a chip below the sampled 1st percentile where one is known to exist."""
+"""The worst-case probe (neft.core.probe) finds a chip below the sampled 1st percentile where one is known to exist."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from neft.devices import get
-from neft.mc import ChipEvaluator
-from neft.probe import probe
+from neft.core.devices import get
+from neft.core.mc import ChipEvaluator
+from neft.core.probe import probe
 
 
 def fragile_model(d: int = 64):

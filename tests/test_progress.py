@@ -1,4 +1,4 @@
-"""Job progress and the terminal view (neft.progress, the logger plugin snakemake_logger_plugin_neft): the ETA
+"""Job progress and the terminal view (neft.util.progress, the logger plugin snakemake_logger_plugin_neft): the ETA
 arithmetic, the progress file writer, when the view shows, and the test scale run with the view on and off."""
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 import torch
 
-from neft import devices, progress
-from neft.mc import ChipEvaluator
-from neft.models import VGG8
-from neft.progress import ROOT, Reporter, progress_path
-from neft.progress_view import (
+from neft.core import devices
+from neft.core.mc import ChipEvaluator
+from neft.core.models import VGG8
+from neft.util import progress
+from neft.util.progress import ROOT, Reporter, progress_path
+from neft.workflow.progress_view import (
     View,
     format_duration,
     job_name,
@@ -325,7 +326,7 @@ def test_the_test_scale_shows_per_job_progress_and_a_whole_run_estimate_only_whe
 
     # --quiet, and CI without NEFT_PROGRESS: not one line (the same training, forced to run again)
     for flags, env in ((["--quiet"], {"NEFT_PROGRESS": "1"}), ([], {"CI": "true"})):
-        shutil.rmtree((tmp_path / MODEL).parent / ".kept")  # else neft.keep restores the training instead
+        shutil.rmtree((tmp_path / MODEL).parent / ".kept")  # else neft.jobs.keep restores the training instead
         proc = watched(tmp_path, MODEL, "-f", *flags, **env)
         assert "[neft]" not in proc.stdout + proc.stderr
         assert "epoch 2/2" in (tmp_path / MODEL_LOG).read_text()  # the job's log is complete all the same

@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import yaml
 
-from neft import report_tables as rt
+from neft.report import table_writers as rt
 
 
 def _rows(markdown: str) -> list[list[str]]:

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from neft.convergence import convergence_table
-from neft.grid import Run
-from neft.results import accuracy_curves
+from neft.analysis.convergence import convergence_table
+from neft.analysis.results import accuracy_curves
+from neft.experiment.grid import Run
 
 from .conftest import REPO
 
@@ -75,10 +75,11 @@ def test_convergence_criterion_reads_the_last_epoch(tmp_path):
     "preset", [(), ("config/presets/test.yaml",), ("config/presets/paper.yaml",), ("config/presets/paper-smoke.yaml",)]
 )
 def test_every_plotted_point_has_its_sweep_in_the_dag(preset):
-    """One rule (neft.grid.point_source) picks the experiment behind each point; the DAG builds exactly that one."""
-    from neft import grid
-    from neft.config import validate_config
-    from neft.sigma import format_sigma
+    """One rule (neft.experiment.grid.point_source) picks the experiment behind each point; the DAG builds exactly
+    that one."""
+    from neft.experiment import grid
+    from neft.experiment.config import validate_config
+    from neft.util.sigma import format_sigma
 
     from .conftest import SCHEMA, load_config
 
@@ -120,7 +121,7 @@ def _curves(chips):
 
 def test_one_seed_points_are_the_chip_statistics():
     """Issue 13: with one training seed every number is the chip-level one (what the tables showed before)."""
-    from neft.stats import summarize
+    from neft.util.stats import summarize
 
     chips = chip_rows()
     curves = _curves(chips)
@@ -137,8 +138,8 @@ def test_one_seed_points_are_the_chip_statistics():
 
 
 def test_several_seeds_give_the_two_level_interval_and_the_variance_split():
-    from neft.stats import two_level
-    from neft.tables import variance_split
+    from neft.analysis.tables import variance_split
+    from neft.util.stats import two_level
 
     base = chip_rows()
     chips = pd.concat([base.assign(seed=s, accuracy=base.accuracy + 3 * s) for s in range(3)], ignore_index=True)
@@ -158,7 +159,7 @@ def test_several_seeds_give_the_two_level_interval_and_the_variance_split():
 
 
 def test_tables_say_how_many_seeds_and_chips_stand_behind_a_point(tmp_path):
-    from neft.tables import sample_size, write_accuracy_table, write_device_table
+    from neft.analysis.tables import sample_size, write_accuracy_table, write_device_table
 
     curves = pd.DataFrame(
         {

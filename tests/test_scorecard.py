@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from neft import claims, stability
-from neft import scorecard as sc
+from neft.analysis import claims, stability
+from neft.analysis import scorecard as sc
 
 from .conftest import REPO
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neft.stats import paired_difference, paired_two_level, summarize, two_level, verdict
+from neft.util.stats import paired_difference, paired_two_level, summarize, two_level, verdict
 
 
 @pytest.mark.parametrize("seeds,chips,sd_between,sd_within", [(3, 50, 2.0, 5.0), (5, 20, 0.5, 8.0), (3, 200, 4.0, 1.0)])

@@ -1,4 +1,4 @@
-"""Synthetic stand-ins for CIFAR-10, CIFAR-100 and Tiny ImageNet (neft.data.synthetic): read by the real parsers,
+"""Synthetic stand-ins for CIFAR-10, CIFAR-100 and Tiny ImageNet (neft.core.data.synthetic): read by the real parsers,
 byte-deterministic, learnable, and usable end to end through the config fragment the CLI writes."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 import torch
 import yaml
 
-from neft.data import synthetic
-from neft.data.formats import PARSERS
-from neft.data.loader import make_splits
-from neft.data.prepare import load_prepared, prepare_dataset
-from neft.data.registry import DatasetError, get_spec, merged_registry
-from neft.data.sources import md5sum
+from neft.core.data import synthetic
+from neft.core.data.formats import PARSERS
+from neft.core.data.loader import make_splits
+from neft.core.data.prepare import load_prepared, prepare_dataset
+from neft.core.data.registry import DatasetError, get_spec, merged_registry
+from neft.core.data.sources import md5sum
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / "tools/make_synthetic_datasets.py"

@@ -1,4 +1,5 @@
-"""Whatever a label holds stays one cell: the one Markdown and the one LaTeX table writer (neft.report_tables) escape
+"""Whatever a label holds stays one cell: the one Markdown and the one LaTeX table writer (neft.report.table_writers)
+escape
 it, the table builders go through them, and no other module builds a table row by hand."""
 
 import re
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neft import report_tables as rt
+from neft.report import table_writers as rt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,7 +199,7 @@ def _curves(label: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("label", LABELS)
 def test_accuracy_table_with_a_label_gives_whole_markdown_and_latex_rows(tmp_path, label):
-    from neft.tables import write_accuracy_table
+    from neft.analysis.tables import write_accuracy_table
 
     out = {k: tmp_path / f"accuracy.{k}" for k in ("csv", "md", "tex")}
     write_accuracy_table(_curves(label), out["csv"], out["md"], out["tex"], device="RRAM1")
@@ -215,7 +216,7 @@ def test_accuracy_table_with_a_label_gives_whole_markdown_and_latex_rows(tmp_pat
 @pytest.mark.parametrize("label", LABELS)
 def test_study_table_with_a_label_in_the_labels_mapping(tmp_path, label):
     """The non-ideality study puts the labels in its header (Markdown and LaTeX) and its title."""
-    from neft import nonideal_study as ns
+    from neft.analysis import nonideal_study as ns
 
     rows = [
         dict(
@@ -244,9 +245,9 @@ def test_study_table_with_a_label_in_the_labels_mapping(tmp_path, label):
 
 @pytest.mark.parametrize("label", ["R&D #2 {b=5}", "a|b", "a\\|b"])
 def test_convergence_crosscheck_and_worst_chip_tables_keep_a_label_one_cell(tmp_path, label):
-    from neft.crosscheck import write_crosscheck
-    from neft.tables import write_convergence_tables
-    from neft.worst_chips import COLUMNS, write_worst_table
+    from neft.analysis.crosscheck import write_crosscheck
+    from neft.analysis.tables import write_convergence_tables
+    from neft.analysis.worst_chips import COLUMNS, write_worst_table
 
     labels = {"ovf": label, "noise_injection": f"{label} (ours)"}
     summary = pd.DataFrame(
@@ -274,7 +275,8 @@ def test_convergence_crosscheck_and_worst_chip_tables_keep_a_label_one_cell(tmp_
     assert [len(r) for r in rows] == [9, 9, 9] and rows[2][3] == label
 
 
-# -- the class stays fixed: no module outside neft.report_tables builds a table row ----------------------------------
+# -- the class stays fixed: no module outside neft.report.table_writers builds a table row
+# ----------------------------------
 HAND_BUILT = {
     "a Markdown row joined by ' | '": re.compile(r"""["'] \| ["']\s*\.join"""),
     "a string that starts a Markdown row or alignment line": re.compile(r"""(?<![\w"'])[rfb]{0,2}["']\|[ :-]"""),
@@ -315,8 +317,8 @@ def test_no_module_outside_report_tables_builds_a_table_row_by_hand():
     found = {
         str(f.relative_to(ROOT)): hits
         for f in files
-        if f != ROOT / "src/neft/report_tables.py" and (hits := hand_built_tables(f.read_text()))
+        if f != ROOT / "src/neft/report/table_writers.py" and (hits := hand_built_tables(f.read_text()))
     }
-    assert not found, "build tables with neft.report_tables.markdown_lines / latex_table:\n" + "\n".join(
+    assert not found, "build tables with neft.report.table_writers.markdown_lines / latex_table:\n" + "\n".join(
         f"{f}: {h}" for f, hits in found.items() for h in hits
     )

@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from neft import devices
-from neft.checkpoints import load_checkpoint
-from neft.data import DatasetSpec, Split
-from neft.io import load_state_dict_strict
-from neft.methods import build_method
-from neft.methods.base import Step
-from neft.noise import NoisyForward
-from neft.train import TrainSettings, seeded_model, train
+from neft.core import devices
+from neft.core.checkpoints import load_checkpoint
+from neft.core.data import DatasetSpec, Split
+from neft.core.methods import build_method
+from neft.core.methods.base import Step
+from neft.core.noise import NoisyForward
+from neft.core.train import TrainSettings, seeded_model, train
+from neft.util.io import load_state_dict_strict
 
 SPEC = DatasetSpec.from_dict(
     "toy",

@@ -27,19 +27,19 @@ import pytest
 import torch
 import yaml
 
-from neft import devices
-from neft.checks import check_keys, finite_number, read_text
-from neft.data.formats import parse_cifar, parse_tiny_imagenet
-from neft.data.registry import DatasetError
-from neft.data.sources import md5sum
-from neft.data.synthetic import write_cifar10
-from neft.devices import DeviceCard, DeviceCardError
-from neft.fitting import DeviceDataError, fit_device, fit_file, fit_two_band, read_fit_table, read_level_stats
-from neft.io import CheckpointError, UnsafeCheckpointError, atomic_torch_save, load_tensors
-from neft.methods import build_method
-from neft.models import build_model
-from neft.noise import NoisyForward
-from neft.scorecard import ReferenceDataError, load_reference, point_scorecard, to_paper_sigma
+from neft.analysis.scorecard import ReferenceDataError, load_reference, point_scorecard, to_paper_sigma
+from neft.core import devices
+from neft.core.data.formats import parse_cifar, parse_tiny_imagenet
+from neft.core.data.registry import DatasetError
+from neft.core.data.sources import md5sum
+from neft.core.data.synthetic import write_cifar10
+from neft.core.devices import DeviceCard, DeviceCardError
+from neft.core.fitting import DeviceDataError, fit_device, fit_file, fit_two_band, read_fit_table, read_level_stats
+from neft.core.methods import build_method
+from neft.core.models import build_model
+from neft.core.noise import NoisyForward
+from neft.util.checks import check_keys, finite_number, read_text
+from neft.util.io import CheckpointError, UnsafeCheckpointError, atomic_torch_save, load_tensors
 
 from .conftest import REPO
 from .test_data_formats import build_tar, tiny_imagenet_zip
@@ -147,7 +147,11 @@ def test_card_numbers_must_be_finite_and_typed(tmp_path, field, value, fragment)
 
 def test_card_with_nan_written_as_yaml_nan_is_refused(tmp_path):
     """The issue's example, spelled as a user writes it: no card loads, so no weight can become NaN."""
-    text = (REPO / "src/neft/cards/RRAM4.yaml").read_text().replace("middle_multiplier: 4.0", "middle_multiplier: .nan")
+    text = (
+        (REPO / "src/neft/core/cards/RRAM4.yaml")
+        .read_text()
+        .replace("middle_multiplier: 4.0", "middle_multiplier: .nan")
+    )
     path = card_file(tmp_path, text)
     with pytest.raises(DeviceCardError, match=r"middle_multiplier must be a finite number > 0, got nan"):
         devices.get(str(path))
@@ -463,14 +467,14 @@ def test_card_provenance_fields(tmp_path, provenance, fragment):
 
 
 def test_card_duplicate_keys_are_an_error(tmp_path):
-    text = (REPO / "src/neft/cards/RRAM4.yaml").read_text() + "middle_multiplier: 1.0\n"
+    text = (REPO / "src/neft/core/cards/RRAM4.yaml").read_text() + "middle_multiplier: 1.0\n"
     path = card_file(tmp_path, text)
     with pytest.raises(DeviceCardError, match=r"key 'middle_multiplier' appears twice in one mapping \(line \d+\)"):
         devices.get(str(path))
 
 
 def test_escape_hatch_and_fitted_cards_round_trip(tmp_path):
-    """``x_`` keys anywhere in a card are kept as they are; fitted cards (neft.fitting) and presets (as the
+    """``x_`` keys anywhere in a card are kept as they are; fitted cards (neft.core.fitting) and presets (as the
     device_card rule writes them) load back equal."""
     data = preset(x_lab="my lab", x_notes={"anything": [1, 2]})
     data["provenance"] = {**data["provenance"], "x_sample": "wafer 3"}
@@ -633,9 +637,9 @@ def test_malicious_pickle_is_refused_named_and_not_run(tmp_path, payload, fmt):
 )
 def test_torch_message_forms_name_the_object_when_the_scan_does_not(tmp_path, monkeypatch, payload, named):
     """If the opcode scan found nothing, the refused object is read from torch's message in each of its forms."""
-    import neft.io
+    import neft.util.io
 
-    monkeypatch.setattr(neft.io, "disallowed_globals", lambda path: [])
+    monkeypatch.setattr(neft.util.io, "disallowed_globals", lambda path: [])
     marker = tmp_path / "marker"
     path = write_payload(tmp_path / "evil.pt", payloads(marker)[payload][0], "zip-p2")
     with pytest.raises(CheckpointError) as err:
@@ -645,9 +649,9 @@ def test_torch_message_forms_name_the_object_when_the_scan_does_not(tmp_path, mo
 
 
 def test_malicious_prepared_dataset_and_model_are_refused(tmp_path):
-    from neft.data.prepare import load_prepared
-    from neft.data.registry import get_spec
-    from neft.runs import load_model
+    from neft.core.data.prepare import load_prepared
+    from neft.core.data.registry import get_spec
+    from neft.jobs.runs import load_model
 
     marker = tmp_path / "marker"
     path = write_payload(tmp_path / "prepared.pt", payloads(marker)["os.system"][0], "zip-p2")
@@ -665,7 +669,7 @@ def test_every_torch_load_goes_through_the_safe_loader():
     offenders = []
     for folder in ("src", "workflow", "tools"):
         for path in (REPO / folder).rglob("*.py"):
-            if path.name == "io.py" and path.parent.name == "neft":
+            if path.relative_to(REPO).as_posix() == "src/neft/util/io.py":
                 continue
             if "torch.load(" in path.read_text(encoding="utf-8"):
                 offenders.append(str(path.relative_to(REPO)))
@@ -892,7 +896,7 @@ def test_tiny_imagenet_member_with_a_bad_crc(tmp_path):
 
 
 def test_cifar_archive_truncated_inside_a_member(tmp_path):
-    from neft.data.registry import merged_registry
+    from neft.core.data.registry import merged_registry
 
     path = write_cifar10(tmp_path, train_per_class=2, test_per_class=1)
     data = path.read_bytes()

@@ -1,4 +1,4 @@
-"""Warm job start (neft.warmstart): a job handed to the warm server behaves like the same script run cold."""
+"""Warm job start (neft.workflow.warmstart): a job handed to the warm server behaves like the same script run cold."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from neft.warmstart import ENV_CHILD, ENV_SOCKET, WarmServer
+from neft.workflow.warmstart import ENV_CHILD, ENV_SOCKET, WarmServer
 
 # A stand-in for a Snakemake script: the preamble Snakemake writes sets __real_file__ to the temporary copy.
 SCRIPT = """
 __real_file__ = __file__
 import os, sys
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 delegate(globals())
 import torch
 mode = sys.argv[1] if len(sys.argv) > 1 else "ok"

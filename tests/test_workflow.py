@@ -186,7 +186,7 @@ def test_every_figure_and_table_is_built_from_computed_data(e2e):
 def test_nonideal_studies_reuse_the_main_sweeps_chips_and_checkpoints(e2e):
     """Every study sweep is a main-grid checkpoint on the main sweep's chips with one non-ideality on: the table's
     'off' level is the main sweep, its means are the chip rows' means, drift's first time is the training sigma."""
-    from neft.devices import DeviceCard
+    from neft.core.devices import DeviceCard
 
     for name, studies in (
         ("nonidealities", {"read_noise", "dac_bits", "adc_bits", "stuck_fraction"}),
@@ -305,7 +305,7 @@ def test_mc_csvs_are_byte_identical_across_runs_and_cores(e2e, tmp_path, cores, 
     assert len(files) == 3  # W/O Noise at two sigmas, W/ Noise at one
     for f in files:
         assert (tmp_path / f).read_bytes() == (e2e / f).read_bytes(), f
-    # the checkpoints too: their metadata (neft.checkpoints) holds no time and no path
+    # the checkpoints too: their metadata (neft.core.checkpoints) holds no time and no path
     models = sorted(p.relative_to(tmp_path) for p in (tmp_path / "results/models").glob("**/seed~*/model.pt"))
     assert len(models) == 2 and all((tmp_path / m).read_bytes() == (e2e / m).read_bytes() for m in models)
     ours = pd.read_csv(tmp_path / "results/tables/accuracy.csv")
@@ -332,7 +332,12 @@ def test_scorecard_and_report_say_the_scale_differs(e2e):
     assert "**Scale: test, not the paper's.**" in scorecard
     assert "+45.08" in scorecard  # the paper's headline, recomputed from the paper's own numbers
     claims = pd.read_csv(e2e / "results/tables/scorecard_claims.csv")
-    assert set(claims["ours"]) <= {"holds", "does not hold", "undecided", "not evaluable"}  # neft.claims verdicts
+    assert set(claims["ours"]) <= {
+        "holds",
+        "does not hold",
+        "undecided",
+        "not evaluable",
+    }  # neft.analysis.claims verdicts
     assert (
         claims["our_n"]
         .dropna()
@@ -426,7 +431,7 @@ LADDER_TEST = (
 def test_the_scale_ladder_end_to_end(tmp_path):
     """Two rungs (1 and 2 epochs), two seeds, five methods at the test scale: the sigma rule runs in the DAG, every
     table's numbers come from the chip rows, a rerun has nothing to do."""
-    from neft import rungs as ladder
+    from neft.experiment import rungs as ladder
 
     (tmp_path / "ladder.yaml").write_text(LADDER_TEST)
     args = ("--cores", "2", "--configfile", TEST_PRESET, str(tmp_path / "ladder.yaml"))

@@ -11,8 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from neft.devices import get
-from neft.runs import mc_job, prepare_job, train_job
+from neft.core.devices import get
+from neft.jobs.runs import mc_job, prepare_job, train_job
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Write small synthetic CIFAR-10, CIFAR-100 and Tiny ImageNet archives in the original file formats (for the
-paper-smoke preset on machines that cannot download the real ones; see neft.data.synthetic).
+paper-smoke preset on machines that cannot download the real ones; see neft.core.data.synthetic).
 
 Usage: python tools/make_synthetic_datasets.py OUT_DIR [--config-fragment FILE] [--seed N] [size options]
 Prints "<md5>  <archive>" per archive (the format of md5sum); --config-fragment writes the `datasets:` entries
@@ -13,8 +13,8 @@ import sys
 
 import yaml
 
-from neft.data.synthetic import DATASETS, DEFAULT_SIZES, config_fragment, write_all
-from neft.io import atomic_write_text
+from neft.core.data.synthetic import DATASETS, DEFAULT_SIZES, config_fragment, write_all
+from neft.util.io import atomic_write_text
 
 _OPTIONS = {  # flag -> (dataset, writer argument)
     "cifar10-train": ("cifar10", "train_per_class"),

@@ -5,7 +5,7 @@
 
 copies the ladder's three tables (results/tables/ladder.csv, ladder_decomposition.csv, ladder_claims.csv) and its
 Markdown, writes record.json (the command, the commit, the date, the machine, the scale, the wall time) and
-SHA256SUMS, which ``neft.ladder.read_record`` checks before the conclusions read a recorded ladder.
+SHA256SUMS, which ``neft.analysis.ladder.read_record`` checks before the conclusions read a recorded ladder.
 """
 
 from __future__ import annotations

@@ -2,28 +2,28 @@
 import json
 import re
 
-import neft.conclusions
-import neft.config
-import neft.configfiles
-import neft.grid
-import neft.rungs
-import neft.sigma
-from neft.config import ConfigError, validate_config
+import neft.analysis.conclusions
+import neft.experiment.config
+import neft.experiment.configfiles
+import neft.experiment.grid
+import neft.experiment.rungs
+import neft.util.sigma
+from neft.experiment.config import ConfigError, validate_config
 
 try:
-    # the config files again, with the checks Snakemake's reader does not make (neft.configfiles says which);
+    # the config files again, with the checks Snakemake's reader does not make (neft.experiment.configfiles says which);
     # overwrite_configfiles: the --configfile paths, a public property of Snakemake's workflow object
     for _path in [Path(workflow.basedir) / "config/config.yaml", *workflow.overwrite_configfiles]:
         if isinstance(_path, (str, Path)):
-            neft.configfiles.load(_path)
+            neft.experiment.configfiles.load(_path)
     validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), workflow.basedir)
-except (ConfigError, neft.configfiles.ConfigFileError) as err:
+except (ConfigError, neft.experiment.configfiles.ConfigFileError) as err:
     raise WorkflowError(str(err)) from None
 
 MAIN_DEVICE = config["experiments"]["devices"][0]
-GRID_RUNS = neft.grid.runs(config)
-GRID_EVALS = neft.grid.evaluations(config)
-RUN_PATH = neft.grid.Run("{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}").path
+GRID_RUNS = neft.experiment.grid.runs(config)
+GRID_EVALS = neft.experiment.grid.evaluations(config)
+RUN_PATH = neft.experiment.grid.Run("{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}").path
 #: the paper's plotted numbers (resources/reference/README.md says where each comes from)
 REFERENCE = {
     "accuracy": Path(workflow.basedir) / "resources/reference/paper_accuracy.csv",
@@ -33,13 +33,13 @@ REFERENCE = {
 PAPER_POINTS = REFERENCE["accuracy"] if config["figures"]["paper_points"] else []
 
 
-# Names are checked against neft.config.NAME at parse time; methods are the exact (escaped) list, since derived
+# Names are checked against neft.experiment.config.NAME at parse time; methods are the exact (escaped) list, since derived
 # beta-sweep names carry a '.'.
 wildcard_constraints:
     model="|".join(sorted({p["model"] for p in config["experiments"]["pairs"]})),
-    dataset=neft.config.NAME.pattern,
+    dataset=neft.experiment.config.NAME.pattern,
     method="|".join(re.escape(m) for m in sorted(config["methods"], key=len, reverse=True)),
-    device=neft.config.NAME.pattern,
+    device=neft.experiment.config.NAME.pattern,
     sigma=r"[0-9.]+",
     test=r"[0-9.]+",
     seed=r"\d+",
@@ -115,8 +115,8 @@ def compute_slice(wildcards):
 def trained_model(wildcards):
     """The checkpoint a sweep evaluates: W/O Noise is trained once and evaluated on every device card."""
     w = wildcards
-    device = neft.grid.training_device(config, w.method, w.device)
-    run = neft.grid.Run(w.model, w.dataset, w.method, device, w.sigma, w.seed)
+    device = neft.experiment.grid.training_device(config, w.method, w.device)
+    run = neft.experiment.grid.Run(w.model, w.dataset, w.method, device, w.sigma, w.seed)
     return f"results/models/{run.path}/model.pt"
 
 
@@ -141,7 +141,7 @@ def train_log(run):
 
 
 def convergence_runs():
-    return neft.grid.convergence_runs(config)
+    return neft.experiment.grid.convergence_runs(config)
 
 
 def convergence_references():
@@ -149,8 +149,8 @@ def convergence_references():
     ref = config["convergence"]["reference"]
     seed = config["experiments"]["seeds"][0]
     return {
-        (m, d): train_log(neft.grid.Run(m, d, ref, MAIN_DEVICE, "0", seed))
-        for m, d in neft.grid.pairs(config)
+        (m, d): train_log(neft.experiment.grid.Run(m, d, ref, MAIN_DEVICE, "0", seed))
+        for m, d in neft.experiment.grid.pairs(config)
     }
 
 
@@ -170,7 +170,7 @@ def final_targets():
     """Every figure and table this config builds, by target rule name (disabled studies build nothing)."""
     panels = [
         f
-        for model, dataset in neft.grid.pairs(config)
+        for model, dataset in neft.experiment.grid.pairs(config)
         for f in expand(
             f"results/figures/accuracy_panels/{model}/{dataset}.{{ext}}",
             ext=config["figures"]["formats"],
@@ -217,7 +217,7 @@ def final_targets():
         targets["figure_ablation"] = figures("ablation")
         targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
     cross = config["crosscheck"]
-    if cross["enabled"] and {cross["ours"], cross["theirs"]} <= set(neft.grid.all_methods(config)):
+    if cross["enabled"] and {cross["ours"], cross["theirs"]} <= set(neft.experiment.grid.all_methods(config)):
         targets["table_crosscheck"] = tables("crosscheck", (".csv", ".md"))
     if config["convergence"]["enabled"]:
         targets["figure_convergence"] = figures("convergence")
@@ -236,19 +236,19 @@ def final_targets():
 
 
 # the non-idealities and drift studies (workflow/rules/nonideal.smk)
-NONIDEAL_SWEEPS = neft.grid.nonideal_variants(config)
-DRIFT_SWEEPS = neft.grid.drift_variants(config)
+NONIDEAL_SWEEPS = neft.experiment.grid.nonideal_variants(config)
+DRIFT_SWEEPS = neft.experiment.grid.drift_variants(config)
 
 
 def nonideal_card(wildcards):
     """The card a study sweep evaluates under: a drift time's fitted card, else the run's own device card."""
-    name = wildcards.level if wildcards.study == neft.grid.DRIFT else wildcards.device
+    name = wildcards.level if wildcards.study == neft.experiment.grid.DRIFT else wildcards.device
     return f"results/devices/{name}/card.yaml"
 
 
 def drift_reference(wildcards):
     """The first drift card (time 0 of the relative rule): what the other times' spreads are relative to."""
-    if wildcards.study != neft.grid.DRIFT:
+    if wildcards.study != neft.experiment.grid.DRIFT:
         return []
     return f"results/devices/{config['drift_study']['cards'][0]}/card.yaml"
 
@@ -257,7 +257,7 @@ def study_files(variants, ext):
     return [f"results/nonideal/{v.path}.{ext}" for v in variants]
 
 
-PROBES = neft.grid.probe_evaluations(config)
+PROBES = neft.experiment.grid.probe_evaluations(config)
 
 
 def study_base_files(variants, ext):
@@ -268,19 +268,19 @@ def study_base_files(variants, ext):
 
 
 def summary_tables():
-    """What the conclusions (summarize in report.smk) are written from: neft.conclusions.TABLES, the studies that run;
+    """What the conclusions (summarize in report.smk) are written from: neft.analysis.conclusions.TABLES, the studies that run;
     the ladder's tables from a recorded ladder (scale_study.recorded) when this run does not train one.
     """
     built = {f for files in final_targets().values() for f in files}
     tables = {
         name: path
-        for name, path in ((n, f"results/tables/{f}") for n, f in neft.conclusions.TABLES.items())
+        for name, path in ((n, f"results/tables/{f}") for n, f in neft.analysis.conclusions.TABLES.items())
         if path in built or name in ("claims", "points")
     }
     if recorded_ladder():
         tables |= {
-            n: f"{recorded_ladder()}/{neft.conclusions.TABLES[n]}"
-            for n in neft.conclusions.LADDER_TABLES
+            n: f"{recorded_ladder()}/{neft.analysis.conclusions.TABLES[n]}"
+            for n in neft.analysis.conclusions.LADDER_TABLES
         }
     return tables
 
@@ -298,18 +298,18 @@ def report_inputs():
 
 
 # Warm job start (compute.warm_start, local runs only): one interpreter imports torch once and every job forks
-# from it, instead of paying ~2 s of imports per job. Jobs find it through the environment; see neft.warmstart.
+# from it, instead of paying ~2 s of imports per job. Jobs find it through the environment; see neft.workflow.warmstart.
 WARM_SERVERS = []
 
 
 onstart:
-    # a corrupt intermediate file stops the run here, before Snakemake removes any finished output (neft.preflight)
-    from neft import preflight
+    # a corrupt intermediate file stops the run here, before Snakemake removes any finished output (neft.workflow.preflight)
+    from neft.workflow import preflight
 
     if unreadable := preflight.problems():
         raise WorkflowError(preflight.message(unreadable))
     if config["compute"]["warm_start"] and workflow.local_exec:
-        from neft.warmstart import WarmServer
+        from neft.workflow.warmstart import WarmServer
 
         server = WarmServer()
         WARM_SERVERS.append(server)
@@ -336,7 +336,7 @@ LADDER_FACTOR = "results/scale/width~{width}/sigma_factor.json"
 
 def ladder_reference_run(width):
     """The reference model (W/O Noise, first seed) whose sweep fixes a width's sigma factor."""
-    rung = neft.rungs.width_reference(LADDER, float(width))
+    rung = neft.experiment.rungs.width_reference(LADDER, float(width))
     ref = LADDER["sigma_rule"]["reference_method"]
     return LADDER_RUN.format(
         width=rung.width_text,
@@ -357,8 +357,8 @@ def ladder_factor(wildcards):
 
 def ladder_model_path(w):
     """The checkpoint a ladder sweep ``w`` (a dict of its wildcards) tests: W/O Noise is its sigma-0 model
-    (neft.grid.point_source)."""
-    source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
+    (neft.experiment.grid.point_source)."""
+    source, train = neft.experiment.grid.point_source(config["methods"], w["method"], w["psigma"])
     return (
         f"results/scale/{LADDER_RUN.format(**(w | {'method': source, 'psigma': train}))}/model.pt"
     )
@@ -378,10 +378,10 @@ def ladder_sweeps():
             "dataset": LADDER_PAIR["dataset"],
             "method": method,
             "device": MAIN_DEVICE,
-            "psigma": neft.sigma.format_sigma(ps),
+            "psigma": neft.util.sigma.format_sigma(ps),
             "seed": seed,
         }
-        for rung in neft.rungs.rungs(LADDER)
+        for rung in neft.experiment.rungs.rungs(LADDER)
         for method in LADDER["methods"]
         for ps in LADDER["paper_sigmas"]
         for seed in LADDER["seeds"]
@@ -405,8 +405,8 @@ def ladder_runs():
     W/O Noise reference of the convergence criterion (the first seed's)."""
     out = []
     for w in ladder_sweeps():
-        source, train = neft.grid.point_source(config["methods"], w["method"], w["psigma"])
-        rung = neft.rungs.Rung(float(w["width"]), int(w["epochs"]))
+        source, train = neft.experiment.grid.point_source(config["methods"], w["method"], w["psigma"])
+        rung = neft.experiment.rungs.Rung(float(w["width"]), int(w["epochs"]))
         out.append(
             {
                 "width": w["width"],
@@ -431,7 +431,7 @@ def ladder_log(run):
     return f"results/scale/{LADDER_RUN.format(**w)}/train_log.csv"
 
 
-LADDER_WIDTHS = list(dict.fromkeys(r.width_text for r in neft.rungs.rungs(LADDER)))
+LADDER_WIDTHS = list(dict.fromkeys(r.width_text for r in neft.experiment.rungs.rungs(LADDER)))
 LADDER_TABLES = {
     "accuracy": "results/tables/ladder.csv",
     "decomposition": "results/tables/ladder_decomposition.csv",

@@ -1,7 +1,7 @@
-import neft.handoff
+import neft.experiment.handoff
 
 # What every sweep must hold (mc.chips, or the adaptive range, and mc.seed): the rules reading MC results check it.
-MC_EXPECT = neft.handoff.mc_expectation(config["mc"])
+MC_EXPECT = neft.experiment.handoff.mc_expectation(config["mc"])
 
 
 rule evaluate_mc:

@@ -1,4 +1,4 @@
-# Non-idealities beyond the paper (neft.nonideal): the same checkpoints and chips, one non-ideality on at a time;
+# Non-idealities beyond the paper (neft.core.nonideal): the same checkpoints and chips, one non-ideality on at a time;
 # the sweeps and their cards are chosen in common.smk (NONIDEAL_SWEEPS, DRIFT_SWEEPS, nonideal_card).
 rule evaluate_nonideal:
     """A Monte-Carlo sweep again, on the same chips, with one non-ideality on (a card field, or a drift time)."""
@@ -15,7 +15,7 @@ rule evaluate_nonideal:
     benchmark:
         f"benchmarks/evaluate_nonideal/{RUN_PATH}/test~{{test}}/{{study}}~{{level}}.tsv"
     wildcard_constraints:
-        study="|".join((neft.grid.DRIFT, *neft.grid.NONIDEAL_KNOBS)),
+        study="|".join((neft.experiment.grid.DRIFT, *neft.experiment.grid.NONIDEAL_KNOBS)),
         level=r"[A-Za-z0-9][A-Za-z0-9_.+-]*",
     threads: config["compute"]["threads"]
     resources:
@@ -29,7 +29,7 @@ rule evaluate_nonideal:
         mc=mc_slice,
         compute=compute_slice,
         sigma_rule=lambda wc: (
-            config["drift_study"]["sigma_rule"] if wc.study == neft.grid.DRIFT else None
+            config["drift_study"]["sigma_rule"] if wc.study == neft.experiment.grid.DRIFT else None
         ),
     script:
         "../scripts/evaluate_nonideal.py"

@@ -1,5 +1,5 @@
 rule summarize:
-    """The conclusions, written from the run's own tables (neft.conclusions): first in the report and its front page."""
+    """The conclusions, written from the run's own tables (neft.analysis.conclusions): first in the report and its front page."""
     input:
         **summary_tables(),
     output:

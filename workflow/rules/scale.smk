@@ -1,6 +1,6 @@
 # The scale ladder (scale_study): the listed methods along rungs of (width, epochs), each rung on the same seeds
 # and seeded chips at its own sigma (factor of its width x each paper sigma; the factor from rule
-# calibrate_rung_sigma). Layout and arithmetic: neft.ladder; helpers: common.smk.
+# calibrate_rung_sigma). Layout and arithmetic: neft.analysis.ladder; helpers: common.smk.
 
 
 rule train_rung:

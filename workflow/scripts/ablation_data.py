@@ -1,13 +1,13 @@
-"""Rule ablation_data -> neft.ablation."""
+"""Rule ablation_data -> neft.analysis.ablation."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.ablation import beta_sweep, decomposition  # noqa: E402
-from neft.handoff import read_mc_chips  # noqa: E402
-from neft.results import write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.ablation import beta_sweep, decomposition  # noqa: E402
+from neft.analysis.results import write_csv  # noqa: E402
+from neft.experiment.handoff import read_mc_chips  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

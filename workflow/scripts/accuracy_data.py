@@ -1,12 +1,12 @@
-"""Rule accuracy_data -> neft.results.accuracy_curves (two-level statistics over training seeds and chips)."""
+"""Rule accuracy_data -> neft.analysis.results.accuracy_curves (two-level statistics over training seeds and chips)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_mc_chips, read_mc_summary  # noqa: E402
-from neft.results import accuracy_curves, write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.results import accuracy_curves, write_csv  # noqa: E402
+from neft.experiment.handoff import read_mc_chips, read_mc_summary  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,11 +1,11 @@
-"""Rule aggregate_mc -> neft.results.aggregate."""
+"""Rule aggregate_mc -> neft.analysis.results.aggregate."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.results import aggregate, write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.results import aggregate, write_csv  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,13 @@
-"""Rule calibrate_rung_sigma -> neft.runs.calibration_job (the ladder's sigma rule, neft.rungs.crossing_factor)."""
+"""Rule calibrate_rung_sigma -> neft.jobs.runs.calibration_job (the ladder's sigma rule,
+neft.experiment.rungs.crossing_factor)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.runs import calibration_job, job_log  # noqa: E402
-from neft.scorecard import load_reference  # noqa: E402
-from neft.sigma import format_sigma  # noqa: E402
+from neft.analysis.scorecard import load_reference  # noqa: E402
+from neft.jobs.runs import calibration_job, job_log  # noqa: E402
+from neft.util.sigma import format_sigma  # noqa: E402
 
 
 def main(smk) -> None:

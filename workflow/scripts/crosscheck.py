@@ -1,12 +1,12 @@
-"""Rule crosscheck -> neft.crosscheck.paired_table, write_crosscheck."""
+"""Rule crosscheck -> neft.analysis.crosscheck.paired_table, write_crosscheck."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.crosscheck import AGREE, paired_table, write_crosscheck  # noqa: E402
-from neft.handoff import read_mc_chips  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.crosscheck import AGREE, paired_table, write_crosscheck  # noqa: E402
+from neft.experiment.handoff import read_mc_chips  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,11 +1,11 @@
-"""Rule device_card -> neft.devices.get (a shipped preset) saved with its provenance."""
+"""Rule device_card -> neft.core.devices.get (a shipped preset) saved with its provenance."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.devices import get  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.core.devices import get  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,10 +1,10 @@
-"""Rule evaluate_mc -> neft.runs.mc_job."""
+"""Rule evaluate_mc -> neft.jobs.runs.mc_job."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.runs import job_log, mc_rule, run_keys  # noqa: E402
+from neft.jobs.runs import job_log, mc_rule, run_keys  # noqa: E402
 
 
 def main(smk) -> None:

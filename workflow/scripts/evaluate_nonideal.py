@@ -1,13 +1,13 @@
-"""Rule evaluate_nonideal -> neft.runs.mc_job with one non-ideality on, on the main sweep's chips."""
+"""Rule evaluate_nonideal -> neft.jobs.runs.mc_job with one non-ideality on, on the main sweep's chips."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.devices import DeviceCard  # noqa: E402
-from neft.grid import DRIFT  # noqa: E402
-from neft.nonideal_study import drift_sigma  # noqa: E402
-from neft.runs import job_log, mc_rule, run_keys  # noqa: E402
+from neft.analysis.nonideal_study import drift_sigma  # noqa: E402
+from neft.core.devices import DeviceCard  # noqa: E402
+from neft.experiment.grid import DRIFT  # noqa: E402
+from neft.jobs.runs import job_log, mc_rule, run_keys  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,12 @@
-"""Rule evaluate_rung -> neft.runs.mc_job at a ladder rung's sigma; the rows carry the rung (width, epochs)."""
+"""Rule evaluate_rung -> neft.jobs.runs.mc_job at a ladder rung's sigma; the rows carry the rung (width, epochs)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.grid import point_source  # noqa: E402
-from neft.rungs import read_factor, rung_sigma  # noqa: E402
-from neft.runs import job_log, mc_rule  # noqa: E402
+from neft.experiment.grid import point_source  # noqa: E402
+from neft.experiment.rungs import read_factor, rung_sigma  # noqa: E402
+from neft.jobs.runs import job_log, mc_rule  # noqa: E402
 
 
 def main(smk) -> None:

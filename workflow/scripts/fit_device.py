@@ -1,12 +1,12 @@
-"""Rule fit_device -> neft.fitting.fit_file: a measured device's per-level statistics fitted to a NeFT card."""
+"""Rule fit_device -> neft.core.fitting.fit_file: a measured device's per-level statistics fitted to a NeFT card."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.fitting import fit_file  # noqa: E402
-from neft.results import write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.results import write_csv  # noqa: E402
+from neft.core.fitting import fit_file  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,12 @@
-"""Rule plot_ablation -> neft.plotting.plot_ablation."""
+"""Rule plot_ablation -> neft.report.plotting.plot_ablation."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_ablation  # noqa: E402
-from neft.plotting import SCALE_NOTES, plot_ablation  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.experiment.handoff import read_ablation  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, plot_ablation  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,13 +1,13 @@
-"""Rules plot_accuracy and plot_accuracy_panel (one (model, dataset) alone) -> neft.plotting.plot_accuracy."""
+"""Rules plot_accuracy and plot_accuracy_panel (one (model, dataset) alone) -> neft.report.plotting.plot_accuracy."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, beta_titles, paper_points, plot_accuracy  # noqa: E402
-from neft.runs import job_log  # noqa: E402
-from neft.scorecard import load_reference  # noqa: E402
+from neft.analysis.scorecard import load_reference  # noqa: E402
+from neft.experiment.handoff import read_curves  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, beta_titles, paper_points, plot_accuracy  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,12 @@
-"""Rule plot_convergence -> neft.plotting.plot_convergence."""
+"""Rule plot_convergence -> neft.report.plotting.plot_convergence."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_convergence  # noqa: E402
-from neft.plotting import SCALE_NOTES, plot_convergence  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.experiment.handoff import read_convergence  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, plot_convergence  # noqa: E402
 
 
 def main(smk) -> None:

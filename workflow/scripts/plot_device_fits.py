@@ -1,14 +1,15 @@
-"""Rule plot_device_fits -> neft.plotting.plot_fits: the per-level std of aihwkit's published fits against each card."""
+"""Rule plot_device_fits -> neft.report.plotting.plot_fits: the per-level std of aihwkit's published fits against
+each card."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.devices import DeviceCard  # noqa: E402
-from neft.fitting import read_fit_table  # noqa: E402
-from neft.handoff import check_device_fit  # noqa: E402
-from neft.plotting import plot_fits  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.core.devices import DeviceCard  # noqa: E402
+from neft.core.fitting import read_fit_table  # noqa: E402
+from neft.experiment.handoff import check_device_fit  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import plot_fits  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,13 +1,13 @@
-"""Rule plot_devices -> neft.plotting.plot_devices on the device study's points."""
+"""Rule plot_devices -> neft.report.plotting.plot_devices on the device study's points."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, plot_devices  # noqa: E402
-from neft.results import device_study_points  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.results import device_study_points  # noqa: E402
+from neft.experiment.handoff import read_curves  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, plot_devices  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,14 +1,14 @@
-"""Rule plot_ladder -> neft.plotting.plot_ladder."""
+"""Rule plot_ladder -> neft.report.plotting.plot_ladder."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 import pandas as pd  # noqa: E402
 
-from neft.checks import read_text  # noqa: E402
-from neft.plotting import plot_ladder  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import plot_ladder  # noqa: E402
+from neft.util.checks import read_text  # noqa: E402
 
 TEXT = {"width": str, "paper_sigma": str, "sigma": str}
 

@@ -1,12 +1,12 @@
-"""Rules plot_uncertainty, plot_confidence, plot_variance -> neft.plotting.plot_<kind>."""
+"""Rules plot_uncertainty, plot_confidence, plot_variance -> neft.report.plotting.plot_<kind>."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty, plot_variance  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.experiment.handoff import read_curves  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, plot_confidence, plot_uncertainty, plot_variance  # noqa: E402
 
 PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence, "variance": plot_variance}
 

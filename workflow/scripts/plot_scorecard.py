@@ -1,13 +1,13 @@
-"""Rule plot_scorecard -> neft.plotting.plot_scorecard: ours and the paper's points, one facet per method."""
+"""Rule plot_scorecard -> neft.report.plotting.plot_scorecard: ours and the paper's points, one facet per method."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_curves  # noqa: E402
-from neft.plotting import SCALE_NOTES, beta_titles, paper_points, plot_scorecard  # noqa: E402
-from neft.runs import job_log  # noqa: E402
-from neft.scorecard import load_reference  # noqa: E402
+from neft.analysis.scorecard import load_reference  # noqa: E402
+from neft.experiment.handoff import read_curves  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, beta_titles, paper_points, plot_scorecard  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,13 +1,13 @@
-"""Rules plot_nonidealities, plot_drift -> neft.plotting.plot_study."""
+"""Rules plot_nonidealities, plot_drift -> neft.report.plotting.plot_study."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 import pandas as pd  # noqa: E402
 
-from neft.plotting import SCALE_NOTES, plot_study  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, plot_study  # noqa: E402
 
 
 def main(smk) -> None:

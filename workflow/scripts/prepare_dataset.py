@@ -1,10 +1,10 @@
-"""Rule prepare_dataset -> neft.runs.prepare_job."""
+"""Rule prepare_dataset -> neft.jobs.runs.prepare_job."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.runs import job_log, prepare_job  # noqa: E402
+from neft.jobs.runs import job_log, prepare_job  # noqa: E402
 
 
 def main(smk) -> None:

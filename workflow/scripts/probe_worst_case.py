@@ -1,10 +1,10 @@
-"""Rule probe_worst_case -> neft.runs.probe_job."""
+"""Rule probe_worst_case -> neft.jobs.runs.probe_job."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.runs import evaluation_args, job_log, probe_job, run_keys  # noqa: E402
+from neft.jobs.runs import evaluation_args, job_log, probe_job, run_keys  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,12 @@
 """Rule render_report: execute the report notebook with papermill, then convert it to HTML with nbconvert."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 from pathlib import Path  # noqa: E402
 
-from neft.runs import job_log  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
@@ -14,8 +14,8 @@ def main(smk) -> None:
     import papermill
     from nbconvert import HTMLExporter
 
-    from neft.handoff import check_report_inputs
-    from neft.io import atomic_path, atomic_write_text
+    from neft.experiment.handoff import check_report_inputs
+    from neft.util.io import atomic_path, atomic_write_text
 
     log = job_log(smk.log[0])
     check_report_inputs(smk.input.results)  # complete figures and tables, before the notebook shows them

@@ -1,15 +1,15 @@
-"""Rule scorecard -> neft.scorecard (points, headline), neft.claims (claims as seed-level tests) and
-neft.stability (each verdict's stability over seed resamples)."""
+"""Rule scorecard -> neft.analysis.scorecard (points, headline), neft.analysis.claims (claims as seed-level tests) and
+neft.analysis.stability (each verdict's stability over seed resamples)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft import claims, stability  # noqa: E402
-from neft import scorecard as sc  # noqa: E402
-from neft.handoff import read_convergence, read_curves, read_mc_chips, read_mc_summary  # noqa: E402
-from neft.results import write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis import claims, stability  # noqa: E402
+from neft.analysis import scorecard as sc  # noqa: E402
+from neft.analysis.results import write_csv  # noqa: E402
+from neft.experiment.handoff import read_convergence, read_curves, read_mc_chips, read_mc_summary  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,12 @@
-"""Rule summarize -> neft.conclusions (the run's conclusions, every number cited from a table)."""
+"""Rule summarize -> neft.analysis.conclusions (the run's conclusions, every number cited from a table)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft import conclusions  # noqa: E402
-from neft.ladder import read_record  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis import conclusions  # noqa: E402
+from neft.analysis.ladder import read_record  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

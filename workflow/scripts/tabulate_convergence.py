@@ -1,14 +1,14 @@
-"""Rule tabulate_convergence -> neft.convergence.convergence_table."""
+"""Rule tabulate_convergence -> neft.analysis.convergence.convergence_table."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.convergence import convergence_table  # noqa: E402
-from neft.grid import Run  # noqa: E402
-from neft.handoff import read_train_log  # noqa: E402
-from neft.runs import job_log  # noqa: E402
-from neft.tables import write_convergence_tables  # noqa: E402
+from neft.analysis.convergence import convergence_table  # noqa: E402
+from neft.analysis.tables import write_convergence_tables  # noqa: E402
+from neft.experiment.grid import Run  # noqa: E402
+from neft.experiment.handoff import read_train_log  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,16 +1,17 @@
-"""Rule tabulate_ladder -> neft.ladder (accuracy, decomposition and claims per rung of the scale ladder)."""
+"""Rule tabulate_ladder -> neft.analysis.ladder (accuracy, decomposition and claims per rung of the scale ladder)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 import pandas as pd  # noqa: E402
 
-from neft import ladder, rungs  # noqa: E402
-from neft.handoff import read_train_log  # noqa: E402
-from neft.io import atomic_write_text  # noqa: E402
-from neft.results import write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis import ladder  # noqa: E402
+from neft.analysis.results import write_csv  # noqa: E402
+from neft.experiment import rungs  # noqa: E402
+from neft.experiment.handoff import read_train_log  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.util.io import atomic_write_text  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,12 +1,12 @@
-"""Rule tabulate_metric -> neft.tables.write_{uncertainty,confidence,variance}_table."""
+"""Rule tabulate_metric -> neft.analysis.tables.write_{uncertainty,confidence,variance}_table."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_curves  # noqa: E402
-from neft.runs import job_log  # noqa: E402
-from neft.tables import write_confidence_table, write_uncertainty_table, write_variance_table  # noqa: E402
+from neft.analysis.tables import write_confidence_table, write_uncertainty_table, write_variance_table  # noqa: E402
+from neft.experiment.handoff import read_curves  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 TABLES = {
     "uncertainty": write_uncertainty_table,

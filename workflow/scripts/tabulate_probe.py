@@ -1,12 +1,12 @@
-"""Rule tabulate_probe -> neft.handoff.read_probes, neft.tables.write_probe_table."""
+"""Rule tabulate_probe -> neft.experiment.handoff.read_probes, neft.analysis.tables.write_probe_table."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_probes  # noqa: E402
-from neft.runs import job_log  # noqa: E402
-from neft.tables import write_probe_table  # noqa: E402
+from neft.analysis.tables import write_probe_table  # noqa: E402
+from neft.experiment.handoff import read_probes  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

@@ -1,15 +1,15 @@
-"""Rules tabulate_nonidealities, tabulate_drift -> neft.nonideal_study.read_sweeps, study_table."""
+"""Rules tabulate_nonidealities, tabulate_drift -> neft.analysis.nonideal_study.read_sweeps, study_table."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 import pandas as pd  # noqa: E402
 
-from neft.handoff import read_mc_sweeps  # noqa: E402
-from neft.nonideal_study import read_sweeps, study_table, write_study_table  # noqa: E402
-from neft.results import write_csv  # noqa: E402
-from neft.runs import job_log  # noqa: E402
+from neft.analysis.nonideal_study import read_sweeps, study_table, write_study_table  # noqa: E402
+from neft.analysis.results import write_csv  # noqa: E402
+from neft.experiment.handoff import read_mc_sweeps  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:

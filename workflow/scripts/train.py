@@ -1,10 +1,10 @@
-"""Rule train -> neft.runs.train_job."""
+"""Rule train -> neft.jobs.runs.train_job."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.runs import job_log, train_rule  # noqa: E402
+from neft.jobs.runs import job_log, train_rule  # noqa: E402
 
 
 def main(smk) -> None:

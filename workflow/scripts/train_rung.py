@@ -1,11 +1,11 @@
-"""Rule train_rung -> neft.runs.train_job at a ladder rung's width, epochs and sigma (neft.ladder)."""
+"""Rule train_rung -> neft.jobs.runs.train_job at a ladder rung's width, epochs and sigma (neft.analysis.ladder)."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.rungs import read_factor, rung_sigma  # noqa: E402
-from neft.runs import job_log, train_rule  # noqa: E402
+from neft.experiment.rungs import read_factor, rung_sigma  # noqa: E402
+from neft.jobs.runs import job_log, train_rule  # noqa: E402
 
 
 def main(smk) -> None:

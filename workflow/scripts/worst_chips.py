@@ -1,13 +1,13 @@
-"""Rule worst_chips -> neft.worst_chips.worst_table, neft.plotting.plot_worst_chips."""
+"""Rule worst_chips -> neft.analysis.worst_chips.worst_table, neft.report.plotting.plot_worst_chips."""
 
-from neft.warmstart import delegate
+from neft.workflow.warmstart import delegate
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.warmstart)
+delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.handoff import read_mc_chips  # noqa: E402
-from neft.plotting import SCALE_NOTES, plot_worst_chips  # noqa: E402
-from neft.runs import job_log  # noqa: E402
-from neft.worst_chips import worst_table, write_worst_table  # noqa: E402
+from neft.analysis.worst_chips import worst_table, write_worst_table  # noqa: E402
+from neft.experiment.handoff import read_mc_chips  # noqa: E402
+from neft.jobs.runs import job_log  # noqa: E402
+from neft.report.plotting import SCALE_NOTES, plot_worst_chips  # noqa: E402
 
 
 def main(smk) -> None:

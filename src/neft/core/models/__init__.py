@@ -1,0 +1,46 @@
+"""Model registry: plain ``nn.Module``s that know nothing about noise (it is applied from outside)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from neft.core.models.resnet import ResNet18
+from neft.core.models.vgg import VGG8
+
+#: name -> constructor(num_classes, in_channels, image_size, width)
+MODELS: dict[str, Callable[..., nn.Module]] = {"vgg8": VGG8, "resnet18": ResNet18}
+
+
+def build_model(
+    name: str, num_classes: int, in_channels: int = 3, image_size: int = 32, width: float = 1.0
+) -> nn.Module:
+    try:
+        ctor = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(sorted(MODELS))}") from None
+    return ctor(num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width)
+
+
+def size_problems(name: str, width: float, image_size: int) -> list[str]:
+    """Why ``name`` cannot be built at ``width`` on ``image_size`` inputs (empty when it can), without building it."""
+    cls = MODELS[name]
+    problems = []
+    thinnest = min(cls.base_channels)
+    if int(round(thinnest * width)) < 1:
+        problems.append(
+            f"width {width:g} leaves the {thinnest}-channel layer of {name} with no channel "
+            f"(the width must exceed 0.5 / {thinnest} = {0.5 / thinnest:.4g}, so that it rounds to one channel)"
+        )
+    if image_size < cls.min_image_size:
+        problems.append(f"{name} needs images of at least {cls.min_image_size} pixels, got {image_size}")
+    return problems
+
+
+def noisy_weight_names(model: nn.Module) -> list[str]:
+    """Parameter names of every Conv2d and Linear weight: the weights a CIM chip stores (biases and BN are not)."""
+    return [f"{name}.weight" for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+__all__ = ["MODELS", "ResNet18", "VGG8", "build_model", "noisy_weight_names", "size_problems"]
