@@ -152,8 +152,7 @@ def test_headline_gain_gets_a_two_level_interval():
     assert ovf.gain_vs_best_baseline == pytest.approx(c["diff"])
 
 
-# -- verdict stability (neft.analysis.stability)
-# ------------------------------------------------------------------------------
+# -- verdict stability (neft.analysis.stability) -----------------------------------------------------------------------
 OVF_TOP = f"OVF beats W/ Noise at the {TOP}"
 PANELS = [("vgg8", "mnist"), ("resnet18", "mnist")]
 

@@ -1,7 +1,6 @@
 """The files given with ``--configfile``: ``neft.experiment.configfiles.load`` names the file and what was expected;
-through the
-Snakemake CLI (which reads these files itself, before the Snakefile) the Snakefile reads them again and refuses
-what Snakemake's reader lets through, and nothing of Snakemake is patched."""
+through the Snakemake CLI (which reads these files itself, before the Snakefile) the Snakefile reads them again and
+refuses what Snakemake's reader lets through, and nothing of Snakemake is patched."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """``neft.core.mc.McSettings``: the config's ``mc`` section typed, each default stated once and equal to the schema's,
-so
-the Python API draws the workflow's chips for the same settings."""
+so the Python API draws the workflow's chips for the same settings."""
 
 from __future__ import annotations
 

@@ -65,8 +65,7 @@ def _normal(text: str) -> str:
 
 def test_the_accuracy_caption_says_what_the_band_spans():
     """The band is two-level (training seeds, then chips: neft.analysis.results.accuracy_curves via
-    neft.util.stats.two_level):
-    the caption says the plotting module's words, not 'over chips'."""
+    neft.util.stats.two_level): the caption says the plotting module's words, not 'over chips'."""
     caption = _normal((CAPTIONS / "accuracy_figure.rst").read_text())
     assert f"band is {plotting.ACCURACY_BAND}" in caption
     assert plotting.ACCURACY_BAND_SPANS in plotting.ACCURACY_BAND

@@ -275,8 +275,7 @@ def test_convergence_crosscheck_and_worst_chip_tables_keep_a_label_one_cell(tmp_
     assert [len(r) for r in rows] == [9, 9, 9] and rows[2][3] == label
 
 
-# -- the class stays fixed: no module outside neft.report.table_writers builds a table row
-# ----------------------------------
+# -- the class stays fixed: no module outside neft.report.table_writers builds a table row -----------------------------
 HAND_BUILT = {
     "a Markdown row joined by ' | '": re.compile(r"""["'] \| ["']\s*\.join"""),
     "a string that starts a Markdown row or alignment line": re.compile(r"""(?<![\w"'])[rfb]{0,2}["']\|[ :-]"""),

@@ -1,6 +1,6 @@
 """Measure the package's structure: import circles, function-level imports, signature lengths, config reads.
 
-    .venv/bin/python tools/house.py [--package src/neft] [--json FILE]
+    .venv/bin/python tools/house.py [--package src/neft] [--json FILE] [--check]
 
 prints, from the source alone (every ``import`` statement, module-level and inside functions, parsed with ``ast``):
 
@@ -10,7 +10,14 @@ prints, from the source alone (every ``import`` statement, module-level and insi
 - the longest signatures (parameters of a function, ``self`` and ``cls`` not counted);
 - ``.get("key", default)`` reads outside ``config.py`` (each a default stated a second time, if it reads a config
   slice);
-- the number of top-level modules and subpackages, and the largest modules' lines.
+- the number of top-level modules and subpackages, and the largest modules' lines;
+- the imports that go up the layers of ``pyproject.toml``'s import-linter ``layers`` contract (a module importing one
+  of a higher layer, or of an independent sibling), and the modules in no layer.
+
+``--check`` exits 1, naming each offence, unless: no circles, no upward import, no module outside the layers, every
+function-level import of the package's own modules outside ``tools`` carries its reason (a comment on the line or the
+line above) and there are at most ``FUNCTION_LEVEL_BUDGET`` of them, and no function outside ``tools`` takes more
+than ``MAX_PARAMETERS`` parameters. CI runs it (tests/test_house.py), beside ``lint-imports``.
 
 Issue 25 uses it for its before-and-after numbers; tests/test_house.py checks it on a made-up package.
 """
@@ -21,9 +28,14 @@ import argparse
 import ast
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: function-level imports of the package's own modules allowed outside ``tools`` (each with its reason)
+FUNCTION_LEVEL_BUDGET = 5
+#: parameters a function outside ``tools`` may take (``self`` and ``cls`` not counted)
+MAX_PARAMETERS = 8
 
 
 def module_name(path: Path, package: Path) -> str:
@@ -73,6 +85,33 @@ def imports(path: Path, package: Path, modules: set[str]) -> list[tuple[str, boo
 
     visit(tree, False)
     return found
+
+
+def has_reason(path: Path, line: int) -> bool:
+    """Whether the import statement at ``line`` says why it is where it is: a comment on it or just above it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    above = lines[line - 2].strip() if line >= 2 else ""
+    return "#" in lines[line - 1] or above.startswith("#")
+
+
+def read_layers(pyproject: Path) -> list[list[str]]:
+    """The layers of the first import-linter ``layers`` contract in ``pyproject``, highest first; each a list of
+    its independent siblings (``a | b``). Empty when there is none."""
+    if not pyproject.is_file():
+        return []
+    config = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("importlinter", {})
+    for contract in config.get("contracts", []):
+        if contract.get("type") == "layers":
+            return [[m.strip() for m in layer.split("|")] for layer in contract["layers"]]
+    return []
+
+
+def _layer(module: str, layers: list[list[str]]) -> tuple[int, str] | None:
+    for i, siblings in enumerate(layers):
+        for name in siblings:
+            if module == name or module.startswith(name + "."):
+                return i, name
+    return None
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -139,7 +178,10 @@ def get_reads(path: Path) -> list[int]:
     ]
 
 
-def measure(package: Path) -> dict:
+def measure(package: Path, layers: list[list[str]] | None = None) -> dict:
+    """Every number of the report; ``layers`` (highest first, each a list of independent siblings) as
+    :func:`read_layers` gives them."""
+    layers = layers or []
     files = sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
     modules = {module_name(p, package) for p in files}
     # a namespace package (no __init__.py) is still a module one can import from
@@ -147,17 +189,23 @@ def measure(package: Path) -> dict:
     top = package.name
     module_graph: dict[str, set[str]] = {m: set() for m in modules}
     full_graph: dict[str, set[str]] = {m: set() for m in modules}
-    function_level = []
+    function_level, unexplained, upward = [], [], []
     for p in files:
         m = module_name(p, package)
         for target, in_function, line in imports(p, package, modules):
             full_graph[m].add(target)
+            where = f"{p.relative_to(package.parent)}:{line} -> {target}"
             if in_function:  # one per statement and module imported
-                where = f"{p.relative_to(package.parent)}:{line} -> {target}"
                 if where not in function_level:
                     function_level.append(where)
+                    if not has_reason(p, line):
+                        unexplained.append(where)
             else:
                 module_graph[m].add(target)
+            a, b = _layer(m, layers), _layer(target, layers)
+            if a and b and (b[0] < a[0] or (b[0] == a[0] and b[1] != a[1])):
+                upward.append(f"{where} ({a[1]} imports {b[1]})")
+    unlayered = sorted(m for m in modules if layers and m != top and not _layer(m, layers))
     sigs = sorted(
         ((n, f"{p.relative_to(package.parent)}: {name}") for p in files for n, name in signatures(p)), reverse=True
     )
@@ -179,11 +227,35 @@ def measure(package: Path) -> dict:
         "circles_module_level": circles(module_graph),
         "circles_with_function_level": circles(full_graph),
         "function_level_imports": function_level,
+        "function_level_without_reason": unexplained,
+        "layers": [" | ".join(x) for x in layers],
+        "upward_imports": upward,
+        "unlayered_modules": unlayered,
+        "signatures_over_limit": [f"{w} ({n})" for n, w in sigs if n > MAX_PARAMETERS and not _in_tools(w)],
         "longest_signatures": [{"parameters": n, "where": w} for n, w in sigs[:10]],
         "over_8_parameters": len([1 for n, _ in sigs if n > 8]),
         "get_with_default_outside_config": reads,
         "largest_modules": [{"lines": n, "module": m} for n, m in sizes[:5]],
     }
+
+
+def _in_tools(where: str) -> bool:
+    return where.split(":")[0].split("/")[1:2] == ["tools"]
+
+
+def offences(m: dict) -> list[str]:
+    """What ``--check`` refuses (see the module's docstring); empty when the house is in order."""
+    out = [f"import circle: {' <-> '.join(c)}" for c in m["circles_with_function_level"]]
+    out += [f"upward import: {u}" for u in m["upward_imports"]]
+    out += [f"module in no layer: {u}" for u in m["unlayered_modules"]]
+    inside = [f for f in m["function_level_imports"] if not _in_tools(f)]
+    out += [
+        f"function-level import without its reason: {f}" for f in m["function_level_without_reason"] if not _in_tools(f)
+    ]
+    if len(inside) > FUNCTION_LEVEL_BUDGET:
+        out.append(f"{len(inside)} function-level imports outside tools, more than {FUNCTION_LEVEL_BUDGET}")
+    out += [f"more than {MAX_PARAMETERS} parameters: {s}" for s in m["signatures_over_limit"]]
+    return out
 
 
 def report(m: dict) -> str:
@@ -197,7 +269,11 @@ def report(m: dict) -> str:
             if m["circles_with_function_level"]
             else ""
         ),
-        f"function-level imports of the package's own modules: {len(m['function_level_imports'])}",
+        f"layers: {' < '.join(reversed(m['layers'])) or 'none declared'}",
+        f"upward imports: {len(m['upward_imports'])}; modules in no layer: {len(m['unlayered_modules'])}",
+        *[f"  {u}" for u in m["upward_imports"][:10]],
+        f"function-level imports of the package's own modules: {len(m['function_level_imports'])}"
+        f" ({len([f for f in m['function_level_imports'] if not _in_tools(f)])} outside tools)",
         f"functions with more than 8 parameters: {m['over_8_parameters']}; the longest:",
         *[f"  {s['parameters']:3d}  {s['where']}" for s in m["longest_signatures"][:5]],
         f'.get("key", default) calls outside config.py: {len(m["get_with_default_outside_config"])}',
@@ -210,14 +286,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--package", type=Path, default=REPO / "src/neft", help="the package folder (default src/neft)")
     ap.add_argument("--json", type=Path, default=None, help="also write every number and name to this JSON file")
+    ap.add_argument("--pyproject", type=Path, default=REPO / "pyproject.toml", help="where the layers are declared")
+    ap.add_argument("--check", action="store_true", help="exit 1 naming each offence against the house rules")
     args = ap.parse_args(argv)
     if not args.package.is_dir():
         print(f"tools/house.py: {args.package} is not a folder", file=sys.stderr)
         return 1
-    m = measure(args.package)
+    m = measure(args.package, read_layers(args.pyproject))
     print(report(m))
     if args.json:
         args.json.write_text(json.dumps(m, indent=1) + "\n", encoding="utf-8")
+    if args.check:
+        found = offences(m)
+        for line in found:
+            print(f"tools/house.py --check: {line}", file=sys.stderr)
+        return 1 if found else 0
     return 0
 
 

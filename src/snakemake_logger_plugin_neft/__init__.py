@@ -1,13 +1,11 @@
 """Snakemake logger plugin ``neft``: the live progress view of ``neft.workflow.progress_view`` (``--logger neft``; the
-default
-workflow profile selects it).
+default workflow profile selects it).
 
 It adds to Snakemake's own output rather than replacing it (``writes_to_stream`` is False, so Snakemake keeps its
 default stream handler and log file): it follows the log events (job stats, job starts and ends, progress, cores)
 and prints a progress line now and then (``neft.workflow.progress_view.view_enabled`` says when: never in a dry run,
-under
-``--quiet``, in CI or without a terminal, unless ``NEFT_PROGRESS=1``). It has its own (empty) filter so that it sees
-every event. Snakemake imports every installed logger plugin for every command, so this package imports nothing
+under ``--quiet``, in CI or without a terminal, unless ``NEFT_PROGRESS=1``). It has its own (empty) filter so that it
+sees every event. Snakemake imports every installed logger plugin for every command, so this package imports nothing
 heavy and changes nothing in Snakemake when imported (tests/test_configfiles.py checks that).
 """
 

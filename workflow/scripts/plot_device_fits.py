@@ -1,5 +1,5 @@
-"""Rule plot_device_fits -> neft.report.plotting.plot_fits: the per-level std of aihwkit's published fits against
-each card."""
+"""Rule plot_device_fits -> neft.report.plotting.plot_fits: the per-level std of aihwkit's published fits against each
+card."""
 
 from neft.workflow.warmstart import delegate
 

@@ -135,8 +135,7 @@ class SeedEvidence:
             self._cache[key] = values.dropna().sort_index()
         return self._cache[key]
 
-    # -- resampling the training seeds (neft.analysis.stability)
-    # ----------------------------------------------------------
+    # -- resampling the training seeds (neft.analysis.stability) -------------------------------------------------------
     def seeds(self) -> list:
         """The training seeds of the rows (of a resample: its draws, 0 .. n-1)."""
         if self._draw is not None:

@@ -18,6 +18,9 @@ import pandas as pd
 
 from neft.analysis.claims import NEFT_KINDS
 from neft.report.labels import panel_title
+from neft.report.table_writers import markdown_table
+from neft.util.checks import read_text
+from neft.util.io import atomic_write_text
 from neft.util.stats import wilson_interval
 
 #: the tables a summary reads (name -> file under results/tables/); all but ``claims`` may be absent
@@ -93,7 +96,6 @@ class Summary:
         return pd.DataFrame(self.verdicts, columns=list(VERDICT_COLUMNS))
 
     def markdown(self) -> str:
-        from neft.report.table_writers import markdown_table
 
         parts = [f"# {self.title}", "", f"## {VERDICTS}", "", markdown_table(self.verdict_frame()), VERDICT_NOTE, ""]
         parts += [f"## {BRIEF}", ""]
@@ -270,8 +272,7 @@ def _claim_sentences(w: _Writer, metric: str) -> list[str]:
 
 def _stability_text(w: _Writer, i: int) -> str:
     """How stable claim row ``i``'s verdict is over seed resamples (neft.analysis.stability), cited from the claims
-    table;
-    nothing where the table has no stability columns or the claim no verdict."""
+    table; nothing where the table has no stability columns or the claim no verdict."""
     r = w.tables["claims"].iloc[i]
     if "our_stability" not in r or r["ours"] not in ("holds", "does not hold", "undecided"):
         return ""
@@ -914,8 +915,7 @@ def build(
     """The conclusions from ``tables`` (TABLES' names; read with ``read_tables``). ``methods``: the run's
     experiment methods ({name: spec with kind and label}). ``ladder_record``: where the ladder's tables come from
     when this run did not train the ladder (``neft.analysis.ladder.read_record``: its folder and provenance).
-    ``epochs``: the
-    run's training epochs (config training.epochs), said first when the scale is not the paper's.
+    ``epochs``: the run's training epochs (config training.epochs), said first when the scale is not the paper's.
 
     The summary has three parts: the verdict table (one row per claim), a short text (one point a sentence, an
     interval only for the headline gain) and the evidence (every number, per question)."""
@@ -970,7 +970,6 @@ def build(
 
 def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     """The tables by name; a name whose path is empty or missing is left out (its study did not run)."""
-    from neft.util.checks import read_text
 
     text_columns = {c: str for c in ("sigma", "sigma_vs_best_baseline", "sigma_vs_noise_injection", "our_n")}
     text_columns |= {c: str for c in ("width", "paper_sigma", "verdict")}
@@ -984,7 +983,6 @@ def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
 
 
 def write(summary: Summary, md: str | Path, rst: str | Path, sources: str | Path) -> None:
-    from neft.util.io import atomic_write_text
 
     atomic_write_text(md, summary.markdown())
     atomic_write_text(rst, summary.rst())

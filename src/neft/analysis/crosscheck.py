@@ -2,8 +2,7 @@
 order and sigmas, reach the accuracy our ``noise_injection`` reaches on the same chips?
 
 Per sigma, ``theirs - ours`` is paired twice, as in the ablation (``neft.analysis.ablation``): per training seed on the
-same
-seeded chips, then across seeds with ``neft.util.stats.paired_two_level`` (a t-interval over the seeds' mean
+same seeded chips, then across seeds with ``neft.util.stats.paired_two_level`` (a t-interval over the seeds' mean
 differences; with one seed, the chip-level interval). The two trainings share the initial weights and the order of
 the batches but not the noise draws (aihwkit-lightning draws its own), so the seed-to-seed spread of a difference
 is real training noise, and a difference whose interval excludes 0 is a difference between the tools.
@@ -14,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from neft.analysis.ablation import by_seed, chip_values
+from neft.analysis.results import write_csv
 from neft.report.labels import DATASET_NAMES, MODEL_NAMES
 from neft.report.table_writers import markdown_lines
 from neft.util.io import atomic_write_text
@@ -91,7 +91,6 @@ def paired_table(chips: pd.DataFrame, ours: str, theirs: str, ci: float = 0.95) 
 
 def write_crosscheck(table: pd.DataFrame, labels: dict, csv, md, ci: float = 0.95) -> None:
     """The tidy CSV, and a Markdown table with one line saying at how many sigmas the interval contains 0."""
-    from neft.analysis.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
     pct = round(ci * 100)

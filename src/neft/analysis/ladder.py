@@ -5,10 +5,15 @@ The ladder's layout and its sigma rule (what a rung is, the factor sweep) are ``
 
 from __future__ import annotations
 
-from neft.experiment.handoff import read_mc_sweep
+from neft.analysis import claims, stability
+from neft.analysis.ablation import by_seed, decomposition
+from neft.experiment.handoff import RERUN_MC, HandoffError, read_mc_sweep
 from neft.experiment.rungs import Rung, halved, rung_sigma, rungs
 from neft.report.labels import COMPARISON_LABELS
+from neft.report.table_writers import markdown_table
+from neft.util.checks import read_text
 from neft.util.sigma import format_sigma
+from neft.util.stats import paired_two_level, two_level
 
 #: columns of the ladder's sweeps that are spellings, not numbers
 TEXT_COLUMNS = {"width": str, "paper_sigma": str, "sigma_train": str, "sigma_test": str}
@@ -18,10 +23,9 @@ RUNG_KEYS = {"width": str, "epochs": "int64", "paper_sigma": str}
 
 def read_sweep(csv_path, json_path, path_keys: dict, expect: dict | None = None):
     """A ladder sweep, checked as every MC sweep is (``neft.experiment.handoff.read_mc_sweep``: the CSV against the
-    digest and
-    keys its JSON recorded, the chip count against ``expect``, ``neft.experiment.handoff.mc_expectation``), and its keys
-    against what the DAG asked of it (``path_keys``: the rung, method, paper sigma and seed its path names)."""
-    from neft.experiment.handoff import RERUN_MC, HandoffError
+    digest and keys its JSON recorded, the chip count against ``expect``, ``neft.experiment.handoff.mc_expectation``),
+    and its keys against what the DAG asked of it (``path_keys``: the rung, method, paper sigma and seed its path
+    names)."""
 
     rows, stats, _ = read_mc_sweep(csv_path, json_path, expect, RUNG_KEYS)
     wrong = [f"{k} is {stats[k]!r}, its path says {v!r}" for k, v in path_keys.items() if str(stats[k]) != str(v)]
@@ -49,9 +53,6 @@ def accuracy_table(chips, summary, convergence, factors: dict, study: dict, labe
     1st and 5th percentile of all chips), expected KL and confident-correct probability (mean over seeds), runs
     that converged, and what the last doubling of epochs added (paired per seed on the same chips)."""
     import pandas as pd
-
-    from neft.analysis.ablation import by_seed
-    from neft.util.stats import paired_two_level, two_level
 
     rows = []
     for rung in rungs(study):
@@ -121,8 +122,6 @@ def decomposition_table(chips, factors: dict, study: dict, ablation: dict):
     chips, with two-level intervals (none with one seed)."""
     import pandas as pd
 
-    from neft.analysis.ablation import decomposition
-
     out = []
     for rung in rungs(study):
         r = _rung_rows(chips, rung)
@@ -155,12 +154,9 @@ def decomposition_table(chips, factors: dict, study: dict, ablation: dict):
 
 def claims_table(chips, summary, convergence, factors: dict, study: dict, methods: dict, kinds: dict):
     """Per rung: each of the paper's claims judged on that rung's runs alone (``neft.analysis.claims``; the rung's
-    factor
-    puts its sigmas on the paper's scale), with its stability over seed resamples and, when undecided, the seeds
+    factor puts its sigmas on the paper's scale), with its stability over seed resamples and, when undecided, the seeds
     that would decide it (``neft.analysis.stability``). A rung with one seed gets no verdict."""
     import pandas as pd
-
-    from neft.analysis import claims, stability
 
     rows = []
     for rung in rungs(study):
@@ -254,8 +250,6 @@ def markdown(acc, decomp, verdicts, labels: dict, paragraph: str = "") -> str:
     per rung, and each claim's verdict per rung (one column per rung)."""
     import pandas as pd
 
-    from neft.report.table_writers import markdown_table
-
     lines = ["# The scale ladder: do the findings survive longer and wider training?", ""]
     if paragraph:
         lines += [paragraph, ""]
@@ -330,8 +324,6 @@ def read_record(folder, shown: str | None = None) -> dict:
     import hashlib
     import json
     from pathlib import Path
-
-    from neft.util.checks import read_text
 
     folder = Path(folder)
     sums = {}

@@ -16,9 +16,12 @@ import numpy as np
 import pandas as pd
 
 from neft.analysis.ablation import by_seed
+from neft.analysis.results import write_csv
 from neft.experiment.grid import DRIFT, OFF
 from neft.experiment.handoff import MC_COLUMNS, HandoffError
 from neft.report.labels import STUDY_TITLES, level_label, panel_title, time_text  # noqa: F401 - re-exported
+from neft.report.table_writers import latex_table, markdown_lines
+from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 from neft.util.stats import paired_two_level, two_level, verdict
 
@@ -171,9 +174,6 @@ def study_table(
 
 def write_study_table(table: pd.DataFrame, labels: dict, csv, md, tex, title: str, ci: float = 0.95) -> None:
     """The tidy CSV; Markdown and LaTeX with one line per (pair, study, level) and one cell per method."""
-    from neft.analysis.results import write_csv
-    from neft.report.table_writers import latex_table, markdown_lines
-    from neft.util.io import atomic_write_text
 
     write_csv(table, csv, float_format="%.4f")
     pct = round(ci * 100)

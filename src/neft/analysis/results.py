@@ -8,6 +8,7 @@ import pandas as pd
 
 from neft.experiment.grid import point_source
 from neft.experiment.handoff import KEY_DTYPES, KEYS, read_mc_sweeps
+from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 from neft.util.stats import bootstrap_mean_interval, summarize, two_level
 
@@ -18,7 +19,6 @@ def read_chips(path: str | Path) -> pd.DataFrame:
 
 def write_csv(df: pd.DataFrame, path: str | Path, float_format: str = "%.6f") -> None:
     """Fixed float formatting and row order: the same numbers always give the same bytes."""
-    from neft.util.io import atomic_write_text
 
     atomic_write_text(path, df.to_csv(index=False, float_format=float_format, lineterminator="\n"))
 
@@ -73,9 +73,9 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
     The point at sigma is the run trained at sigma and tested at sigma; a method trained only at 0 (W/O Noise)
     is tested at every sigma; a method with ``zero_from`` takes that method's point at sigma 0
     (``neft.experiment.grid.point_source``). Over training seeds, the statistics are two-level
-    (``neft.util.stats.two_level``: the
-    mean of the seeds' chip means, a t-interval over seeds, the between- and within-seed spread); with one seed they
-    are the chip statistics. ``std``, ``p1`` and ``p5`` are over all chips of all seeds.
+    (``neft.util.stats.two_level``: the mean of the seeds' chip means, a t-interval over seeds, the between- and
+    within-seed spread); with one seed they are the chip statistics. ``std``, ``p1`` and ``p5`` are over all chips of
+    all seeds.
     """
     grid = [format_sigma(s) for s in sigmas]
     rows = []

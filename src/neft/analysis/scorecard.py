@@ -16,8 +16,10 @@ import pandas as pd
 from neft.analysis import claims
 from neft.analysis import stability as stability_module
 from neft.report.labels import panel_title
+from neft.report.table_writers import markdown_lines
 from neft.util import sigma as sigma_module
 from neft.util.checks import finite_number, read_text
+from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 
 BASELINE_KINDS, NEFT_KINDS = claims.BASELINE_KINDS, claims.NEFT_KINDS
@@ -132,8 +134,7 @@ def point_scorecard(curves: pd.DataFrame, reference: pd.DataFrame, kinds: dict, 
     return pd.DataFrame(rows)
 
 
-# -- qualitative claims (neft.analysis.claims)
-# -------------------------------------------------------------------------------
+# -- qualitative claims (neft.analysis.claims) -------------------------------------------------------------------------
 CLAIM_CHECKS = {
     "accuracy": claims.accuracy_claims,
     "uncertainty": claims.uncertainty_claims,
@@ -148,8 +149,7 @@ def _panels(t: pd.DataFrame):
 def headline(curves: pd.DataFrame, kinds: dict, evidence=None, sigma_scale: float = 1.0) -> pd.DataFrame:
     """Per panel and NeFT instance: the largest gain over the best baseline and over W/ Noise, and where. With
     ``evidence`` (``neft.analysis.claims.SeedEvidence`` on accuracy), each gain also gets its two-level 95 % interval
-    (paired
-    per seed on the same chips, a t-interval over seeds) and the seeds and chips behind it."""
+    (paired per seed on the same chips, a t-interval over seeds) and the seeds and chips behind it."""
     rows = []
     for model, dataset in _panels(curves):
         p = curves[(curves.model == model) & (curves.dataset == dataset)]
@@ -205,9 +205,8 @@ def _stability_cells(st: stability_module.Stability) -> dict:
 def claims_table(ours: dict, paper: dict, extra: list | None = None) -> pd.DataFrame:
     """Each claim judged on the paper's numbers and on ours. ``ours``/``paper`` map a metric ("accuracy",
     "uncertainty", "confidence") to its evidence (``neft.analysis.claims``: seed-level for ours, points for the
-    paper's); a
-    missing paper entry means the paper gives no numbers for that metric. ``extra``: further claims of ours, each
-    a ``neft.analysis.claims.Result``, optionally followed by its ``neft.analysis.stability.Stability``.
+    paper's); a missing paper entry means the paper gives no numbers for that metric. ``extra``: further claims of ours,
+    each a ``neft.analysis.claims.Result``, optionally followed by its ``neft.analysis.stability.Stability``.
 
     Every verdict of ours carries its stability (``neft.analysis.stability``): ``our_stability``, the share of seed
     resamples giving the same verdict (NaN where there is none: one seed, the paper's points, not evaluable),
@@ -307,8 +306,6 @@ def _gain_cell(r, tag: str) -> str:
 
 def write_markdown(points, claims, head, paper_head, scale: str, sigma_scale: float, path, labels=None) -> None:
     """The scorecard as Markdown; ``labels`` maps method (and the paper's kind) names to their display labels."""
-    from neft.report.table_writers import markdown_lines
-    from neft.util.io import atomic_write_text
 
     labels = labels or {}
 

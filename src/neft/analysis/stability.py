@@ -6,9 +6,8 @@ decide it (docs/methods.md, verdict stability).
   ours is over seeds), so the seeds are what is resampled: n seed labels drawn with replacement, one draw for the
   whole claim (every point, every method: seed i of one method is paired with seed i of the other), a seed drawn
   twice counting as two groups (``neft.analysis.claims.SeedEvidence.resampled``). The whole claim is redone on each
-  resample:
-  the best-by-mean choices of its groups, every point's interval and verdict, and the claim-level aggregation. All
-  n^n ordered draws are enumerated when n^n <= 1000 (27 for three seeds), otherwise 1000 draws are made with
+  resample: the best-by-mean choices of its groups, every point's interval and verdict, and the claim-level aggregation.
+  All n^n ordered draws are enumerated when n^n <= 1000 (27 for three seeds), otherwise 1000 draws are made with
   ``numpy.random.default_rng(0)``: the same inputs always give the same numbers. A draw of one seed repeated has
   no between-seed spread, so its intervals have width zero and decide on the sign of that seed's difference alone;
   such draws are kept (n of the n^n, 3 of 27 with three seeds): they side with a decided verdict whose seeds all
@@ -95,9 +94,8 @@ def seeds_to_decide(judged: claims.Judged) -> int | None:
 
 
 def claim_stability(judge, ev, judged: list[claims.Judged] | None = None) -> list[Stability]:
-    """For each claim ``judge`` (``neft.analysis.claims.JUDGES``) makes on ``ev``: its stability over seed resamples
-    and the
-    seeds that would decide it. ``judged``: ``judge(ev)`` when already computed. Evidence without seeds (the
+    """For each claim ``judge`` (``neft.analysis.claims.JUDGES``) makes on ``ev``: its stability over seed resamples and
+    the seeds that would decide it. ``judged``: ``judge(ev)`` when already computed. Evidence without seeds (the
     paper's points) has none."""
     judged = judge(ev) if judged is None else judged
     if not hasattr(ev, "resampled"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from neft.analysis.results import write_csv
 from neft.report.labels import COMPARISON_LABELS, DATASET_NAMES, MODEL_NAMES, panel_title
 from neft.report.table_writers import latex_table, markdown_lines
 from neft.util.io import atomic_write_text
@@ -38,7 +39,6 @@ def mean_ci_cell(r, digits: int = 2) -> str:
 def write_metric_table(curves, columns, cell, title, label, csv, md, tex, float_format="%.4f", device=None) -> None:
     """Tidy CSV of ``columns`` (every device), and the wide Markdown/LaTeX view built with ``cell`` (``device``
     only, when given: the other cards are the device study's table)."""
-    from neft.analysis.results import write_csv
 
     write_csv(curves[columns], csv, float_format=float_format)
     wide = wide_table(curves if device is None else curves[curves.device == device], cell)
@@ -184,7 +184,6 @@ def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) 
 
 def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
     """Accuracy per device card: rows (pair, method, sigma), one column per device."""
-    from neft.analysis.results import write_csv
 
     columns = KEY_COLUMNS + ["chips", "mean", "std", "ci_low", "ci_high", "p1", "p5"]
     write_csv(curves[columns], csv, float_format="%.4f")
@@ -209,7 +208,6 @@ def write_device_table(curves: pd.DataFrame, csv, md, tex) -> None:
 
 
 def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, labels: dict, csv, runs_csv, md) -> None:
-    from neft.analysis.results import write_csv
 
     write_csv(summary, csv, float_format="%.4f")
     write_csv(per_run, runs_csv, float_format="%.4f")
@@ -236,7 +234,6 @@ def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, label
 
 def write_probe_table(table, labels: dict, csv, md) -> None:
     """The worst-case probe's table (``neft.experiment.handoff.read_probes``): the tidy CSV and its Markdown."""
-    from neft.analysis.results import write_csv
 
     write_csv(table, csv, float_format="%.4f")
     head = ["model / dataset", "device", "σ", "method", "sampled chips", "sampled mean (%)", "sampled 1st pct (%)"]

@@ -1,8 +1,7 @@
 """The worst chips of each method: the tail a mean hides, with each worst chip named so anyone can replay it.
 
-A chip is a seed (``neft.core.mc``): chip k of a sweep is in hand as ``neft.core.mc.export_chip(checkpoint, card,
-sigma, k,
-base_seed=mc.seed)``, the state_dict of the original model with that chip's weights (or replayed in place with
+A chip is a seed (``neft.core.mc``): chip k of a sweep is in hand as ``neft.core.mc.export_chip(checkpoint, card, sigma,
+k, base_seed=mc.seed)``, the state_dict of the original model with that chip's weights (or replayed in place with
 ``ChipEvaluator(..., base_seed=mc.seed).evaluate(sigma, range(k, k + 1))``) on the same device card.
 """
 
@@ -11,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from neft.analysis.results import write_csv
 from neft.experiment.grid import Run, grid_sigmas, point_source
 from neft.report.labels import panel_title
+from neft.report.table_writers import markdown_lines
+from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 
 COLUMNS = (
@@ -85,9 +87,6 @@ def worst_table(chips: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 
 def write_worst_table(table: pd.DataFrame, labels: dict, mc_seed: int, csv, md) -> None:
-    from neft.analysis.results import write_csv
-    from neft.report.table_writers import markdown_lines
-    from neft.util.io import atomic_write_text
 
     write_csv(table, csv, float_format="%.4f")
     head = ["model / dataset", "device", "σ", "method", "seeds x chips", "mean (%)", "1st percentile (%)"]

@@ -2,13 +2,12 @@
 
 A checkpoint written by ``neft.core.train`` is ``{"format": "neft-checkpoint/1", "meta": {...}, "state_dict": {...}}``,
 saved through ``neft.util.io.atomic_torch_save`` and read back through ``neft.util.io.load_tensors``
-(``weights_only=True``):
-the meta holds only strings, numbers, booleans, None, lists and string-keyed mappings. It names the model, width,
-classes, input channels and image size (enough to build the model), the dataset, the method (its config name, kind
-and resolved parameters), the training sigma (in the workflow's spelling, ``neft.util.sigma.format_sigma``), seed and
-device card (with the sha256 of the card file when the workflow trained it), the epochs, the selected epoch and
-the package and torch versions. Nothing in it depends on when or where it was written (no time, no absolute path),
-so two identical trainings still write byte-identical files.
+(``weights_only=True``): the meta holds only strings, numbers, booleans, None, lists and string-keyed mappings. It names
+the model, width, classes, input channels and image size (enough to build the model), the dataset, the method (its
+config name, kind and resolved parameters), the training sigma (in the workflow's spelling,
+``neft.util.sigma.format_sigma``), seed and device card (with the sha256 of the card file when the workflow trained it),
+the epochs, the selected epoch and the package and torch versions. Nothing in it depends on when or where it was written
+(no time, no absolute path), so two identical trainings still write byte-identical files.
 
 Checkpoints written before this format (a bare state_dict) still load: what they are is then read from their path
 (``results/models/<model>/<dataset>/<method>/<device>/sigma~<s>/seed~<n>/model.pt`` or a ladder rung's path), their
@@ -23,7 +22,9 @@ from pathlib import Path
 
 import torch
 
-from neft.util.io import CheckpointError, atomic_torch_save, load_tensors
+from neft.core.data import get_spec
+from neft.core.models import MODELS, build_model
+from neft.util.io import CheckpointError, atomic_torch_save, load_state_dict_strict, load_tensors
 
 FORMAT = "neft-checkpoint/1"
 #: every key a checkpoint written by neft.core.train carries (``card_sha256``, ``paper_sigma``: only some)
@@ -175,7 +176,6 @@ def meta_from_path(path: str | Path, state: dict) -> dict:
 def guess_width(model: str | None, state: dict) -> float | None:
     """An old checkpoint's width: its first convolution's channels over the model's at width 1 (exact for the widths
     the workflow uses, 1/2^k; a width whose channel counts were rounded is not recovered)."""
-    from neft.core.models import MODELS
 
     first = next((v for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 4), None)
     if first is None or model not in MODELS:
@@ -204,7 +204,6 @@ def check_meta(meta: dict, source, **expected) -> None:
 def build_from_meta(meta: dict, registry: dict | None = None, source="checkpoint") -> torch.nn.Module:
     """An untrained model of the checkpoint's architecture. A legacy checkpoint's image size (and any classes or
     channels its tensors did not give) come from its dataset's spec."""
-    from neft.core.models import MODELS, build_model
 
     missing = [k for k in ("model", "width") if meta.get(k) is None]
     if missing:
@@ -215,7 +214,6 @@ def build_from_meta(meta: dict, registry: dict | None = None, source="checkpoint
     if any(v is None for v in shape.values()):
         if not meta.get("dataset"):
             raise CheckpointError(f"{source}: its metadata does not name its dataset (needed for the image size)")
-        from neft.core.data import get_spec
 
         spec = get_spec(meta["dataset"], registry)
         defaults = {"num_classes": spec.num_classes, "in_channels": spec.channels, "image_size": spec.image_size}
@@ -231,7 +229,6 @@ def load_model(path: str | Path, registry: dict | None = None, **overrides) -> t
 
     ``overrides`` (``model``, ``dataset``, ``width``, ...) fill what a legacy checkpoint's path cannot tell; for a
     checkpoint with metadata they must agree with it."""
-    from neft.util.io import load_state_dict_strict
 
     state, meta = load_checkpoint(path)
     given = {k: v for k, v in overrides.items() if v is not None}

@@ -23,6 +23,7 @@ import torch
 import yaml
 
 from neft.util.checks import FREE_PREFIX, DuplicateKeyError, UniqueKeyLoader, check_keys, finite_number, read_text
+from neft.util.io import atomic_write_text
 
 #: Fields every card must define (provenance included: a card without a source is not a device model).
 REQUIRED_FIELDS = (
@@ -340,7 +341,6 @@ class DeviceCard:
         return cls.from_dict(data, source=str(path))
 
     def save(self, path: str | Path) -> None:
-        from neft.util.io import atomic_write_text
 
         atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 

@@ -21,8 +21,12 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from neft.core import devices
+from neft.core.checkpoints import load_model
 from neft.core.devices import DeviceCard
+from neft.core.models import MODELS
 from neft.util.checks import finite_number
+from neft.util.io import CheckpointError
 
 REQUIREMENT = "aihwkit-lightning==2.1.0"
 #: what max|W| is taken over: the whole weight tensor (our device model) or each output channel (row)
@@ -171,15 +175,11 @@ def optimizer(twin: nn.Module, params, lr: float, weight_decay: float) -> torch.
 # -- export ----------------------------------------------------------------------------------------------------------
 def _plain_model(source, model: str | None, dataset: str | None, width: float | None, registry: dict | None):
     """Our model from an ``nn.Module`` (copied) or a checkpoint (built from its metadata, ``neft.core.checkpoints``; an
-    old
-    checkpoint without metadata: from its results path or the arguments, its width from its first convolution)."""
+    old checkpoint without metadata: from its results path or the arguments, its width from its first convolution)."""
     if isinstance(source, nn.Module):
         import copy
 
         return copy.deepcopy(source)
-    from neft.core.checkpoints import load_model
-    from neft.core.models import MODELS
-    from neft.util.io import CheckpointError
 
     path = Path(source)
     try:
@@ -216,7 +216,6 @@ def to_aihwkit_lightning(
     from ``model=``, ``dataset=`` and ``width=``). The result is in eval mode, where aihwkit-lightning adds no
     noise: its clean forward is ours. From here, aihwkit-lightning's ``aihwkit_lightning.nn.export.export_to_aihwkit``
     hands it to the compiled aihwkit."""
-    from neft.core import devices
 
     card = devices.get(card) if isinstance(card, str) else card
     finite_number(sigma, "sigma", minimum=0)

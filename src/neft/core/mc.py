@@ -34,11 +34,14 @@ import torch.fx
 from torch import nn
 from torch.func import functional_call, vmap
 
+from neft.core import devices
+from neft.core.checkpoints import load_model
 from neft.core.devices import DeviceCard
 from neft.core.models import noisy_weight_names
 from neft.core.nonideal import calibrate, converters, read_seed, stuck_seed, stuck_shift
 from neft.util.seeding import derive_seed
 from neft.util.sigma import format_sigma, sigma_float
+from neft.util.stats import ci_half_width
 
 PRECISIONS = ("fp32", "bf16", "tf32")
 
@@ -560,8 +563,6 @@ def export_chip(
     quantisation (of activations) have no state_dict; stuck devices are programmed weights and are exported."""
     from pathlib import Path
 
-    from neft.core import devices
-
     if isinstance(card, Path) or (isinstance(card, str) and (card.endswith((".yaml", ".yml")) or Path(card).is_file())):
         card = DeviceCard.load(card)
     elif isinstance(card, str):
@@ -578,8 +579,6 @@ def export_chip(
     if isinstance(checkpoint, nn.Module):
         model = checkpoint
     else:
-        from neft.core.checkpoints import load_model
-
         model, _ = load_model(checkpoint, registry)
     empty = torch.empty(0)
     ev = ChipEvaluator(
@@ -620,7 +619,6 @@ def _tf32(enabled: bool):
 
 def adaptive_done(accuracies: list[float], adaptive: dict) -> bool:
     """Enough chips: at least ``min_chips`` and a 95 % CI half-width at most ``ci_half_width`` (percentage points)."""
-    from neft.util.stats import ci_half_width
 
     if len(accuracies) < adaptive["min_chips"]:
         return False

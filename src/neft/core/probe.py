@@ -107,27 +107,3 @@ def probe(
         "found_norm_quantile": float(stats.chi2.cdf(best["norm"] ** 2, d)),
         "below_p1": p1 - best["accuracy"],
     }
-
-
-PROBE_COLUMNS = (
-    "model",
-    "dataset",
-    "device",
-    "method",
-    "sigma_train",
-    "sigma_test",
-    "seed",
-    "sampled_chips",
-    "sampled_mean",
-    "sampled_p1",
-    "sampled_worst",
-    "start_chip",
-    "found_accuracy",
-    "below_p1",
-    "found_step",
-    "found_norm",
-    "found_norm_quantile",
-    "radius_quantile",
-    "dims",
-    "steps",
-)

@@ -20,6 +20,7 @@ from neft.core.data import DatasetSpec, Preprocess, Split, preprocess_all
 from neft.core.devices import DeviceCard
 from neft.core.mc import ChipEvaluator
 from neft.core.methods import Method, Step
+from neft.core.methods.neft_loss import resolve_beta
 from neft.core.models import build_model
 from neft.core.noise import NoisyForward
 from neft.util import progress
@@ -233,12 +234,9 @@ def checkpoint_meta(
     model: nn.Module, model_name: str, method: Method, card: DeviceCard, sigma: float, spec, settings: TrainSettings
 ) -> dict:
     """What a trained checkpoint is (``neft.core.checkpoints.META_KEYS`` but the selected epoch): enough to build its
-    model
-    and to name its run; plain values only, nothing that depends on the time or the place it was trained."""
+    model and to name its run; plain values only, nothing that depends on the time or the place it was trained."""
     params = {f.name: getattr(method, f.name) for f in dataclasses.fields(method)}
     if "beta" in params:  # "paper" becomes the paper's number for this model, dataset and method kind
-        from neft.core.methods.neft_loss import resolve_beta
-
         try:
             params["beta"] = resolve_beta(params["beta"], model_name, spec.name, method.kind)
         except ValueError:

@@ -15,6 +15,7 @@ import yaml
 from neft.core.data.registry import DatasetError, DatasetSpec, merged_registry
 from neft.core.devices import DeviceCardError, get, preset_names
 from neft.core.methods import METHODS, build_method
+from neft.core.methods.neft_loss import resolve_beta
 from neft.core.models import MODELS, size_problems
 from neft.experiment import grid
 from neft.experiment.grid import grid_sigmas, train_sigmas
@@ -211,7 +212,6 @@ def expand_beta_sweep(config: dict) -> list[str]:
 def paper_beta_problems(config: dict) -> list[str]:
     """beta 'paper' needs the paper's value for every (model, dataset) the method is trained on (run only on an
     otherwise valid config: it walks the grid)."""
-    from neft.core.methods.neft_loss import resolve_beta
 
     problems, seen = [], set()
     for run in grid.runs(config):

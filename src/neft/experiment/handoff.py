@@ -179,8 +179,7 @@ def read_table(
     remedy: str = REBUILD,
 ) -> pd.DataFrame:
     """Read a CSV a rule wrote whole (``neft.analysis.results.write_csv`` and the job writers end every file with a
-    newline):
-    it must exist, end in a newline (else it was truncated), parse, hold ``columns`` (exactly, in order, with
+    newline): it must exist, end in a newline (else it was truncated), parse, hold ``columns`` (exactly, in order, with
     ``exact``) and at least one row (unless ``allow_empty``: then a blank file is a table with no rows)."""
     path = Path(path)
     columns = list(columns)
@@ -764,6 +763,8 @@ def check_card(path: str | Path, device: str | None = None):
     """A device card a job reads (``DeviceCard.load`` checks its fields): it must be the card of ``device`` (by
     default the device its path names, ``results/devices/<device>/card.yaml``), the name the job's results are
     filed under; chip seeds are derived from the card's name. Returns the card."""
+
+    # here, not at the top: neft.core.devices imports torch, and the table jobs that import this module read no card
     from neft.core.devices import DeviceCard
 
     card = DeviceCard.load(path)
@@ -825,9 +826,33 @@ def check_report_inputs(paths) -> None:
                 raise _error(p, f"expected a YAML mapping, found {type(data).__name__}")
 
 
+#: the columns of a worst-case probe's JSON rows (``workflow/scripts/probe_worst_case.py`` writes them)
+PROBE_COLUMNS = (
+    "model",
+    "dataset",
+    "device",
+    "method",
+    "sigma_train",
+    "sigma_test",
+    "seed",
+    "sampled_chips",
+    "sampled_mean",
+    "sampled_p1",
+    "sampled_worst",
+    "start_chip",
+    "found_accuracy",
+    "below_p1",
+    "found_step",
+    "found_norm",
+    "found_norm_quantile",
+    "radius_quantile",
+    "dims",
+    "steps",
+)
+
+
 def read_probes(paths: list[str]) -> pd.DataFrame:
     """The worst-case probe's JSONs (``neft.core.probe``), each with every field its writer promises."""
-    from neft.core.probe import PROBE_COLUMNS
 
     rows = []
     for p in paths:

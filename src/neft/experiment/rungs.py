@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neft.util.checks import read_text
 from neft.util.sigma import format_sigma
 
 
@@ -109,8 +110,6 @@ def rung_sigma(factor: float, paper_sigma) -> str:
 def read_factor(path) -> float:
     """The factor a ``calibrate_rung_sigma`` job wrote (its JSON), checked: a finite number in (0, 10]."""
     import json
-
-    from neft.util.checks import read_text
 
     text = read_text(path, "sigma factor")
     try:

@@ -21,7 +21,9 @@ from neft.core.data.loader import Preprocess, Split
 from neft.core.mc import ChipEvaluator, McSettings
 from neft.core.methods import build_method
 from neft.core.nonideal import CALIBRATION_IMAGES
+from neft.core.probe import probe
 from neft.core.train import TrainSettings, seeded_model, train
+from neft.experiment import rungs
 from neft.experiment.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
 from neft.experiment.handoff import check_card, check_prepared
 from neft.jobs import keep
@@ -104,8 +106,8 @@ def train_job(
     tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
     device = resolve_device(compute.get("device", "auto"))
     # what the training depends on; a finished one with byte-identical inputs is restored, not repeated
-    # (neft.jobs.keep),
-    # and an interrupted one resumes only from a state written for the same job and card (neft.core.train)
+    # (neft.jobs.keep), and an interrupted one resumes only from a state written for the same job and card
+    # (neft.core.train)
     job = [model, width, dataset, data_cfg, method_kind, method_params, format_sigma(sigma), seed, settings]
     if meta:  # recorded in the checkpoint, so part of what a kept training must match
         job.append(meta)
@@ -331,8 +333,6 @@ def probe_job(
     """The worst-case probe (``neft.core.probe``) on one checkpoint, starting from the worst chip of its main sweep."""
     import pandas as pd
 
-    from neft.core.probe import probe
-
     mc = McSettings.from_params(mc)
     device, _, _, net, test, x = _evaluation_inputs(
         model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
@@ -380,7 +380,6 @@ def calibration_job(
 
     ``evaluation``: what ``_evaluation_inputs`` loads (model, width, dataset, registry, data_path, data_cfg,
     checkpoint, compute)."""
-    from neft.experiment import rungs
 
     mc = McSettings.from_params(mc)
     device, _, _, net, test, x = _evaluation_inputs(**evaluation)

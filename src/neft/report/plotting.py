@@ -16,6 +16,8 @@ import seaborn as sns  # noqa: E402
 if TYPE_CHECKING:
     from neft.core.devices import DeviceCard
 
+from neft.core.fitting import time_since_programming
+from neft.core.methods.neft_loss import resolve_beta
 from neft.report.labels import (  # noqa: E402, F401 - the labels are neft.report.labels'; figures and scripts read them here too
     ACCURACY_BAND,
     ACCURACY_BAND_SPANS,
@@ -28,12 +30,13 @@ from neft.report.labels import (  # noqa: E402, F401 - the labels are neft.repor
     level_label,
     panel_title,
 )
+from neft.util.io import atomic_path
+from neft.util.stats import wilson_interval
 
 
 def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
     """Panel suffix naming NeFT's feedback weights, '(β_OVF = 0.001, β_IRS = 0.01)': the paper's figure writes only
     the two numbers, which a reader cannot decode; here each carries its name. From the methods actually plotted."""
-    from neft.core.methods.neft_loss import resolve_beta
 
     titles = {}
     for model, dataset in curves[["model", "dataset"]].drop_duplicates().itertuples(index=False):
@@ -54,8 +57,7 @@ def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
 
 def paper_points(curves: pd.DataFrame, reference: pd.DataFrame, methods: dict, sigma_scale: float) -> pd.DataFrame:
     """The paper's plotted points (``neft.analysis.scorecard.load_reference``) of the methods and panels in ``curves``,
-    on
-    our sigma axis (ours = sigma_scale x the paper's), labelled like our methods so each gets its colour and
+    on our sigma axis (ours = sigma_scale x the paper's), labelled like our methods so each gets its colour and
     marker. Columns: model, dataset, label, sigma (float), value."""
     kinds = {spec["kind"]: m for m, spec in methods.items()}
     ref = reference[reference.method.isin(kinds)].copy()
@@ -68,7 +70,6 @@ def paper_points(curves: pd.DataFrame, reference: pd.DataFrame, methods: dict, s
 
 def save(fig, paths: list[str | Path]) -> None:
     """Save without timestamps in the files so reruns give identical PDFs/PNGs where the backend allows it."""
-    from neft.util.io import atomic_path
 
     for p in paths:
         with atomic_path(p) as tmp:
@@ -177,8 +178,7 @@ def plot_accuracy(curves, paths, note=None, titles=None, device=None, reference=
 def plot_uncertainty(curves, paths, note=None, titles=None, device=None) -> None:
     """Expected KL divergence in units of 1e-2 nats, as in the paper's figure, with the chip-bootstrap band
     (``ekl_ci_low``/``ekl_ci_high``, ``neft.analysis.results.ekl_interval``; ``UNCERTAINTY_BAND``) where the sweeps
-    computed
-    one."""
+    computed one."""
     band = ("ekl_ci_low", "ekl_ci_high")
     has_band = all(c in curves for c in band) and curves[list(band)].notna().any().all()
     plot_curves(
@@ -402,7 +402,6 @@ def plot_convergence(summary: pd.DataFrame, labels: dict, paths: list[str | Path
     """Fraction of seeds that converged, per method and training sigma, with Wilson's 95 % binomial interval
     (``neft.util.stats.wilson_interval``) as error bars; counts written above each bar's interval, a 0 % bar marked by a
     dot at 0 (a bar of height 0 is invisible). The legend sits right of the panels."""
-    from neft.util.stats import wilson_interval
 
     sns.set_theme(style="whitegrid", context="paper")
     panels = list(summary[["model", "dataset"]].drop_duplicates().itertuples(index=False))
@@ -603,9 +602,6 @@ def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], card
     (bars), with the sigma_d of the NeFT convention that reproduces the device as a dotted line and the fit's r^2
     in the title. Panels run in time since programming (``time_since_programming``); cards without a time first,
     in the order given."""
-    from neft.core.fitting import (
-        time_since_programming,  # here, not at the top: neft.core.fitting imports torch (devices)
-    )
 
     if not fit_tables:
         raise ValueError("plot_fits: no fit tables to draw")

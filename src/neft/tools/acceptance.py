@@ -30,6 +30,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neft.analysis.results import read_chips
+from neft.core.data.registry import get_spec
+from neft.core.data.synthetic import write_all
+from neft.core.models import build_model
+from neft.experiment import rungs as ladder
+from neft.experiment.config import validate_config
+from neft.experiment.grid import Run, evaluations, runs
+from neft.jobs.runs import mc_job, train_job
+from neft.report.table_writers import markdown_lines
+from neft.tools.bench import macs_per_image
+from neft.util.stats import ci_half_width
+
 REPO = Path(__file__).resolve().parents[3]
 TEST_PRESET = REPO / "config/presets/test.yaml"
 SMOKE_PRESET = REPO / "config/presets/paper-smoke.yaml"
@@ -78,7 +90,6 @@ class Checks:
         return all(r["ok"] for r in self.rows)
 
     def table(self) -> str:
-        from neft.report.table_writers import markdown_lines
 
         rows = []
         for r in self.rows:
@@ -112,8 +123,6 @@ def workflow_scale(work: Path, preset: Path, device: str, cores: int, gpu_jobs: 
     extra = work / "device.yaml"
     extra.write_text(f"compute: {{device: {device}}}\n")
     if preset == SMOKE_PRESET:
-        from neft.core.data.synthetic import write_all
-
         write_all(work / "resources/synthetic")  # where the preset's datasets.*.path points, relative to work
     t0 = time.perf_counter()
     # several small GPU jobs share the one GPU (the default profile allows one at a time: right for real jobs)
@@ -169,10 +178,6 @@ def _mc(smoke: Path, device: str, chips: int, out_csv: Path) -> list[float]:
     """Monte-Carlo of the smoke run's ``MC_RUN`` checkpoint on ``device`` (the workflow's own job function)."""
     import yaml
 
-    from neft.analysis.results import read_chips
-    from neft.experiment.grid import Run
-    from neft.jobs.runs import mc_job
-
     model, dataset, method, card, sigma, seed = MC_RUN
     cfg = yaml.safe_load(SMOKE_PRESET.read_text())
     run = Run(model, dataset, method, card, sigma, seed)
@@ -198,8 +203,6 @@ def _mc(smoke: Path, device: str, chips: int, out_csv: Path) -> list[float]:
 
 def mc_cpu_vs_device(smoke: Path, device: str, chips: int, tmp: Path) -> dict:
     import numpy as np
-
-    from neft.util.stats import ci_half_width
 
     cpu = _mc(smoke, "cpu", chips, tmp / "mc_cpu.csv")
     dev = _mc(smoke, device, chips, tmp / "mc_device.csv")
@@ -227,8 +230,6 @@ def deterministic_training(smoke: Path, device: str, tmp: Path) -> dict:
     ``compute.deterministic``. (ResNet-18 and IRS use adaptive average pooling, whose CUDA backward has no
     deterministic kernel: compute.deterministic makes it warn, and such trainings may differ in the last bits.)"""
     import yaml
-
-    from neft.jobs.runs import train_job
 
     cfg = yaml.safe_load(SMOKE_PRESET.read_text())
     paths = []
@@ -287,8 +288,6 @@ DATASET_IMAGES = {
 def _merged(*files: Path) -> dict:
     import yaml
 
-    from neft.experiment.config import validate_config
-
     def merge(a: dict, b: dict) -> dict:
         out = dict(a)
         for k, v in b.items():
@@ -312,11 +311,6 @@ def paper_cost(smoke: Path, bench_json: Path) -> dict:
     (103 % for VGG-8, docs/performance.md); on a GPU it is an assumption, not yet measured for whole models.
     """
     import pandas as pd
-
-    from neft.core.data.registry import get_spec
-    from neft.core.models import build_model
-    from neft.experiment.grid import evaluations, runs
-    from neft.tools.bench import macs_per_image
 
     paper, smoke_cfg = _merged(REPO / "config/presets/paper.yaml"), _merged(SMOKE_PRESET)
     rate = float(json.loads(bench_json.read_text())["limits"]["conv3x3_fp32_gflops"]) * 1e9 / 2  # MAC/s
@@ -380,10 +374,6 @@ def ladder_cost(presets: list[Path], mac_rate: float, method_factors: dict | Non
     forward MACs per image at the rung's width x the method's cost factor x training images + 2 passes over the
     test set); per sweep, forward MACs x chips x test images; per width, the sigma rule's sweep (every factor, at
     most). ``presets`` are merged over config/config.yaml in order; ``mac_rate`` in MAC/s."""
-    from neft.core.data.registry import get_spec
-    from neft.core.models import build_model
-    from neft.experiment import rungs as ladder
-    from neft.tools.bench import macs_per_image
 
     cfg = _merged(*presets)
     study = cfg["scale_study"]
@@ -431,7 +421,6 @@ def ladder_cost(presets: list[Path], mac_rate: float, method_factors: dict | Non
 
 def _ladder_cost_main(presets: list[Path], rates: list[float]) -> int:
     """Print the ladder estimate at each rate (GMAC/s): ``--ladder-cost`` needs no GPU and runs nothing."""
-    from neft.report.table_writers import markdown_lines
 
     for rate in rates:
         est = ladder_cost(presets, rate * 1e9)

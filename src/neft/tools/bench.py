@@ -1,11 +1,10 @@
 """Benchmark suite: Monte-Carlo throughput against the authors' evaluation loop, the machine's measured limits,
 training step cost per method, and the workflow's own overhead, all measured side by side in one run.
 
-    python -m neft.tools.bench            # the full suite on this machine (CPU: about 10 minutes)
-    python -m neft.tools.bench --quick    # small sizes (about a minute); what CI runs as a smoke test
-    python -m neft.tools.bench --json out.json
-    python -m neft.tools.bench --chips-per-pass-only    # only chips/s for mc.chips_per_pass K = 1, 8, 32 (GPU
-    acceptance)
+    python -m neft.tools.bench            # the full suite on this machine (CPU: about 10 minutes) python -m
+    neft.tools.bench --quick    # small sizes (about a minute); what CI runs as a smoke test python -m neft.tools.bench
+    --json out.json python -m neft.tools.bench --chips-per-pass-only    # only chips/s for mc.chips_per_pass K = 1, 8,
+    32 (GPU acceptance)
     python -m neft.tools.bench --aihwkit-only           # only our training steps against aihwkit-lightning's
 
 Ratios are what to read: absolute numbers move with the machine's load; ratios are measured in the same process,
@@ -30,15 +29,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from neft.core import devices
-from neft.core.checkpoints import load_checkpoint, save_checkpoint
+from neft.core import devices, interop
+from neft.core.checkpoints import load_checkpoint, load_model, save_checkpoint
+from neft.core.data import Preprocess, preprocess_all
 from neft.core.mc import ChipEvaluator, _conv_relu, adaptive_done, can_fuse_conv_relu
 from neft.core.methods import build_method
 from neft.core.methods.base import Step
 from neft.core.models import build_model, noisy_weight_names
 from neft.core.noise import NoisyForward
+from neft.jobs.runs import load_splits, prepare_job
 from neft.util.perf import GLIBC_DEFAULT_MMAP_THRESHOLD, TUNED_MMAP_THRESHOLD, set_mmap_threshold, tune_process
 from neft.util.stats import ci_half_width
+from neft.workflow.warmstart import ENV_SOCKET, WarmServer
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -414,9 +416,6 @@ def bf16_accuracy_check(device, chips: int) -> dict | None:
     data = REPO / "results/data/mnist/prepared.pt"
     if not (ckpt.exists() and data.exists()):
         return None
-    from neft.core.checkpoints import load_model
-    from neft.core.data import Preprocess, preprocess_all
-    from neft.jobs.runs import load_splits
 
     spec, splits = load_splits("mnist", {}, str(data), {"test_subset": 2000})
     net, _ = load_model(ckpt)  # its architecture and width from its metadata
@@ -478,7 +477,6 @@ def aihwkit_case(width: float, batch: int, steps: int, device, rounds: int = 3) 
     round-robin in one process: W/ Noise (ours: ``noise_injection``; theirs: ``aihwkit_hwa``'s twin and
     ``AnalogOptimizer``), and our OVF step (four noisy forwards, one backward) against four of its noisy forwards
     with one backward. ``x_ours`` > 1 means ours is faster. None when aihwkit-lightning is not installed."""
-    from neft.core import interop
 
     if not interop.available():
         return None
@@ -559,7 +557,6 @@ def workflow_overhead() -> dict:
         out["dag_build_ok"] = proc.returncode == 0
         jobs = re.findall(r"^total\s+(\d+)\s*$", proc.stdout + proc.stderr, flags=re.M)
         out["paper_preset_jobs"] = int(jobs[0]) if jobs else None
-        from neft.jobs.runs import prepare_job
 
         data = Path(tmp) / "mnist.pt"
         prepare_job("mnist", {}, str(data), str(Path(tmp) / "dl"), False, log=lambda m: None)
@@ -583,10 +580,8 @@ def workflow_overhead() -> dict:
 
 def warm_start_overhead(tmp: Path, repeat: int = 3) -> dict:
     """A job script that imports what a training job imports and the first optimiser step pulls in (torch._dynamo),
-    started cold (a new interpreter, as Snakemake starts it) and warm (handed to neft.workflow.warmstart's server),
-    side by
-    side; the server's own start is paid once per workflow run."""
-    from neft.workflow.warmstart import ENV_SOCKET, WarmServer
+    started cold (a new interpreter, as Snakemake starts it) and warm (handed to neft.workflow.warmstart's server), side
+    by side; the server's own start is paid once per workflow run."""
 
     script = tmp / "job.py"
     script.write_text(

@@ -1,4 +1,7 @@
-"""Files that are either complete or absent: atomic writes and safe checkpoint loading."""
+"""Files that are either complete or absent: atomic writes and safe checkpoint loading.
+
+torch is imported by the two functions that need it, so the table jobs, which import this module for its atomic
+writes, start without it."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def _umask() -> int:
@@ -51,6 +56,8 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_torch_save(obj, path: str | Path) -> None:
     """Serialised in memory first: torch.save names the archive's inner folder after the file it writes, and the
     temporary name is random, so writing the bytes ourselves keeps equal tensors byte-identical on disk."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     with atomic_path(path) as tmp:
@@ -94,6 +101,8 @@ def load_tensors(path: str | Path, map_location="cpu"):
         raise CheckpointError(f"cannot load {path}: it is a directory, expected a torch file")
     if not os.access(path, os.R_OK):
         raise CheckpointError(f"cannot load {path}: permission denied (cannot read the file)")
+    import torch
+
     try:
         with warnings.catch_warnings():
             # torch warns that its restricted unpickler may not know protocol 4+ opcodes: the scan below names them

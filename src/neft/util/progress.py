@@ -46,8 +46,7 @@ def describe_log(log: str | os.PathLike) -> tuple[str, str]:
 def write_atomic(path: Path, text: str) -> None:
     """``text`` to ``path`` through a temporary file in the same folder and a rename: a reader sees the old file or
     the new one, never part of one. No fsync (unlike ``neft.util.io.atomic_write_text``): a progress file is advisory
-    and
-    rewritten every second, and this module must not import torch."""
+    and rewritten every second, and this module must not import torch."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from neft.core.devices import DeviceCard, DeviceCardError
+
 #: (glob under the working directory, what the file is)
 CHECKED = (
     ("results/data/*/prepared.pt", "prepared dataset"),
@@ -34,7 +36,6 @@ def torch_file_problem(path: Path) -> str | None:
 
 
 def card_problem(path: Path) -> str | None:
-    from neft.core.devices import DeviceCard, DeviceCardError
 
     try:
         DeviceCard.load(path)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from neft.core.devices import DeviceCard
+from neft.core.methods.neft_loss import resolve_beta
 from neft.core.noise import NoisyForward
 
 
@@ -26,7 +27,6 @@ class Step:
 
     def beta(self, value, kind: str) -> float:
         """A method's beta: a number, or ``"paper"`` for the paper's value for this (model, dataset, kind)."""
-        from neft.core.methods.neft_loss import resolve_beta
 
         return resolve_beta(value, self.model_name, self.dataset, kind)
 
