@@ -75,3 +75,29 @@ def rehearsal(tmp_path_factory):
     cmd += ["--cores", "2", "--chips", "20", "--skip-test-scale"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=2400)
     return work, proc
+
+
+#: the job functions' former keyword names, for tests that vary one input at a time: (spec field, or paths field)
+_JOB_FIELDS = {"data_cfg": "data"}
+_PATH_FIELDS = {
+    "data_path": "data",
+    "card_path": "card",
+    "checkpoint": "checkpoint",
+    "out_model": "model",
+    "out_log": "log",
+    "state_path": "state",
+    "out_csv": "chips",
+    "out_stats": "stats",
+    "sampled_csv": "sampled",
+    "out_json": "out",
+}
+
+
+def job_and_paths(job_cls, paths_cls, kw: dict):
+    """(job spec, paths, log) from one flat dict of a job's inputs, so a test case can override any one of them:
+    ``mc_job(*job_and_paths(EvalJob, EvalPaths, base | {"checkpoint": bad}))``."""
+    kw = dict(kw)
+    log = kw.pop("log", print)
+    paths = {_PATH_FIELDS[k]: kw.pop(k) for k in list(kw) if k in _PATH_FIELDS}
+    job = {_JOB_FIELDS.get(k, k): v for k, v in kw.items()}
+    return job_cls(**job), paths_cls(**paths), log

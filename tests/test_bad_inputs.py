@@ -35,10 +35,11 @@ from neft.core.devices import DeviceCardError
 from neft.core.fitting import DeviceDataError, fit_file
 from neft.core.train import seeded_model
 from neft.experiment.config import ConfigError, validate_config
+from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs.runs import mc_job, prepare_job, train_job
 from neft.util.io import CheckpointError, atomic_torch_save
 
-from .conftest import REPO, SCHEMA, load_config, snakemake
+from .conftest import REPO, SCHEMA, job_and_paths, load_config, snakemake
 
 TEST_PRESET = "config/presets/test.yaml"
 MNIST_FILES = (
@@ -335,7 +336,7 @@ def run_mc(env: Env, **over):
         out_csv=str(env.path("out/mc/test~0.1.csv")),
         out_stats=str(env.path("out/mc/test~0.1.json")),
     )
-    return mc_job(**(kw | over))
+    return mc_job(*job_and_paths(EvalJob, EvalPaths, kw | over))
 
 
 def run_train(env: Env, **over):
@@ -351,7 +352,7 @@ def run_train(env: Env, **over):
         out_log=str(out / "train_log.csv"),
         state_path=str(out / "resume_state.pt"),
     )
-    return train_job(**(kw | over))
+    return train_job(*job_and_paths(TrainJob, TrainPaths, kw | over))
 
 
 def run_prepare(env: Env, registry: dict, tag: str):

@@ -13,10 +13,12 @@ from neft.core import checkpoints, devices
 from neft.core.checkpoints import FORMAT, META_KEYS, LegacyCheckpointWarning, load_checkpoint, save_checkpoint
 from neft.core.data import get_spec
 from neft.core.train import seeded_model
+from neft.experiment.job_specs import TrainJob, TrainPaths
 from neft.jobs import keep
 from neft.jobs.runs import load_model, prepare_job, train_job
 from neft.util.io import CheckpointError, atomic_torch_save, load_tensors
 
+from .conftest import job_and_paths
 from .test_bad_inputs import DATA_CFG, SETTINGS  # one epoch on 128 MNIST images
 
 
@@ -52,7 +54,7 @@ def train_run(inputs, folder: str, log=lambda m: None, **over):
         log=log,
         meta={"method": "ovf_b0"},
     )
-    train_job(**(kw | over))
+    train_job(*job_and_paths(TrainJob, TrainPaths, kw | over))
     return run / "model.pt"
 
 

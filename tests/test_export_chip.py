@@ -19,7 +19,8 @@ import yaml
 from neft.core import devices
 from neft.core.checkpoints import load_checkpoint, load_model
 from neft.core.data import Preprocess, preprocess_all
-from neft.core.mc import WORKFLOW_MC_SEED, ChipEvaluator, export_chip
+from neft.core.mc import WORKFLOW_MC_SEED, ChipEvaluator, McSettings, export_chip
+from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs.runs import load_splits, mc_job, prepare_job, train_job
 
 from .conftest import SCHEMA
@@ -50,35 +51,19 @@ def trained(tmp_path_factory) -> Trained:
     card = root / "results/devices/RRAM4/card.yaml"  # s > 1: the middle levels are noisier
     devices.get("RRAM4").save(card)
     run = root / "results/models/vgg8/mnist/noise_injection/RRAM4/sigma~0.05/seed~0"
-    common = dict(model="vgg8", width=0.0625, dataset="mnist", registry={}, data_path=str(data), data_cfg=DATA_CFG)
-    compute = {"device": "cpu", "threads": 1}
-    train_job(
+    common = dict(model="vgg8", width=0.0625, dataset="mnist", data=DATA_CFG, compute={"device": "cpu", "threads": 1})
+    job = TrainJob(
         **common,
         method_kind="noise_injection",
-        method_params={},
-        card_path=str(card),
         sigma=SIGMA,
         seed=0,
         settings=SETTINGS | {"epochs": 3, "eval_batch_size": 256},
-        compute=compute,
-        out_model=str(run / "model.pt"),
-        out_log=str(run / "train_log.csv"),
-        log=lambda m: None,
         meta={"method": "noise_injection"},
     )
+    train_job(job, TrainPaths(str(data), str(card), str(run / "model.pt"), str(run / "train_log.csv")), lambda m: None)
     out = root / "results/mc/vgg8/mnist/noise_injection/RRAM4/sigma~0.05/seed~0/test~0.05.csv"
-    mc_job(
-        **common,
-        checkpoint=str(run / "model.pt"),
-        card_path=str(card),
-        sigma_test=SIGMA,
-        mc=MC,
-        compute=compute,
-        keys={"seed": 0},
-        out_csv=str(out),
-        out_stats=str(out.with_suffix(".json")),
-        log=lambda m: None,
-    )
+    paths = EvalPaths(str(data), str(run / "model.pt"), str(card), chips=str(out), stats=str(out.with_suffix(".json")))
+    mc_job(EvalJob(**common, sigma_test=SIGMA, mc=MC, keys={"seed": 0}), paths, lambda m: None)
     spec, splits = load_splits("mnist", {}, str(data), DATA_CFG)
     test = splits["test"]
     x = preprocess_all(test, Preprocess(spec, torch.device("cpu")), torch.device("cpu"))
@@ -97,7 +82,9 @@ def plain_forward(trained: Trained, state: dict) -> torch.Tensor:
 def folded_logits(trained: Trained, chip: int, **options) -> torch.Tensor:
     """The MC path's logits of ``chip`` (BN folded, oneDNN conv+ReLU, channels_last: the workflow's defaults)."""
     net, _ = load_model(trained.checkpoint)
-    ev = ChipEvaluator(net, devices.get("RRAM4"), trained.x, trained.y, batch_size=100, base_seed=MC["seed"], **options)
+    ev = ChipEvaluator(
+        net, devices.get("RRAM4"), trained.x, trained.y, McSettings(batch_size=100, seed=MC["seed"]), **options
+    )
     ev.set_sigma(SIGMA)
     ev.load_chip(chip)
     return torch.cat([logits for _, logits, _ in ev.logits()])
@@ -144,7 +131,9 @@ def test_the_export_has_the_checkpoints_keys_and_unfolded_bitwise_weights(traine
     chip = export_chip(trained.checkpoint, "RRAM4", float(SIGMA), 5)  # a preset's name and a float sigma: same chip
     assert list(chip) == list(state)  # BatchNorm included, the original model's keys
     net, _ = load_model(trained.checkpoint)
-    ev = ChipEvaluator(net, devices.get("RRAM4"), trained.x[:1], trained.y[:1], fold_bn=False, base_seed=MC["seed"])
+    ev = ChipEvaluator(
+        net, devices.get("RRAM4"), trained.x[:1], trained.y[:1], McSettings(fold_bn=False, seed=MC["seed"])
+    )
     ev.set_sigma(SIGMA)
     ev.load_chip(5)
     for name, tensor in state.items():
@@ -171,7 +160,7 @@ def test_cards_with_non_weight_non_idealities_are_refused_and_stuck_devices_are_
     stuck = dataclasses.replace(card, stuck_fraction=0.02)
     chip = export_chip(trained.checkpoint, stuck, SIGMA, 1)
     net, _ = load_model(trained.checkpoint)
-    ev = ChipEvaluator(net, stuck, trained.x[:1], trained.y[:1], fold_bn=False, base_seed=MC["seed"])
+    ev = ChipEvaluator(net, stuck, trained.x[:1], trained.y[:1], McSettings(fold_bn=False, seed=MC["seed"]))
     ev.set_sigma(SIGMA)
     ev.load_chip(1)
     assert all(torch.equal(chip[n], ev.live[n].detach()) for n in ev.layers)

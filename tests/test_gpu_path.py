@@ -15,7 +15,7 @@ import sys
 import torch
 
 from neft.core.devices import get
-from neft.core.mc import ChipEvaluator, _conv_relu, can_fuse_conv_relu
+from neft.core.mc import ChipEvaluator, McSettings, _conv_relu, can_fuse_conv_relu
 from neft.core.models import build_model
 
 from .conftest import REPO, snakemake
@@ -53,7 +53,9 @@ def test_conv_relu_fusion_is_for_cpus_only():
     model = build_model("vgg8", 10, 1, 32, 0.0625).eval()
     x, y = torch.randn(4, 1, 32, 32), torch.zeros(4, dtype=torch.long)
     assert _fused(ChipEvaluator(model, get("RRAM1"), x, y)) == can_fuse_conv_relu(torch.device("cpu"))
-    assert not _fused(ChipEvaluator(model, get("RRAM1"), x, y, precision="bf16"))  # autocast would be bypassed
+    assert not _fused(
+        ChipEvaluator(model, get("RRAM1"), x, y, McSettings(precision="bf16"))
+    )  # autocast would be bypassed
 
 
 def test_training_images_move_to_the_device_once(monkeypatch, tmp_path):
@@ -61,7 +63,7 @@ def test_training_images_move_to_the_device_once(monkeypatch, tmp_path):
     from neft.core.data.loader import Split
     from neft.core.data.registry import get_spec
     from neft.core.methods import build_method
-    from neft.core.train import TrainSettings, seeded_model, train
+    from neft.core.train import TrainData, Training, TrainOutputs, TrainSettings, seeded_model, train
 
     moved = []
     original = Split.to
@@ -78,16 +80,10 @@ def test_training_images_move_to_the_device_once(monkeypatch, tmp_path):
     settings = TrainSettings(epochs=2, batch_size=4, lr=1e-3, selection_split="val", selection_chips=0)
     train(
         net,
-        build_method("noise_injection", {}),
-        get("RRAM1"),
-        0.1,
-        {"train": split, "val": split},
-        spec,
+        Training("vgg8", build_method("noise_injection", {}), get("RRAM1"), 0.1),
+        TrainData(spec, {"train": split, "val": split}, torch.device("cpu")),
         settings,
-        model_name="vgg8",
-        device=torch.device("cpu"),
-        out_model=tmp_path / "m.pt",
-        out_log=tmp_path / "l.csv",
+        TrainOutputs(tmp_path / "m.pt", tmp_path / "l.csv"),
     )
     assert moved == [(16, torch.device("cpu"))]  # the train split, once for two epochs of four batches
 

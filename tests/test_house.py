@@ -92,3 +92,9 @@ def test_import_linter_contract_is_kept():
     assert exe, "import-linter is in requirements/lock.txt: lint-imports must be installed beside this Python"
     run = subprocess.run([exe, "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and "1 kept, 0 broken" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def test_house_check_passes_on_this_package(capsys):
+    """``tools/house.py --check`` as CI runs it: no circle, no upward import, every module in a layer, few and
+    explained function-level imports, and no function outside ``tools`` with more than 8 parameters."""
+    assert house.main(["--package", str(REPO / "src/neft"), "--check"]) == 0, capsys.readouterr().err

@@ -187,15 +187,17 @@ def test_aihwkit_hwa_resumes_to_the_same_model(tmp_path):
 
 def test_aihwkit_hwa_with_its_extras_trains(tmp_path):
     from neft.core.methods.aihwkit_hwa import AihwkitHWA  # noqa: F401  (registered kind)
-    from neft.core.train import TrainSettings, train
+    from neft.core.train import TrainData, Training, TrainOutputs, TrainSettings, train
     from tests.test_train import toy_splits
 
     method = build_method("aihwkit_hwa", {"clip_sigma": 2.5, "input_range": True, "dac_bits": 6, "adc_bits": 8})
     rows = train(
-        seeded_model("vgg8", SPEC, 0.0625, seed=1), method, RRAM1, 0.1, toy_splits(), SPEC,
-        TrainSettings(epochs=1, batch_size=32, seed=1, selection_chips=1), model_name="vgg8",
-        device=torch.device("cpu"), out_model=tmp_path / "m.pt", out_log=tmp_path / "l.csv",
-    )  # fmt: skip
+        seeded_model("vgg8", SPEC, 0.0625, seed=1),
+        Training("vgg8", method, RRAM1, 0.1),
+        TrainData(SPEC, toy_splits(), torch.device("cpu")),
+        TrainSettings(epochs=1, batch_size=32, seed=1, selection_chips=1),
+        TrainOutputs(tmp_path / "m.pt", tmp_path / "l.csv"),
+    )
     state, _ = load_checkpoint(tmp_path / "m.pt")
     load_state_dict_strict(seeded_model("vgg8", SPEC, 0.0625, seed=0), state, "m.pt")  # the input ranges stay out
     assert np.isfinite(rows[0]["loss"])

@@ -8,6 +8,7 @@ from neft.core import devices
 from neft.core.mc import (
     ChipEvaluator,
     ChipStats,
+    McSettings,
     _conv_relu,
     can_fuse_conv_relu,
     chip_seed,
@@ -81,7 +82,7 @@ def test_chip_weights_equal_perturb_with_the_chip_seed():
     card = devices.get("RRAM4")
     model = trained_like(VGG8(10, 1, 32, 0.125))
     ev = ChipEvaluator(
-        model, card, torch.randn(4, 1, 32, 32), torch.zeros(4, dtype=torch.long), fold_bn=False, base_seed=3
+        model, card, torch.randn(4, 1, 32, 32), torch.zeros(4, dtype=torch.long), McSettings(fold_bn=False, seed=3)
     )
     ev.set_sigma(0.2)
     ev.load_chip(5)
@@ -95,8 +96,8 @@ def test_folded_and_unfolded_chips_agree():
     card = devices.get("RRAM1")
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(64, 1, 32, 32), torch.randint(0, 10, (64,))
-    a = ChipEvaluator(model, card, x, y, fold_bn=True).evaluate(0.1, 4)
-    b = ChipEvaluator(model, card, x, y, fold_bn=False).evaluate(0.1, 4)
+    a = ChipEvaluator(model, card, x, y, McSettings(fold_bn=True)).evaluate(0.1, 4)
+    b = ChipEvaluator(model, card, x, y, McSettings(fold_bn=False)).evaluate(0.1, 4)
     for ra, rb in zip(a.rows, b.rows):
         assert abs(ra["correct"] - rb["correct"]) <= 1  # a borderline example may flip on rounding
         assert ra["confidence"] == pytest.approx(rb["confidence"], abs=1e-3)
@@ -117,7 +118,7 @@ def test_sigma_zero_runs_one_forward_for_all_chips_after_a_noisy_sweep():
     weights left noisy by a previous sweep are reset first."""
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(50, 1, 32, 32), torch.randint(0, 10, (50,))
-    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=20)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(batch_size=20))
     ev.evaluate(0.3, 2)  # leaves the last chip's noisy weights in place
     calls = []
     ev.forward = lambda xb, f=ev.forward: calls.append(len(xb)) or f(xb)
@@ -133,8 +134,8 @@ def test_chips_do_not_depend_on_batch_size_or_order():
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(60, 1, 32, 32), torch.randint(0, 10, (60,))
     card = devices.get("FeFET2")
-    a = ChipEvaluator(model, card, x, y, batch_size=60).evaluate(0.1, range(0, 4))
-    b = ChipEvaluator(model, card, x, y, batch_size=7).evaluate(0.1, [3, 2])
+    a = ChipEvaluator(model, card, x, y, McSettings(batch_size=60)).evaluate(0.1, range(0, 4))
+    b = ChipEvaluator(model, card, x, y, McSettings(batch_size=7)).evaluate(0.1, [3, 2])
     assert [r["correct"] for r in a.rows[2:]][::-1] == [r["correct"] for r in b.rows]
 
 
@@ -206,10 +207,10 @@ def test_adaptive_chips_are_a_prefix_of_the_fixed_run():
 def test_bf16_option_runs_and_unknown_precision_is_refused():
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(16, 1, 32, 32), torch.randint(0, 10, (16,))
-    rows = ChipEvaluator(model, devices.get("RRAM1"), x, y, precision="bf16").evaluate(0.1, 2).rows
+    rows = ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(precision="bf16")).evaluate(0.1, 2).rows
     assert len(rows) == 2 and all(0 <= r["accuracy"] <= 100 for r in rows)
     with pytest.raises(ValueError, match="fp32, bf16"):
-        ChipEvaluator(model, devices.get("RRAM1"), x, y, precision="fp16")
+        ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(precision="fp16"))
 
 
 def test_allocator_threshold_is_accepted_by_glibc():
@@ -231,7 +232,9 @@ def test_tf32_option_switches_tensor_cores_for_the_forward_only(precision, tf32)
     default = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = not tf32  # the opposite, on purpose
     try:
-        ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, fold_bn=False, fuse=False, precision=precision)
+        ev = ChipEvaluator(
+            model, devices.get("RRAM1"), x, y, McSettings(fold_bn=False, precision=precision), fuse=False
+        )
         ev.evaluate(0.1, 2)
         assert len(seen) == 3 and all(flags == (tf32, tf32) for flags in seen[1:])  # seen[0]: class count, outside
         assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (not tf32, not tf32)
@@ -260,11 +263,11 @@ def _assert_rows_close(got, want):
 def test_chips_per_pass_rows_equal_the_one_chip_path(build):
     model, x, y = _small(build)
     card = devices.get("RRAM1")
-    ref = ChipEvaluator(model, card, x, y, batch_size=16, fuse=False).evaluate(0.2, 7)
-    fused = ChipEvaluator(model, card, x, y, batch_size=16).evaluate(0.2, 7)  # the default path on CPUs
+    ref = ChipEvaluator(model, card, x, y, McSettings(batch_size=16), fuse=False).evaluate(0.2, 7)
+    fused = ChipEvaluator(model, card, x, y, McSettings(batch_size=16)).evaluate(0.2, 7)  # the default path on CPUs
     u = ref.uncertainty()
     for k in (1, 3, 4):  # 7 chips: 3 -> blocks 3, 3, 1; 4 -> 4, 3 (a partial last block)
-        got = ChipEvaluator(model, card, x, y, batch_size=16, chips_per_pass=k).evaluate(0.2, 7)
+        got = ChipEvaluator(model, card, x, y, McSettings(batch_size=16, chips_per_pass=k)).evaluate(0.2, 7)
         _assert_rows_close(got.rows, ref.rows)
         if k == 1:  # K = 1 is the one-chip path itself, bitwise
             pd.testing.assert_frame_equal(pd.DataFrame(got.rows), pd.DataFrame(fused.rows), check_exact=True)
@@ -278,8 +281,8 @@ def test_a_block_holds_each_chip_s_own_noisy_weights_bitwise():
     """Slice j of the stack is chip j exactly as the one-chip path draws it (same seeds, same eps layout)."""
     model, x, y = _small(VGG8)
     card = devices.get("RRAM4")
-    one = ChipEvaluator(model, card, x, y, base_seed=5, fuse=False)
-    many = ChipEvaluator(model, card, x, y, base_seed=5, chips_per_pass=3)
+    one = ChipEvaluator(model, card, x, y, McSettings(seed=5), fuse=False)
+    many = ChipEvaluator(model, card, x, y, McSettings(seed=5, chips_per_pass=3))
     one.set_sigma(0.2)
     many.set_sigma(0.2)
     many.load_block([4, 9, 2])
@@ -292,7 +295,7 @@ def test_a_block_holds_each_chip_s_own_noisy_weights_bitwise():
 
 def test_chips_per_pass_runs_one_forward_per_block_and_batch():
     model, x, y = _small(VGG8)
-    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=20, chips_per_pass=4)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(batch_size=20, chips_per_pass=4))
     calls, block = [], ev.forward_block
 
     def counted(stacked, fixed, xb):
@@ -310,22 +313,24 @@ def test_chips_per_pass_runs_one_forward_per_block_and_batch():
 def test_adaptive_chips_per_pass_is_a_prefix_of_the_fixed_run(k):
     model, x, y = _small(VGG8)  # base seed 0: chips whose adaptive stop falls inside a block
     card = devices.get("RRAM1")
-    fixed = ChipEvaluator(model, card, x, y, fuse=False, base_seed=0).evaluate(0.2, 30)
-    ev = ChipEvaluator(model, card, x, y, chips_per_pass=k, base_seed=0)
+    fixed = ChipEvaluator(model, card, x, y, McSettings(seed=0), fuse=False).evaluate(0.2, 30)
+    ev = ChipEvaluator(model, card, x, y, McSettings(chips_per_pass=k, seed=0))
     rule = {"ci_half_width": 8.0, "min_chips": 5}
     adaptive = ev.evaluate(0.2, 30, adaptive=rule)
     n = len(adaptive.rows)
     assert 5 <= n < 30 and n % k  # it stops inside a block: the block's later chips are computed, then dropped
-    assert n == len(ChipEvaluator(model, card, x, y, fuse=False, base_seed=0).evaluate(0.2, 30, adaptive=rule).rows)
+    assert n == len(
+        ChipEvaluator(model, card, x, y, McSettings(seed=0), fuse=False).evaluate(0.2, 30, adaptive=rule).rows
+    )
     _assert_rows_close(adaptive.rows, fixed.rows[:n])
     # the sums stop with the rows, even inside a block: the statistics are those of the first n fixed chips
-    prefix = ChipEvaluator(model, card, x, y, fuse=False, base_seed=0).evaluate(0.2, n).uncertainty()
+    prefix = ChipEvaluator(model, card, x, y, McSettings(seed=0), fuse=False).evaluate(0.2, n).uncertainty()
     assert adaptive.uncertainty()["ekl"] == pytest.approx(prefix["ekl"], rel=1e-5)
 
 
 def test_chips_per_pass_at_sigma_zero_keeps_the_one_forward_shortcut():
     model, x, y = _small(ResNet18)
-    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=20, chips_per_pass=4)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(batch_size=20, chips_per_pass=4))
     ev.evaluate(0.3, 5)  # a noisy sweep first
     calls = []
     ev.forward = lambda xb, f=ev.forward: calls.append(len(xb)) or f(xb)
@@ -345,8 +350,8 @@ def test_chips_per_pass_precision_options(precision):
     model, x, y = _small(VGG8)
     card = devices.get("RRAM1")
     seen = []
-    ref = ChipEvaluator(model, card, x, y, precision=precision).evaluate(0.1, 5).rows
-    ev = ChipEvaluator(model, card, x, y, precision=precision, chips_per_pass=4)
+    ref = ChipEvaluator(model, card, x, y, McSettings(precision=precision)).evaluate(0.1, 5).rows
+    ev = ChipEvaluator(model, card, x, y, McSettings(precision=precision, chips_per_pass=4))
     ev.model.get_submodule("classifier.3").register_forward_hook(
         lambda _m, _i, out: seen.append((out.dtype, torch.backends.cudnn.allow_tf32))
     )
@@ -366,10 +371,10 @@ def test_chips_per_pass_is_validated_and_refuses_fusion():
     model, x, y = _small(VGG8)
     for bad in (0, -1, 2.0, True):
         with pytest.raises(ValueError, match="chips_per_pass"):
-            ChipEvaluator(model, devices.get("RRAM1"), x, y, chips_per_pass=bad)
+            ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(chips_per_pass=bad))
     with pytest.raises(ValueError, match="vmap"):
-        ChipEvaluator(model, devices.get("RRAM1"), x, y, chips_per_pass=2, fuse=True)
+        ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(chips_per_pass=2), fuse=True)
     assert not any(
         n.target is _conv_relu
-        for n in ChipEvaluator(model, devices.get("RRAM1"), x, y, chips_per_pass=2).model.graph.nodes
+        for n in ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(chips_per_pass=2)).model.graph.nodes
     )

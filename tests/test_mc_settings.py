@@ -38,10 +38,18 @@ def test_every_presets_mc_section_builds_settings_that_hold_it_whole(presets):
 
 
 def test_the_python_apis_chip_defaults_are_the_workflows():
-    ev = inspect.signature(ChipEvaluator.__init__).parameters
-    assert ev["base_seed"].default == McSettings.seed == WORKFLOW_MC_SEED
-    assert ev["batch_size"].default == McSettings.batch_size and ev["fold_bn"].default == McSettings.fold_bn
-    assert inspect.signature(export_chip).parameters["base_seed"].default == McSettings.seed
+    """``ChipEvaluator`` without settings takes ``McSettings()``: the workflow's seed, batch size, BN folding and
+    bootstrap; ``export_chip``'s seed is the workflow's too."""
+    import torch
+
+    from neft.core import devices
+    from neft.core.models import build_model
+
+    assert inspect.signature(ChipEvaluator.__init__).parameters["settings"].default is None
+    net = build_model("vgg8", 10, 1, 32, 0.0625)
+    ev = ChipEvaluator(net, devices.get("RRAM1"), torch.zeros(2, 1, 32, 32), torch.zeros(2, dtype=torch.long))
+    assert (ev.base_seed, ev.batch_size, ev.ekl_bootstrap) == (McSettings.seed, McSettings.batch_size, 100)
+    assert McSettings.seed == WORKFLOW_MC_SEED == inspect.signature(export_chip).parameters["base_seed"].default
 
 
 def test_a_rule_slice_without_an_option_means_it_is_off():

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from neft.core.devices import DeviceCard, DeviceCardError, get
-from neft.core.mc import ChipEvaluator
+from neft.core.mc import ChipEvaluator, McSettings
 from neft.core.models import VGG8
 from neft.core.nonideal import calibrate, converters, device_digits, quantize, stuck_shift
 
@@ -41,8 +41,8 @@ def test_a_card_with_every_non_ideality_off_gives_the_same_rows_and_file():
     assert replace(off, stuck_high=0.5).to_dict() == card.to_dict()  # nothing new in the card file either
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(20, 1, 32, 32), torch.randint(0, 10, (20,))
-    a = ChipEvaluator(model, card, x, y, batch_size=10).evaluate(0.1, 3).rows
-    b = ChipEvaluator(model, off, x, y, batch_size=10).evaluate(0.1, 3).rows
+    a = ChipEvaluator(model, card, x, y, McSettings(batch_size=10)).evaluate(0.1, 3).rows
+    b = ChipEvaluator(model, off, x, y, McSettings(batch_size=10)).evaluate(0.1, 3).rows
     assert same(a, b)
 
 
@@ -62,24 +62,24 @@ def test_read_noise_changes_between_passes_and_not_between_reruns():
     x = torch.cat([xa, xa])  # two test batches holding the same images: two reads of one chip
     y = torch.zeros(8, dtype=torch.long)
     card = replace(get("RRAM1"), read_noise=0.05)
-    ev = ChipEvaluator(model, card, x, y, batch_size=4, fold_bn=False)
+    ev = ChipEvaluator(model, card, x, y, McSettings(batch_size=4, fold_bn=False))
     ev.set_sigma(0.05)
     ev.load_chip(7)
     (_, first, _), (_, second, _) = list(ev.logits())
     assert not torch.equal(first, second)  # a fresh read per pass
-    again = ChipEvaluator(model, card, x, y, batch_size=4, fold_bn=False)
+    again = ChipEvaluator(model, card, x, y, McSettings(batch_size=4, fold_bn=False))
     again.set_sigma(0.05)
     again.load_chip(7)
     (_, first2, _), (_, second2, _) = list(again.logits())
     assert torch.equal(first, first2) and torch.equal(second, second2)  # the same chip replays its reads exactly
     # the programmed chip is what the reads scatter around: without read noise both batches agree
-    quiet = ChipEvaluator(model, get("RRAM1"), x, y, batch_size=4, fold_bn=False)
+    quiet = ChipEvaluator(model, get("RRAM1"), x, y, McSettings(batch_size=4, fold_bn=False))
     quiet.set_sigma(0.05)
     quiet.load_chip(7)
     (_, q1, _), (_, q2, _) = list(quiet.logits())
     assert torch.equal(q1, q2)
     # read noise makes even sigma-0 chips differ from one another (no shared clean forward)
-    rows = ChipEvaluator(model, card, x, y, batch_size=4, fold_bn=False).evaluate(0, 4).rows
+    rows = ChipEvaluator(model, card, x, y, McSettings(batch_size=4, fold_bn=False)).evaluate(0, 4).rows
     assert len({r["confidence"] for r in rows}) > 1
 
 
@@ -167,7 +167,7 @@ def test_stuck_chips_are_seeded_per_chip_and_change_accuracy():
     model = trained_like(VGG8(10, 1, 32, 0.125))
     x, y = torch.randn(20, 1, 32, 32), torch.randint(0, 10, (20,))
     card = replace(get("RRAM1"), stuck_fraction=0.2)
-    ev = ChipEvaluator(model, card, x, y, fold_bn=False)
+    ev = ChipEvaluator(model, card, x, y, McSettings(fold_bn=False))
     ev.set_sigma(0)
     ev.load_chip(0)
     a = {n: p.detach().clone() for n, p in ev.live.items()}
@@ -184,7 +184,7 @@ def test_converters_need_calibration_and_one_chip_per_pass():
     with pytest.raises(ValueError, match="calibration"):
         ChipEvaluator(model, replace(get("RRAM1"), adc_bits=4), x, y)
     with pytest.raises(ValueError, match="chips_per_pass"):
-        ChipEvaluator(model, replace(get("RRAM1"), read_noise=0.1), x, y, chips_per_pass=4)
+        ChipEvaluator(model, replace(get("RRAM1"), read_noise=0.1), x, y, McSettings(chips_per_pass=4))
     rows = ChipEvaluator(model, replace(get("RRAM1"), adc_bits=4, dac_bits=4), x, y, calibration=x).evaluate(0.1, 2)
     assert len(rows.rows) == 2
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from neft.core.devices import get
-from neft.core.mc import ChipEvaluator
+from neft.core.mc import ChipEvaluator, McSettings
 from neft.core.probe import probe
 
 
@@ -29,7 +29,7 @@ def fragile_model(d: int = 64):
 
 def test_the_probe_finds_a_typical_norm_chip_below_the_sampled_first_percentile():
     model, x, y = fragile_model()
-    ev = ChipEvaluator(model, get("RRAM1"), x, y, batch_size=100, fold_bn=False, fuse=False)
+    ev = ChipEvaluator(model, get("RRAM1"), x, y, McSettings(batch_size=100, fold_bn=False), fuse=False)
     sigma = 0.1
     sampled = [r["accuracy"] for r in ev.evaluate(sigma, 200).rows]
     start = int(np.argmin(sampled))
@@ -44,11 +44,11 @@ def test_the_probe_is_deterministic_and_refuses_non_idealities():
     from dataclasses import replace
 
     model, x, y = fragile_model()
-    ev = ChipEvaluator(model, get("RRAM1"), x, y, batch_size=100, fold_bn=False, fuse=False)
+    ev = ChipEvaluator(model, get("RRAM1"), x, y, McSettings(batch_size=100, fold_bn=False), fuse=False)
     sampled = [r["accuracy"] for r in ev.evaluate(0.1, 20).rows]
     a = probe(ev, 0.1, sampled, start_chip=0, steps=5)
     b = probe(ev, 0.1, sampled, start_chip=0, steps=5)
     assert a == b
-    noisy = ChipEvaluator(model, replace(get("RRAM1"), read_noise=0.1), x, y, fold_bn=False)
+    noisy = ChipEvaluator(model, replace(get("RRAM1"), read_noise=0.1), x, y, McSettings(fold_bn=False))
     with pytest.raises(ValueError, match="programming variation only"):
         probe(noisy, 0.1, sampled, start_chip=0)

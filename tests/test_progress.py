@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from neft.core import devices
-from neft.core.mc import ChipEvaluator
+from neft.core.mc import ChipEvaluator, McSettings
 from neft.core.models import VGG8
 from neft.util import progress
 from neft.util.progress import ROOT, Reporter, progress_path
@@ -231,7 +231,7 @@ def test_training_and_mc_report_progress_and_their_results_do_not_change(job_dir
     model, x, y = VGG8(10, 1, 32, 0.125).eval(), torch.randn(16, 1, 32, 32), torch.randint(0, 10, (16,))
     counts = []
     for k in (1, 2):
-        ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, batch_size=8, chips_per_pass=k)
+        ev = ChipEvaluator(model, devices.get("RRAM1"), x, y, McSettings(batch_size=8, chips_per_pass=k))
         counts.append([])
         rows = ev.evaluate(0.1, 5, on_chip=counts[-1].append).rows
         pd.testing.assert_frame_equal(pd.DataFrame(rows), pd.DataFrame(ev.evaluate(0.1, 5).rows))

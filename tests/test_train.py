@@ -7,7 +7,7 @@ from neft.core.data import DatasetSpec, Split
 from neft.core.methods import build_method
 from neft.core.methods.base import Step
 from neft.core.noise import NoisyForward
-from neft.core.train import TrainSettings, seeded_model, train
+from neft.core.train import TrainData, Training, TrainOutputs, TrainSettings, seeded_model, train
 from neft.util.io import load_state_dict_strict
 
 SPEC = DatasetSpec.from_dict(
@@ -32,20 +32,14 @@ def toy_splits(n=96):
     return {"train": Split(x, y), "val": Split(x[:32], y[:32]), "test": Split(x[:32], y[:32])}
 
 
-def run(tmp_path, method="noise_injection", epochs=2, sigma=0.05, batch_size=32, **kw):
+def run(tmp_path, method="noise_injection", epochs=2, sigma=0.05, batch_size=32, state_path=None, fingerprint="", **kw):
     model = seeded_model("vgg8", SPEC, 0.0625, seed=1)
     rows = train(
         model,
-        build_method(method),
-        devices.get("RRAM1"),
-        sigma,
-        toy_splits(),
-        SPEC,
+        Training("vgg8", build_method(method), devices.get("RRAM1"), sigma),
+        TrainData(SPEC, toy_splits(), torch.device("cpu")),
         TrainSettings(epochs=epochs, batch_size=batch_size, lr=1e-3, seed=1, selection_chips=1),
-        model_name="vgg8",
-        device=torch.device("cpu"),
-        out_model=tmp_path / "model.pt",
-        out_log=tmp_path / "log.csv",
+        TrainOutputs(tmp_path / "model.pt", tmp_path / "log.csv", state_path, fingerprint),
         **kw,
     )
     return rows, load_checkpoint(tmp_path / "model.pt")[0]

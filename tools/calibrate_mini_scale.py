@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from neft.core.devices import get
+from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs.runs import mc_job, prepare_job, train_job
 
 
@@ -39,32 +40,15 @@ def main() -> None:
     tag = f"w{a.width}_e{a.epochs}_{a.method}_s{a.sigma}" + (f"_n{a.train_subset}" if a.train_subset else "")
     data_cfg = {"split_seed": 0, "test_subset": a.test_subset, "train_subset": a.train_subset}
     compute = {"device": "cpu", "threads": a.threads}
-    common = dict(model="vgg8", width=a.width, dataset="mnist", registry={}, data_path=str(data), data_cfg=data_cfg)
-    rows = train_job(
-        **common,
-        method_kind=a.method,
-        method_params={},
-        card_path=str(card),
-        sigma=a.sigma,
-        seed=0,
-        settings={"epochs": a.epochs, "lr": a.lr, "selection_chips": 2},
-        compute=compute,
-        out_model=str(out / f"{tag}.pt"),
-        out_log=str(out / f"{tag}.log.csv"),
-    )
+    common = dict(model="vgg8", width=a.width, dataset="mnist", data=data_cfg, compute=compute)
+    settings = {"epochs": a.epochs, "lr": a.lr, "selection_chips": 2}
+    job = TrainJob(**common, method_kind=a.method, sigma=a.sigma, seed=0, settings=settings)
+    rows = train_job(job, TrainPaths(str(data), str(card), str(out / f"{tag}.pt"), str(out / f"{tag}.log.csv")))
     result = {"tag": tag, "train_seconds": sum(r["seconds"] for r in rows), "accuracy": {}}
     for s in a.eval_sigmas.split(","):
-        summary = mc_job(
-            **common,
-            checkpoint=str(out / f"{tag}.pt"),
-            card_path=str(card),
-            sigma_test=s,
-            mc={"chips": a.chips, "seed": 1},
-            compute=compute,
-            keys={},
-            out_csv=str(out / f"{tag}.mc_{s}.csv"),
-            out_stats=str(out / f"{tag}.mc_{s}.json"),
-        )
+        job = EvalJob(**common, sigma_test=s, mc={"chips": a.chips, "seed": 1})
+        csv, stats = str(out / f"{tag}.mc_{s}.csv"), str(out / f"{tag}.mc_{s}.json")
+        summary = mc_job(job, EvalPaths(str(data), str(out / f"{tag}.pt"), str(card), chips=csv, stats=stats))
         import pandas as pd
 
         acc = pd.read_csv(out / f"{tag}.mc_{s}.csv")["accuracy"]

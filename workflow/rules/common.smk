@@ -8,7 +8,10 @@ import neft.experiment.configfiles
 import neft.experiment.grid
 import neft.experiment.rungs
 import neft.util.sigma
+from neft.core.data.loader import DataSpec
+from neft.core.mc import McSettings
 from neft.experiment.config import ConfigError, validate_config
+from neft.util.perf import ComputeSpec
 
 try:
     # the config files again, with the checks Snakemake's reader does not make (neft.experiment.configfiles says which);
@@ -62,10 +65,7 @@ def gpu_request():
 
 def data_slice(wildcards):
     """The data settings a job depends on (and nothing else, so unrelated edits do not rerun it)."""
-    return {
-        k: config["data"][k]
-        for k in ("split_seed", "val_size", "train_subset", "val_subset", "test_subset")
-    }
+    return DataSpec.from_params(config["data"]).params()
 
 
 def registry_slice(wildcards):
@@ -85,31 +85,13 @@ def method_slice(wildcards):
 
 def mc_slice(wildcards):
     """MC settings that change the chips' numbers; options at their defaults are left out, so enabling nothing
-    new never reruns finished sweeps."""
-    mc = config["mc"]
-    out = {k: mc[k] for k in ("chips", "seed", "batch_size", "fold_bn")}
-    if mc["precision"] != "fp32":
-        out["precision"] = mc["precision"]
-    if mc["compile"]:
-        out["compile"] = True
-    if mc["chips_per_pass"] != 1:
-        out["chips_per_pass"] = mc["chips_per_pass"]
-    if mc["ekl_bootstrap"]:
-        out["ekl_bootstrap"] = mc[
-            "ekl_bootstrap"
-        ]  # adds the expected KL's chip-bootstrap error to each sweep
-    if mc["adaptive"]["enabled"]:
-        del out["chips"]  # adaptive.max_chips takes its place, so chips changes nothing then
-        out["adaptive"] = mc["adaptive"]
-    return out
+    new never reruns finished sweeps (``McSettings.params``)."""
+    return McSettings.from_config(config["mc"]).params()
 
 
 def compute_slice(wildcards):
     """Device and threads; deterministic only when on (so finished jobs stay fresh when it is off)."""
-    out = {k: config["compute"][k] for k in ("device", "threads")}
-    if config["compute"]["deterministic"]:
-        out["deterministic"] = True
-    return out
+    return ComputeSpec.from_params(config["compute"]).params()
 
 
 def trained_model(wildcards):

@@ -6,6 +6,7 @@ from neft.workflow.warmstart import delegate
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 from neft.analysis.scorecard import load_reference  # noqa: E402
+from neft.experiment.job_specs import EvalJob, EvalPaths  # noqa: E402
 from neft.jobs.runs import calibration_job, job_log  # noqa: E402
 from neft.util.sigma import format_sigma  # noqa: E402
 
@@ -26,25 +27,19 @@ def main(smk) -> None:
             f"{smk.input.reference}: no paper value for {p.reference_kind} on {pair['model']}/{pair['dataset']} at "
             f"sigma {rule['reference_sigma']} (scale_study.sigma_rule.reference_sigma)"
         )
-    calibration_job(
-        evaluation={
-            "model": pair["model"],
-            "width": p.model["width"],
-            "dataset": pair["dataset"],
-            "registry": p.registry,
-            "data_path": smk.input.data,
-            "data_cfg": p.data,
-            "checkpoint": smk.input.model,
-            "compute": p.compute,
-        },
-        card_path=smk.input.card,
-        rule=rule,
-        target=float(at["value"].iloc[0]),
+    job = EvalJob(
+        model=pair["model"],
+        width=p.model["width"],
+        dataset=pair["dataset"],
+        sigma_test=rule["reference_sigma"],
         mc=p.mc,
-        out_json=smk.output.factor,
-        out_sweep=smk.output.sweep,
-        log=log,
+        registry=p.registry,
+        data=p.data,
+        compute=p.compute,
     )
+    i, o = smk.input, smk.output
+    paths = EvalPaths(i.data, i.model, i.card, out=o.factor, sweep=o.sweep)
+    calibration_job(job, paths, rule, float(at["value"].iloc[0]), log)
 
 
 if __name__ == "__main__":

@@ -36,10 +36,11 @@ def mean_ci_cell(r, digits: int = 2) -> str:
     return f"{r.mean:.{digits}f}" + ("" if pd.isna(half) else f" ± {half:.{digits}f}")
 
 
-def write_metric_table(curves, columns, cell, title, label, csv, md, tex, float_format="%.4f", device=None) -> None:
+def write_metric_table(curves, columns, cell, caption, out, float_format="%.4f", device=None) -> None:
     """Tidy CSV of ``columns`` (every device), and the wide Markdown/LaTeX view built with ``cell`` (``device``
-    only, when given: the other cards are the device study's table)."""
-
+    only, when given: the other cards are the device study's table). ``caption``: (title, LaTeX label); ``out``:
+    the (CSV, Markdown, LaTeX) paths."""
+    (title, label), (csv, md, tex) = caption, out
     write_csv(curves[columns], csv, float_format=float_format)
     wide = wide_table(curves if device is None else curves[curves.device == device], cell)
     atomic_write_text(md, to_markdown(wide, title))
@@ -90,7 +91,7 @@ def write_accuracy_table(curves: pd.DataFrame, csv, md, tex, device=None) -> Non
     )
     if device:
         title += f" ({device})"
-    write_metric_table(curves, columns, mean_ci_cell, title, "tab:accuracy", csv, md, tex, device=device)
+    write_metric_table(curves, columns, mean_ci_cell, (title, "tab:accuracy"), (csv, md, tex), device=device)
 
 
 def write_uncertainty_table(curves: pd.DataFrame, csv, md, tex) -> None:
@@ -99,9 +100,8 @@ def write_uncertainty_table(curves: pd.DataFrame, csv, md, tex) -> None:
         "Expected KL divergence (1e-2 nats): E_x E_chip KL(mean softmax || chip softmax), per training seed over its "
         f"chips, averaged over seeds; {sample_size(curves)}"
     )
-    write_metric_table(
-        curves, columns, lambda r: f"{100 * r.ekl:.3f}", title, "tab:uncertainty", csv, md, tex, float_format="%.6g"
-    )
+    cell = lambda r: f"{100 * r.ekl:.3f}"  # noqa: E731
+    write_metric_table(curves, columns, cell, (title, "tab:uncertainty"), (csv, md, tex), float_format="%.6g")
 
 
 def write_confidence_table(curves: pd.DataFrame, csv, md, tex) -> None:
@@ -111,11 +111,8 @@ def write_confidence_table(curves: pd.DataFrame, csv, md, tex) -> None:
         curves,
         columns,
         lambda r: f"{r.confidence:.3f} / {r.confidence_correct:.3f}",
-        title,
-        "tab:confidence",
-        csv,
-        md,
-        tex,
+        (title, "tab:confidence"),
+        (csv, md, tex),
     )
 
 
@@ -143,7 +140,7 @@ def write_variance_table(curves: pd.DataFrame, csv, md, tex) -> None:
         "Std of accuracy (points) between training seeds / within a seed over chips (between-seed share of the "
         "variance); – where one seed was trained"
     )
-    write_metric_table(variance_split(curves), columns, _variance_cell, title, "tab:variance", csv, md, tex)
+    write_metric_table(variance_split(curves), columns, _variance_cell, (title, "tab:variance"), (csv, md, tex))
 
 
 def write_ablation_markdown(decomp: pd.DataFrame, sweep: pd.DataFrame, md, tex) -> None:

@@ -277,15 +277,16 @@ def fit_device(
     bits_per_weight: int = DEFAULT_BITS_PER_WEIGHT,
     middle_band: tuple[float, float] = DEFAULT_MIDDLE_BAND,
     middle_fraction: float = DEFAULT_MIDDLE_FRACTION,
-    s_min: float = 1e-2,
-    s_max: float = 1e2,
+    s_bounds: tuple[float, float] = (1e-2, 1e2),
 ) -> tuple[DeviceCard, pd.DataFrame]:
     """Fit one device's per-level statistics (rows of ``read_level_stats``) to a NeFT card named ``name``.
 
     Middle levels are those whose nominal position l / (L - 1) lies strictly inside ``middle_band`` (levels 1 and 2
     of a 2-bit device), the same rule the card applies to |w| / max|W|. ``source``/``provenance`` default to what
-    ``read_level_stats`` stored in ``stats.attrs``. Returns the card and the per-level fit table.
+    ``read_level_stats`` stored in ``stats.attrs``. ``s_bounds``: the range the middle-level multiplier s is fitted
+    in. Returns the card and the per-level fit table.
     """
+    s_min, s_max = s_bounds
     source = source if source is not None else stats.attrs.get("source", "<table>")
     provenance = provenance if provenance is not None else stats.attrs.get("provenance", {})
     missing = [c for c in STATS_COLUMNS if c not in stats.columns and c != "device"]
@@ -354,8 +355,11 @@ def fit_device(
 
     citation = provenance.get("citation") or provenance.get("text") or "not given in the data file"
     at_bound = s in (s_min, s_max) and not (s_min == s_max)
+    # the card's description names the module as it was called when the fitted cards were first written
+    # (neft.fitting, now neft.core.fitting), so a refitted card, and every checkpoint recording its sha256, stays
+    # byte-identical
     notes = (
-        f"Fitted by neft.core.fitting from the per-level std of device {source_device!r} ({n_levels} levels, "
+        f"Fitted by neft.fitting from the per-level std of device {source_device!r} ({n_levels} levels, "
         f"{stats.attrs.get('format', 'stats')} format): least squares of r_l = std_l / (g_max - g_min) against "
         f"sigma' (levels outside the middle band {list(middle_band)}) and s * sigma' (inside), closed form"
         + (f", s held at its bound {s:g}" if at_bound else "")

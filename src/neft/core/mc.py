@@ -268,6 +268,24 @@ class McSettings:
             return mc
         return cls.from_config({"ekl_bootstrap": 0, **dict(mc)})
 
+    def params(self) -> dict:
+        """The rule params Snakemake tracks for a Monte-Carlo job: the settings that change the chips' numbers, with
+        every option at its off value left out, so turning nothing new on never reruns finished sweeps (and an
+        adaptive count replaces ``chips``, which then changes nothing). :meth:`from_params` reads them back."""
+        out = {"chips": self.chips, "seed": self.seed, "batch_size": self.batch_size, "fold_bn": self.fold_bn}
+        if self.precision != "fp32":
+            out["precision"] = self.precision
+        if self.compile:
+            out["compile"] = True
+        if self.chips_per_pass != 1:
+            out["chips_per_pass"] = self.chips_per_pass
+        if self.ekl_bootstrap:
+            out["ekl_bootstrap"] = self.ekl_bootstrap  # the expected KL's chip-bootstrap error in each sweep
+        if self.adaptive_enabled:
+            del out["chips"]
+            out["adaptive"] = self.adaptive
+        return out
+
     @property
     def adaptive_enabled(self) -> bool:
         return bool(self.adaptive.get("enabled"))
@@ -287,18 +305,22 @@ class ChipEvaluator:
         card: DeviceCard,
         x: torch.Tensor,
         y: torch.Tensor,
-        batch_size: int = McSettings.batch_size,
-        fold_bn: bool = McSettings.fold_bn,
-        base_seed: int = McSettings.seed,
-        device: torch.device | str = "cpu",
-        precision: str = "fp32",
-        compile: bool = False,
+        settings: McSettings | None = None,
+        *,
         fuse: bool | None = None,
-        chips_per_pass: int = 1,
         seed_name: str | None = None,
         calibration: torch.Tensor | None = None,
-        ekl_bootstrap: int = 0,  # 0 here (no bootstrap), the workflow passes mc.ekl_bootstrap (McSettings: 100)
     ) -> None:
+        """``model`` on chips of ``card``, tested on images ``x`` (preprocessed) with labels ``y``, on ``x``'s device.
+        ``settings``: the Monte-Carlo settings (``McSettings``: batch size, BN folding, chip seed, precision,
+        compilation, chips per pass, expected-KL bootstrap), the workflow's defaults when None, so the same settings
+        draw the workflow's chips. ``fuse``: the oneDNN conv+ReLU fusion (None: where it helps); ``seed_name``: the
+        card name chip seeds derive from (another card's, to evaluate its chips under a changed card);
+        ``calibration``: images that fix DAC/ADC ranges (cards with converter bits)."""
+        settings = McSettings() if settings is None else settings
+        batch_size, fold_bn, base_seed = settings.batch_size, settings.fold_bn, settings.seed
+        precision, compile, chips_per_pass = settings.precision, settings.compile, settings.chips_per_pass
+        ekl_bootstrap, device = settings.ekl_bootstrap, x.device
         if precision not in PRECISIONS:
             raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
         if isinstance(chips_per_pass, bool) or not isinstance(chips_per_pass, int) or chips_per_pass < 1:
@@ -537,7 +559,6 @@ def export_chip(
     device: torch.device | str = "cpu",
     seed_name: str | None = None,
     seed_sigma=None,
-    registry: dict | None = None,
 ) -> dict[str, torch.Tensor]:
     """The state_dict of chip ``chip``: the original model's keys (BatchNorm included), its CIM weights programmed
     with the chip's noise, every other tensor the checkpoint's. ``model.load_state_dict(export_chip(...));
@@ -545,7 +566,8 @@ def export_chip(
     ``base_seed`` (the workflow's ``mc.seed``, default 2023, :data:`WORKFLOW_MC_SEED`).
 
     ``checkpoint``: a checkpoint path (its model is built from its metadata, ``neft.core.checkpoints``) or a trained
-    ``nn.Module``. ``card``: a ``DeviceCard``, a card file (``results/devices/<d>/card.yaml``) or a preset's name.
+    ``nn.Module`` (a checkpoint of a dataset outside the built-in registry: ``load_model(path, registry)`` first).
+    ``card``: a ``DeviceCard``, a card file (``results/devices/<d>/card.yaml``) or a preset's name.
     ``device``: where the noise is drawn. The MC job draws it on its own device (``compute.device``), and a CUDA
     generator draws other numbers than the CPU's for the same seed, so a chip of a sweep run on a GPU is exported with
     ``device="cuda"``; the tensors returned are on the CPU either way. ``seed_name``, ``seed_sigma``: as in
@@ -579,19 +601,10 @@ def export_chip(
     if isinstance(checkpoint, nn.Module):
         model = checkpoint
     else:
-        model, _ = load_model(checkpoint, registry)
-    empty = torch.empty(0)
-    ev = ChipEvaluator(
-        model,
-        card,
-        empty,
-        empty.long(),
-        fold_bn=False,
-        fuse=False,
-        base_seed=base_seed,
-        device=device,
-        seed_name=seed_name,
-    )
+        model, _ = load_model(checkpoint)
+    empty = torch.empty(0, device=device)  # the evaluator draws its chips on its images' device
+    chips = McSettings(seed=base_seed, fold_bn=False, ekl_bootstrap=0)
+    ev = ChipEvaluator(model, card, empty, empty.long(), chips, fuse=False, seed_name=seed_name)
     ev.set_sigma(sigma, seed_sigma)
     ev.load_chip(chip)
     state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

@@ -18,7 +18,7 @@ from torch import nn
 from neft.core import checkpoints
 from neft.core.data import DatasetSpec, Preprocess, Split, preprocess_all
 from neft.core.devices import DeviceCard
-from neft.core.mc import ChipEvaluator
+from neft.core.mc import ChipEvaluator, McSettings
 from neft.core.methods import Method, Step
 from neft.core.methods.neft_loss import resolve_beta
 from neft.core.models import build_model
@@ -74,27 +74,53 @@ def clean_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return 100.0 * int(correct) / len(y)
 
 
+@dataclass(frozen=True)
+class Training:
+    """What is trained: the model's registry name (``neft.core.models``), the method, the device card whose noise it
+    trains under, and the training sigma."""
+
+    model_name: str
+    method: Method
+    card: DeviceCard
+    sigma: float
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """The dataset's spec, its splits (``train``, ``val``, ``test``) and the device the training runs on."""
+
+    spec: DatasetSpec
+    splits: dict[str, Split]
+    device: torch.device
+
+
+@dataclass(frozen=True)
+class TrainOutputs:
+    """Where a training writes: the checkpoint (``model``), its log (CSV), and the resume state it keeps while it runs
+    (``state``; None: no resume), which it resumes from only when written with the same ``fingerprint``. ``meta``:
+    what the checkpoint records beyond :func:`checkpoint_meta` (the config's method name, the card file's digest;
+    they override)."""
+
+    model: str | Path
+    log: str | Path
+    state: str | Path | None = None
+    fingerprint: str = ""
+    meta: dict | None = None
+
+
 def train(
     model: nn.Module,
-    method: Method,
-    card: DeviceCard,
-    sigma: float,
-    splits: dict[str, Split],
-    spec: DatasetSpec,
+    training: Training,
+    data: TrainData,
     settings: TrainSettings,
-    *,
-    model_name: str,
-    device: torch.device,
-    out_model: str | Path,
-    out_log: str | Path,
-    state_path: str | Path | None = None,
-    fingerprint: str = "",
+    out: TrainOutputs,
     log: Callable[[str], None] = print,
-    meta: dict | None = None,
 ) -> list[dict]:
-    """Train ``model`` with ``method`` at device noise ``sigma``; write the selected epoch's state_dict as a
-    checkpoint that says what it is (``neft.core.checkpoints``): :func:`checkpoint_meta` and ``meta`` (the caller's
-    additions, e.g. the config's method name and the card file's digest; they override)."""
+    """Train ``model`` (``training``: with its method at its card's noise and sigma) on ``data``; write the selected
+    epoch's state_dict as a checkpoint that says what it is (``neft.core.checkpoints``), and the log."""
+    model_name, method, card, sigma = training.model_name, training.method, training.card, training.sigma
+    spec, splits, device = data.spec, data.splits, data.device
+    out_model, out_log, state_path, fingerprint, meta = out.model, out.log, out.state, out.fingerprint, out.meta
     # built before the first epoch: a value the checkpoint cannot hold fails now, not after the training
     about = checkpoints.plain(checkpoint_meta(model, model_name, method, card, sigma, spec, settings) | (meta or {}))
     model = model.to(device)
@@ -171,15 +197,10 @@ def train(
         clean = clean_accuracy(model, sel_x, sel_y, settings.eval_batch_size)
         noisy_acc = clean
         if sigma > 0 and settings.selection_chips > 0:
-            ev = ChipEvaluator(
-                model,
-                card,
-                sel_x,
-                sel_y,
-                batch_size=settings.eval_batch_size,
-                base_seed=derive_seed(settings.seed, "selection chips"),
-                device=device,
+            chips = McSettings(
+                batch_size=settings.eval_batch_size, seed=derive_seed(settings.seed, "selection chips"), ekl_bootstrap=0
             )
+            ev = ChipEvaluator(model, card, sel_x, sel_y, chips)
             noisy_acc = sum(r["accuracy"] for r in ev.evaluate(sigma, settings.selection_chips).rows)
             noisy_acc /= settings.selection_chips
         row = {

@@ -1,5 +1,7 @@
-"""One function per workflow job (prepare, train, Monte-Carlo), taking plain values so that Snakemake scripts are
-thin adapters and every job can also be run, tested and debugged from Python."""
+"""One function per workflow job (prepare, train, Monte-Carlo, probe, sigma calibration). Each takes its job spec and
+its paths whole (``neft.experiment.job_specs``: ``TrainJob``/``TrainPaths``, ``EvalJob``/``EvalPaths``), so the
+Snakemake scripts are thin adapters (``train_rule``, ``eval_rule``) and every job can also be run, tested and
+debugged from Python."""
 
 from __future__ import annotations
 
@@ -16,20 +18,21 @@ from pathlib import Path
 import torch
 
 from neft.core.checkpoints import check_meta, load_checkpoint
-from neft.core.data import get_spec, load_prepared, make_splits, prepare_dataset, preprocess_all
-from neft.core.data.loader import Preprocess, Split
+from neft.core.data import get_spec, load_prepared, prepare_dataset, preprocess_all
+from neft.core.data.loader import DataSpec, Preprocess, Split
 from neft.core.mc import ChipEvaluator, McSettings
 from neft.core.methods import build_method
 from neft.core.nonideal import CALIBRATION_IMAGES
 from neft.core.probe import probe
-from neft.core.train import TrainSettings, seeded_model, train
+from neft.core.train import TrainData, Training, TrainOutputs, TrainSettings, seeded_model, train
 from neft.experiment import rungs
 from neft.experiment.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
 from neft.experiment.handoff import check_card, check_prepared
+from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs import keep
 from neft.util import progress
 from neft.util.io import atomic_write_text, load_state_dict_strict
-from neft.util.perf import tune_process
+from neft.util.perf import ComputeSpec
 from neft.util.sigma import format_sigma, sigma_float
 
 
@@ -52,15 +55,7 @@ def load_splits(dataset: str, registry: dict, data_path: str, data_cfg: dict):
     spec = get_spec(dataset, registry)
     prepared = load_prepared(data_path, spec)
     check_prepared(prepared, data_path, spec)  # what prepare_dataset promised its readers (neft.experiment.handoff)
-    splits = make_splits(
-        prepared,
-        val_size=int(data_cfg.get("val_size") or spec.val_size),
-        seed=int(data_cfg.get("split_seed", 0)),
-        train_subset=data_cfg.get("train_subset"),
-        val_subset=data_cfg.get("val_subset"),
-        test_subset=data_cfg.get("test_subset"),
-    )
-    return spec, splits
+    return spec, DataSpec.from_params(data_cfg).splits(prepared, spec)
 
 
 def train_settings(training: dict, lr: float) -> dict:
@@ -79,85 +74,62 @@ def train_settings(training: dict, lr: float) -> dict:
     }
 
 
-def train_job(
-    *,
-    model: str,
-    width: float,
-    dataset: str,
-    registry: dict,
-    data_path: str,
-    data_cfg: dict,
-    method_kind: str,
-    method_params: dict,
-    card_path: str,
-    sigma,
-    seed: int,
-    settings: dict,
-    compute: dict,
-    out_model: str,
-    out_log: str,
-    state_path: str | None = None,
-    log: Callable[[str], None] = print,
-    meta: dict | None = None,
-) -> list[dict]:
-    """Train one run and write its checkpoint (``neft.core.checkpoints``), or restore the kept identical one. ``meta``:
-    what the run's path names beyond these arguments (the config's method name, a ladder rung's paper sigma),
-    recorded in the checkpoint with the card file's sha256."""
-    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
-    device = resolve_device(compute.get("device", "auto"))
+def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = print) -> list[dict]:
+    """Train one run and write its checkpoint (``neft.core.checkpoints``), or restore the kept identical one. The
+    checkpoint records ``job.meta`` and the card file's sha256 beside what the run is."""
+    compute = ComputeSpec.from_params(job.compute)
+    compute.apply()
+    device = resolve_device(compute.device)
     # what the training depends on; a finished one with byte-identical inputs is restored, not repeated
     # (neft.jobs.keep), and an interrupted one resumes only from a state written for the same job and card
     # (neft.core.train)
-    job = [model, width, dataset, data_cfg, method_kind, method_params, format_sigma(sigma), seed, settings]
-    if meta:  # recorded in the checkpoint, so part of what a kept training must match
-        job.append(meta)
+    data = DataSpec.from_params(job.data).params()
+    what = [job.model, job.width, job.dataset, data, job.method_kind, job.method_params, format_sigma(job.sigma)]
+    what += [job.seed, job.settings]
+    if job.meta:  # recorded in the checkpoint, so part of what a kept training must match
+        what.append(job.meta)
     software = [torch.__version__, platform.python_version(), platform.machine()]
-    if method_kind == "aihwkit_hwa":  # another library's layers train it: a new version of it is a new training
+    if job.method_kind == "aihwkit_hwa":  # another library's layers train it: a new version of it is a new training
         from importlib.metadata import PackageNotFoundError, version
 
         try:
             software.append(f"aihwkit-lightning {version('aihwkit-lightning')}")
         except PackageNotFoundError:
             software.append("aihwkit-lightning missing")
-    settings_key = json.dumps([job, registry, dict(compute, device=str(device)), software], sort_keys=True, default=str)
-    key = keep.training_key(settings_key, data_path, card_path)
-    if keep.restore(out_model, out_log, key, log):
-        if state_path is not None:
-            Path(state_path).unlink(missing_ok=True)
-        with open(out_log, newline="") as fh:
+    settings_key = json.dumps(
+        [what, job.registry, compute.params() | {"device": str(device)}, software], sort_keys=True, default=str
+    )
+    key = keep.training_key(settings_key, paths.data, paths.card)
+    if keep.restore(paths.model, paths.log, key, log):
+        if paths.state is not None:
+            Path(paths.state).unlink(missing_ok=True)
+        with open(paths.log, newline="") as fh:
             return list(csv.DictReader(fh))
-    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
-    card = check_card(card_path)  # the card of the device its path names (neft.experiment.handoff)
-    method = build_method(method_kind, method_params)
-    ts = TrainSettings(seed=seed, **settings)
-    fingerprint = json.dumps([job, card.to_dict()], sort_keys=True, default=str)
-    net = seeded_model(model, spec, width, seed)
+    spec, splits = load_splits(job.dataset, job.registry, paths.data, job.data)
+    card = check_card(paths.card)  # the card of the device its path names (neft.experiment.handoff)
+    method = build_method(job.method_kind, job.method_params)
+    ts = TrainSettings(seed=job.seed, **job.settings)
+    net = seeded_model(job.model, spec, job.width, job.seed)
     log(
-        f"training {model} (width {width}) on {dataset} ({len(splits['train'])} train, {len(splits['val'])} val) "
-        f"with {method_kind} {method_params} at sigma {format_sigma(sigma)} on {card.name}, device {device}"
+        f"training {job.model} (width {job.width}) on {job.dataset} ({len(splits['train'])} train, "
+        f"{len(splits['val'])} val) with {job.method_kind} {job.method_params} at sigma {format_sigma(job.sigma)} on "
+        f"{card.name}, device {device}"
+    )
+    out = TrainOutputs(
+        model=paths.model,
+        log=paths.log,
+        state=paths.state,
+        fingerprint=json.dumps([what, card.to_dict()], sort_keys=True, default=str),
+        meta={"method": job.method_kind, **(job.meta or {}), "card_sha256": keep.file_digest(paths.card)},
     )
     rows = train(
-        net,
-        method,
-        card,
-        sigma_float(sigma),
-        splits,
-        spec,
-        ts,
-        model_name=model,
-        device=device,
-        out_model=out_model,
-        out_log=out_log,
-        state_path=state_path,
-        fingerprint=fingerprint,
-        log=log,
-        meta={"method": method_kind, **(meta or {}), "card_sha256": keep.file_digest(card_path)},
+        net, Training(job.model, method, card, sigma_float(job.sigma)), TrainData(spec, splits, device), ts, out, log
     )
     if key is not None:
         try:
-            keep.store(out_model, out_log, key)
+            keep.store(paths.model, paths.log, key)
         except OSError as err:  # the training itself is complete; only the safety copy is missing
-            log(f"could not keep a copy of this training in {keep.kept_dir(out_model)}: {err}")
+            log(f"could not keep a copy of this training in {keep.kept_dir(paths.model)}: {err}")
     return rows
 
 
@@ -176,101 +148,63 @@ MC_COLUMNS = (
 )
 
 
-def mc_job(
-    *,
-    model: str,
-    width: float,
-    dataset: str,
-    registry: dict,
-    data_path: str,
-    data_cfg: dict,
-    checkpoint: str,
-    card_path: str,
-    sigma_test,
-    mc: dict | McSettings,
-    compute: dict,
-    keys: dict,
-    out_csv: str,
-    out_stats: str,
-    log: Callable[[str], None] = print,
-    card_name: str | None = None,
-    card_changes: dict | None = None,
-    seed_device: str | None = None,
-    seed_sigma=None,
-) -> dict:
-    """Evaluate one checkpoint on ``mc['chips']`` chips at ``sigma_test``; one CSV row per chip.
-
-    A non-ideality sweep (``neft.core.nonideal``) names the card it evaluates under (``card_name``, default the run's
-    device), the fields it turns on (``card_changes``), and the device and sigma whose chips it re-uses
-    (``seed_device``, ``seed_sigma``), so its rows are paired with the main sweep's chip by chip."""
-    mc = McSettings.from_params(mc)
-    device, spec, splits, net, test, x = _evaluation_inputs(
-        model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
-    )
-    card = check_card(card_path, card_name or keys.get("device"))  # its name seeds every chip (or seed_device)
-    if card_changes:
-        card = dataclasses.replace(card, **card_changes)
+def mc_job(job: EvalJob, paths: EvalPaths, log: Callable[[str], None] = print) -> dict:
+    """Evaluate one checkpoint on ``mc.chips`` chips at ``job.sigma_test``; one CSV row per chip (``paths.chips``)
+    and a JSON that says what the CSV holds (``paths.stats``)."""
+    paths.need("chips", "stats")
+    mc = job.settings
+    device, spec, splits, net, test, x = _evaluation_inputs(job, paths)
+    card = check_card(paths.card, job.card_name or job.keys.get("device"))  # its name seeds every chip
+    if job.card_changes:
+        card = dataclasses.replace(card, **job.card_changes)
     calibration = None
     if card.dac_bits is not None or card.adc_bits is not None:  # converter ranges: abs-max on training images
-        train = splits["train"]
-        first = Split(train.x[:CALIBRATION_IMAGES], train.y[:CALIBRATION_IMAGES])
+        train_split = splits["train"]
+        first = Split(train_split.x[:CALIBRATION_IMAGES], train_split.y[:CALIBRATION_IMAGES])
         calibration = preprocess_all(first, Preprocess(spec, device), device)
-    ev = _evaluator(
-        net,
-        card,
-        x,
-        test.y,
-        mc,
-        device,
-        precision=mc.precision,
-        compile=mc.compile,
-        chips_per_pass=mc.chips_per_pass,
-        seed_name=seed_device,
-        calibration=calibration,
-        ekl_bootstrap=mc.ekl_bootstrap,
-    )
+    ev = _evaluator(net, card, x, test.y, mc, seed_name=job.seed_device, calibration=calibration)
     t0 = time.perf_counter()
-    adaptive = mc.adaptive
     chips = mc.chip_budget
     report = progress.reporter("chip", chips)  # neft.util.progress: the terminal view's chip count
     if mc.adaptive_enabled:
-        stats = ev.evaluate(sigma_test, chips, adaptive=adaptive, on_chip=report.update, seed_sigma=seed_sigma)
+        stats = ev.evaluate(
+            job.sigma_test, chips, adaptive=mc.adaptive, on_chip=report.update, seed_sigma=job.seed_sigma
+        )
     else:
-        stats = ev.evaluate(sigma_test, chips, on_chip=report.update, seed_sigma=seed_sigma)
+        stats = ev.evaluate(job.sigma_test, chips, on_chip=report.update, seed_sigma=job.seed_sigma)
     seconds = time.perf_counter() - t0
-    sigma = format_sigma(sigma_test)
-    csv_sha256 = write_chip_csv(stats.rows, keys | {"sigma_test": sigma}, out_csv)
+    sigma = format_sigma(job.sigma_test)
+    csv_sha256 = write_chip_csv(stats.rows, job.keys | {"sigma_test": sigma}, paths.chips)
     # the JSON says what its CSV holds (chips = its rows, its keys, its sha256), so aggregate_mc can check it
-    summary = keys | {"sigma_test": sigma, **stats.uncertainty(), "n_test": len(test)}
+    summary = job.keys | {"sigma_test": sigma, **stats.uncertainty(), "n_test": len(test)}
     summary |= {"mc_seed": mc.seed, "csv_sha256": csv_sha256}
-    atomic_write_text(out_stats, json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(paths.stats, json.dumps(summary, indent=1, sort_keys=True) + "\n")
     report.close()
     log(f"{len(stats.rows)} chips at sigma {sigma} in {seconds:.1f} s ({len(stats.rows) / seconds:.2f} chips/s)")
     return summary
 
 
-def _evaluator(net, card, x, y, mc: McSettings, device, **options) -> ChipEvaluator:
-    """The chip evaluator of every evaluation job: the mc settings' batch size, BN folding and chip seed."""
-    return ChipEvaluator(
-        net,
-        card,
-        x,
-        y,
-        batch_size=mc.batch_size,
-        fold_bn=mc.fold_bn,
-        base_seed=mc.seed,
-        device=device,
-        **options,
-    )
+def _evaluator(net, card, x, y, mc: McSettings, **options) -> ChipEvaluator:
+    """The chip evaluator of every evaluation job: the mc settings (batch size, BN folding, chip seed, precision,
+    compilation, chips per pass, bootstrap) on the job's device (where ``x`` is)."""
+    return ChipEvaluator(net, card, x, y, mc, **options)
 
 
-def _evaluation_inputs(model, width, dataset, registry, data_path, data_cfg, checkpoint, compute):
+def _plain(mc: McSettings) -> McSettings:
+    """The probe and the sigma calibration evaluate in fp32, uncompiled, one chip per pass and without the
+    expected-KL bootstrap, whatever ``mc`` says for the sweeps: the probe follows gradients, and both read only
+    accuracies. Batch size, BN folding and the chip seed stay ``mc``'s."""
+    return dataclasses.replace(mc, precision="fp32", compile=False, chips_per_pass=1, ekl_bootstrap=0)
+
+
+def _evaluation_inputs(job: EvalJob, paths: EvalPaths):
     """What every evaluation job loads first: the tuned process's device, the splits, the trained model and the test
     set preprocessed on the device."""
-    tune_process(compute.get("threads", 1), bool(compute.get("deterministic", False)))
-    device = resolve_device(compute.get("device", "auto"))
-    spec, splits = load_splits(dataset, registry, data_path, data_cfg)
-    net = load_model(model, width, spec, checkpoint)
+    compute = ComputeSpec.from_params(job.compute)
+    compute.apply()
+    device = resolve_device(compute.device)
+    spec, splits = load_splits(job.dataset, job.registry, paths.data, job.data)
+    net = load_model(job.model, job.width, spec, paths.checkpoint)
     test = splits["test"]
     return device, spec, splits, net, test, preprocess_all(test, Preprocess(spec, device), device)
 
@@ -311,49 +245,31 @@ def job_log(path: str | Path) -> Callable[[str], None]:
     return log
 
 
-def probe_job(
-    *,
-    model: str,
-    width: float,
-    dataset: str,
-    registry: dict,
-    data_path: str,
-    data_cfg: dict,
-    checkpoint: str,
-    card_path: str,
-    sampled_csv: str,
-    sigma_test,
-    mc: dict | McSettings,
-    compute: dict,
-    probe_cfg: dict,
-    keys: dict,
-    out_json: str,
-    log: Callable[[str], None] = print,
-) -> dict:
-    """The worst-case probe (``neft.core.probe``) on one checkpoint, starting from the worst chip of its main sweep."""
+def probe_job(job: EvalJob, paths: EvalPaths, probe_cfg: dict, log: Callable[[str], None] = print) -> dict:
+    """The worst-case probe (``neft.core.probe``) on one checkpoint, starting from the worst chip of its main sweep
+    (``paths.sampled``); ``probe_cfg``: the config's ``worst_case`` probe settings (steps, step, radius_quantile)."""
     import pandas as pd
 
-    mc = McSettings.from_params(mc)
-    device, _, _, net, test, x = _evaluation_inputs(
-        model, width, dataset, registry, data_path, data_cfg, checkpoint, compute
-    )
-    card = check_card(card_path, keys.get("device"))
-    ev = _evaluator(net, card, x, test.y, mc, device, fuse=False)  # the oneDNN conv+ReLU call has no gradient
-    sampled = pd.read_csv(sampled_csv).sort_values("chip")
+    paths.need("sampled", "out")
+    mc = _plain(job.settings)
+    _, _, _, net, test, x = _evaluation_inputs(job, paths)
+    card = check_card(paths.card, job.keys.get("device"))
+    ev = _evaluator(net, card, x, test.y, mc, fuse=False)  # the oneDNN conv+ReLU call has no gradient
+    sampled = pd.read_csv(paths.sampled).sort_values("chip")
     acc = sampled["accuracy"].tolist()
     start = int(sampled["chip"].iloc[int(sampled["accuracy"].to_numpy().argmin())])
     t0 = time.perf_counter()
     found = probe(
         ev,
-        sigma_test,
+        job.sigma_test,
         acc,
         start,
         int(probe_cfg["steps"]),
         float(probe_cfg["step"]),
         float(probe_cfg["radius_quantile"]),
     )
-    out = keys | {"sigma_test": format_sigma(sigma_test), "mc_seed": mc.seed} | found
-    atomic_write_text(out_json, json.dumps(out, indent=1, sort_keys=True) + "\n")
+    out = job.keys | {"sigma_test": format_sigma(job.sigma_test), "mc_seed": mc.seed} | found
+    atomic_write_text(paths.out, json.dumps(out, indent=1, sort_keys=True) + "\n")
     log(
         f"probe: {found['found_accuracy']:.2f} % at step {found['found_step']} "
         f"(sampled p1 {found['sampled_p1']:.2f} %, "
@@ -363,27 +279,15 @@ def probe_job(
     return out
 
 
-def calibration_job(
-    *,
-    evaluation: dict,
-    card_path: str,
-    rule: dict,
-    target: float,
-    mc: dict | McSettings,
-    out_json: str,
-    out_sweep: str,
-    log=print,
-) -> dict:
+def calibration_job(job: EvalJob, paths: EvalPaths, rule: dict, target: float, log=print) -> dict:
     """The scale ladder's sigma rule (``neft.experiment.rungs.crossing_factor``) on one reference model: sweep it over
     ``factor x rule['reference_sigma']`` on ``rule['chips']`` seeded chips each, find where its mean accuracy falls
-    to ``target`` (the paper's value there) and write the factor (JSON) and the sweep (CSV).
-
-    ``evaluation``: what ``_evaluation_inputs`` loads (model, width, dataset, registry, data_path, data_cfg,
-    checkpoint, compute)."""
-
-    mc = McSettings.from_params(mc)
-    device, _, _, net, test, x = _evaluation_inputs(**evaluation)
-    ev = _evaluator(net, check_card(card_path), x, test.y, mc, device)
+    to ``target`` (the paper's value there) and write the factor (``paths.out``, JSON) and the sweep
+    (``paths.sweep``, CSV). ``job.sigma_test`` is not used: the rule sweeps its own sigmas."""
+    paths.need("out", "sweep")
+    mc = _plain(job.settings)
+    _, _, _, net, test, x = _evaluation_inputs(job, paths)
+    ev = _evaluator(net, check_card(paths.card), x, test.y, mc)
     factors, sigmas, means = [], [], []
     for factor in rungs.factor_grid(rule):
         sigma = rungs.swept_sigma(factor, rule["reference_sigma"])
@@ -396,7 +300,7 @@ def calibration_job(
             break  # the curve has crossed: the rest of the sweep cannot move the factor
     factor, exact = rungs.crossing_factor(factors, means, target, int(rule["decimals"]))
     sweep = "factor,sigma,accuracy\n" + "".join(f"{f:g},{s},{a:.4f}\n" for f, s, a in zip(factors, sigmas, means))
-    atomic_write_text(out_sweep, sweep)
+    atomic_write_text(paths.sweep, sweep)
     out = {
         "factor": factor,
         "crossing": round(exact, 6),
@@ -404,10 +308,10 @@ def calibration_job(
         "reference_sigma": float(rule["reference_sigma"]),
         "chips": int(rule["chips"]),
         "mc_seed": mc.seed,
-        "checkpoint": str(evaluation["checkpoint"]),
+        "checkpoint": str(paths.checkpoint),
         "sweep_sha256": hashlib.sha256(sweep.encode()).hexdigest(),
     }
-    atomic_write_text(out_json, json.dumps(out, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(paths.out, json.dumps(out, indent=1, sort_keys=True) + "\n")
     log(f"sigma factor {factor:g} (crossing at {exact:.4f}, target {target:.2f} %)")
     return out
 
@@ -417,67 +321,67 @@ def train_rule(smk, sigma, log: Callable[[str], None]) -> list[dict]:
     """``train_job`` for a training rule (train, train_rung) at training ``sigma``: wildcards model, dataset and
     seed; inputs data and card; params model, method, data, registry, training, compute, state."""
     wc, p = smk.wildcards, smk.params
-    return train_job(
+    job = TrainJob(
         model=wc.model,
         width=p.model["width"],
         dataset=wc.dataset,
-        registry=p.registry,
-        data_path=smk.input.data,
-        data_cfg=p.data,
         method_kind=p.method["kind"],
-        method_params=p.method["params"],
-        card_path=smk.input.card,
         sigma=sigma,
         seed=int(wc.seed),
         settings=train_settings(p.training, p.model["lr"]),
+        method_params=p.method["params"],
+        registry=p.registry,
+        data=p.data,
         compute=p.compute,
-        out_model=smk.output.model,
-        out_log=smk.output.log_csv,
-        state_path=p.state,
-        log=log,
         meta=run_meta(wc),
     )
+    paths = TrainPaths(smk.input.data, smk.input.card, smk.output.model, smk.output.log_csv, p.state)
+    return train_job(job, paths, log)
 
 
 def run_meta(wc) -> dict:
-    """What a training's path names beyond ``train_job``'s arguments, for its checkpoint: the config's method name
-    (two methods may share a kind) and, on a ladder rung, the paper sigma its path carries."""
+    """What a training's path names beyond its ``TrainJob``'s other fields, for its checkpoint: the config's method
+    name (two methods may share a kind) and, on a ladder rung, the paper sigma its path carries."""
     named = dict(wc.items())
     return {"method": named["method"]} | ({"paper_sigma": named["psigma"]} if "psigma" in named else {})
 
 
-def evaluation_args(smk) -> dict:
-    """What every evaluation rule (evaluate_mc, evaluate_rung, evaluate_nonideal, probe_worst_case) loads: wildcards
-    model and dataset; inputs model (the checkpoint), data and card; params model, registry and data."""
-    wc, p = smk.wildcards, smk.params
-    return {
-        "model": wc.model,
-        "width": p.model["width"],
-        "dataset": wc.dataset,
-        "registry": p.registry,
-        "data_path": smk.input.data,
-        "data_cfg": p.data,
-        "checkpoint": smk.input.model,
-        "card_path": smk.input.card,
-    }
-
-
-def mc_rule(smk, sigma_test, keys: dict, log: Callable[[str], None], **extra) -> dict:
-    """``mc_job`` for a Monte-Carlo rule (evaluate_mc, evaluate_rung, evaluate_nonideal) at ``sigma_test``, its
-    rows labelled with ``keys``: wildcards model and dataset; inputs model, data and card; params model, data,
-    registry, mc, compute; outputs chips and stats. ``extra``: mc_job's non-ideality arguments."""
-    p = smk.params
-    return mc_job(
-        **evaluation_args(smk),
+def eval_rule(smk, sigma_test, keys: dict, **variant) -> tuple[EvalJob, EvalPaths]:
+    """The ``EvalJob`` and ``EvalPaths`` of an evaluation rule (evaluate_mc, evaluate_rung, evaluate_nonideal,
+    probe_worst_case) at ``sigma_test``, its rows labelled with ``keys``: wildcards model and dataset; inputs model
+    (the checkpoint), data and card; params model, registry, data, mc, compute; outputs chips and stats, or probe.
+    ``variant``: a non-ideality sweep's ``EvalJob`` fields (card_name, card_changes, seed_device, seed_sigma)."""
+    wc, p, i, o = smk.wildcards, smk.params, smk.input, smk.output
+    job = EvalJob(
+        model=wc.model,
+        width=p.model["width"],
+        dataset=wc.dataset,
         sigma_test=sigma_test,
         mc=p.mc,
-        compute=p.compute,
         keys=keys,
-        out_csv=smk.output.chips,
-        out_stats=smk.output.stats,
-        log=log,
-        **extra,
+        registry=p.registry,
+        data=p.data,
+        compute=p.compute,
+        **variant,
     )
+    outputs = dict(o.items())
+    paths = EvalPaths(
+        i.data,
+        i.model,
+        i.card,
+        chips=outputs.get("chips"),
+        stats=outputs.get("stats"),
+        sampled=dict(i.items()).get("sampled"),
+        out=outputs.get("probe"),
+    )
+    return job, paths
+
+
+def mc_rule(smk, sigma_test, keys: dict, log: Callable[[str], None], **variant) -> dict:
+    """``mc_job`` for a Monte-Carlo rule (evaluate_mc, evaluate_rung, evaluate_nonideal): :func:`eval_rule`'s job
+    and paths."""
+    job, paths = eval_rule(smk, sigma_test, keys, **variant)
+    return mc_job(job, paths, log)
 
 
 def run_keys(wc) -> dict:

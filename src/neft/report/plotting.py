@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import matplotlib
 
@@ -79,23 +79,31 @@ def save(fig, paths: list[str | Path]) -> None:
     plt.close(fig)
 
 
+class YAxis(NamedTuple):
+    """What a curve figure's y axis shows: its label, the factor its values are drawn at (1e2: nats as 1e-2 nats),
+    and the two columns of the band shaded around each curve (None: no band)."""
+
+    label: str
+    scale: float = 1.0
+    band: tuple[str, str] | None = None
+
+
 def plot_curves(
     curves: pd.DataFrame,
     paths: list[str | Path],
     series: list[tuple[str, str, str]],
-    ylabel: str,
+    y: YAxis,
     note: str | None = None,
     titles: dict | None = None,
-    band: tuple[str, str] | None = None,
-    scale: float = 1.0,
     reference: pd.DataFrame | None = None,
 ) -> None:
     """One panel per (model, dataset), one colour per method, x = sigma.
 
     ``series`` lists (column, line style, legend suffix): several columns share a panel (e.g. confidence of all
-    and of correct predictions). ``band`` shades a CI; ``reference`` (model, dataset, label, sigma, value) adds
-    the paper's points as black-edged markers.
+    and of correct predictions). ``y``: the axis label, scale and CI band; ``reference`` (model, dataset, label,
+    sigma, value) adds the paper's points as black-edged markers.
     """
+    ylabel, scale, band = y
     sns.set_theme(style="whitegrid", context="paper")
     series = [s for s in series if curves[s[0]].notna().any()]  # nothing to draw (one seed: no between-seed sd)
     panels = list(curves[["model", "dataset"]].drop_duplicates().itertuples(index=False))
@@ -167,10 +175,9 @@ def plot_accuracy(curves, paths, note=None, titles=None, device=None, reference=
         main_device(curves, device),
         paths,
         [("mean", "-", "")],
-        "MC mean accuracy (%)",
+        YAxis("MC mean accuracy (%)", band=("ci_low", "ci_high")),
         note,
         titles,
-        band=("ci_low", "ci_high"),
         reference=reference,
     )
 
@@ -185,25 +192,23 @@ def plot_uncertainty(curves, paths, note=None, titles=None, device=None) -> None
         main_device(curves, device),
         paths,
         [("ekl", "-", "")],
-        r"expected KL ($10^{-2}$ nats)",
+        YAxis(r"expected KL ($10^{-2}$ nats)", scale=100.0, band=band if has_band else None),
         note,
         titles,
-        band=band if has_band else None,
-        scale=100.0,
     )
 
 
 def plot_confidence(curves, paths, note=None, titles=None, device=None) -> None:
     """Mean max-softmax probability of all predictions (solid) and of correct ones (dashed)."""
     series = [("confidence", "-", ""), ("confidence_correct", "--", " (correct)")]
-    plot_curves(main_device(curves, device), paths, series, "mean max-softmax probability", note, titles)
+    plot_curves(main_device(curves, device), paths, series, YAxis("mean max-softmax probability"), note, titles)
 
 
 def plot_variance(curves, paths, note=None, titles=None, device=None) -> None:
     """Std of accuracy within a training seed over chips (solid) and between training seeds (dashed): where the
     dashed line is missing, one seed was trained and the between-seed part is not estimable."""
     series = [("sd_within_seed", "-", " (chips)"), ("sd_between_seeds", "--", " (seeds)")]
-    plot_curves(main_device(curves, device), paths, series, "std of accuracy (points)", note, titles)
+    plot_curves(main_device(curves, device), paths, series, YAxis("std of accuracy (points)"), note, titles)
 
 
 def plot_scorecard(

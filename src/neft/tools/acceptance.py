@@ -37,6 +37,7 @@ from neft.core.models import build_model
 from neft.experiment import rungs as ladder
 from neft.experiment.config import validate_config
 from neft.experiment.grid import Run, evaluations, runs
+from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs.runs import mc_job, train_job
 from neft.report.table_writers import markdown_lines
 from neft.tools.bench import macs_per_image
@@ -181,23 +182,24 @@ def _mc(smoke: Path, device: str, chips: int, out_csv: Path) -> list[float]:
     model, dataset, method, card, sigma, seed = MC_RUN
     cfg = yaml.safe_load(SMOKE_PRESET.read_text())
     run = Run(model, dataset, method, card, sigma, seed)
-    mc_job(
+    job = EvalJob(
         model=model,
         width=cfg["models"][model]["width"],
         dataset=dataset,
-        registry={},
-        data_path=str(smoke / f"results/data/{dataset}/prepared.pt"),
-        data_cfg={"split_seed": 0, "val_size": cfg["data"]["val_size"], "test_subset": 2000},
-        checkpoint=str(smoke / f"results/models/{run.path}/model.pt"),
-        card_path=str(smoke / f"results/devices/{card}/card.yaml"),
         sigma_test=sigma,
         mc={"chips": chips, "seed": 2023, "batch_size": 1000},
-        compute={"device": device, "threads": 1},
         keys={"device_run": device},
-        out_csv=str(out_csv),
-        out_stats=str(out_csv.with_suffix(".json")),
-        log=lambda m: print("  ", m),
+        data={"split_seed": 0, "val_size": cfg["data"]["val_size"], "test_subset": 2000},
+        compute={"device": device, "threads": 1},
     )
+    paths = EvalPaths(
+        str(smoke / f"results/data/{dataset}/prepared.pt"),
+        str(smoke / f"results/models/{run.path}/model.pt"),
+        str(smoke / f"results/devices/{card}/card.yaml"),
+        chips=str(out_csv),
+        stats=str(out_csv.with_suffix(".json")),
+    )
+    mc_job(job, paths, log=lambda m: print("  ", m))
     return read_chips(out_csv)["accuracy"].tolist()
 
 
@@ -235,18 +237,16 @@ def deterministic_training(smoke: Path, device: str, tmp: Path) -> dict:
     paths = []
     for i in (0, 1):
         out = tmp / f"det_{i}.pt"
-        train_job(
+        job = TrainJob(
             model="vgg8",
             width=cfg["models"]["vgg8"]["width"],
             dataset="mnist",
-            registry={},
-            data_path=str(smoke / "results/data/mnist/prepared.pt"),
-            data_cfg={"split_seed": 0, "val_size": cfg["data"]["val_size"], "train_subset": 256, "test_subset": 100},
             method_kind="ovf",
-            method_params={"beta": "paper"},
-            card_path=str(smoke / "results/devices/RRAM1/card.yaml"),
             sigma="0.2",
             seed=0,
+            method_params={"beta": "paper"},
+            data={"split_seed": 0, "val_size": cfg["data"]["val_size"], "train_subset": 256, "test_subset": 100},
+            compute={"device": device, "threads": 1, "deterministic": True},
             settings={
                 "epochs": 1,
                 "batch_size": 64,
@@ -258,11 +258,10 @@ def deterministic_training(smoke: Path, device: str, tmp: Path) -> dict:
                 "selection_metric": "noisy",
                 "selection_chips": 1,
             },
-            compute={"device": device, "threads": 1, "deterministic": True},
-            out_model=str(out),
-            out_log=str(tmp / f"det_{i}.csv"),
-            log=lambda m: print("  ", m),
         )
+        card = str(smoke / "results/devices/RRAM1/card.yaml")
+        data = str(smoke / "results/data/mnist/prepared.pt")
+        train_job(job, TrainPaths(data, card, str(out), str(tmp / f"det_{i}.csv")), log=lambda m: print("  ", m))
         paths.append(out)
     same = paths[0].read_bytes() == paths[1].read_bytes()
     return {"ok": same, "bitwise_equal_checkpoints": same}

@@ -32,7 +32,7 @@ from torch import nn
 from neft.core import devices, interop
 from neft.core.checkpoints import load_checkpoint, load_model, save_checkpoint
 from neft.core.data import Preprocess, preprocess_all
-from neft.core.mc import ChipEvaluator, _conv_relu, adaptive_done, can_fuse_conv_relu
+from neft.core.mc import ChipEvaluator, McSettings, _conv_relu, adaptive_done, can_fuse_conv_relu
 from neft.core.methods import build_method
 from neft.core.methods.base import Step
 from neft.core.models import build_model, noisy_weight_names
@@ -45,7 +45,15 @@ from neft.workflow.warmstart import ENV_SOCKET, WarmServer
 REPO = Path(__file__).resolve().parents[3]
 
 
+def _mc(**fields) -> McSettings:
+    """The Monte-Carlo settings each case measures: the workflow's, but without the expected-KL bootstrap, as every
+    recorded benchmark was measured (``mc.ekl_bootstrap`` adds per-chip sums, not a forward pass)."""
+    return McSettings(ekl_bootstrap=0, **fields)
+
+
 # -- timing helpers -------------------------------------------------------------------------------------------------
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -205,8 +213,8 @@ def mc_case(
         def run_reference():
             reference_loop(name, classes, shape, width, ckpt, card, sigma, x, y, chips, device)
 
-        def ours(batch, **options):  # options: ChipEvaluator's own keywords
-            ev = ChipEvaluator(model, card, x, y, batch_size=batch, device=device, **options)
+        def ours(batch, fuse=None, **settings):  # settings: McSettings fields (fold_bn, precision)
+            ev = ChipEvaluator(model, card, x.to(device), y, _mc(batch_size=batch, **settings), fuse=fuse)
             return lambda: ev.evaluate(sigma, chips)
 
         batch = min(n_images, 1000)
@@ -264,7 +272,7 @@ def chips_per_pass_case(
     results: dict[str, list[dict]] = {}
     cases = []
     for k, fuse, label in specs:
-        ev = ChipEvaluator(model, card, x, y, batch_size=batch, device=device, fuse=fuse, chips_per_pass=k)
+        ev = ChipEvaluator(model, card, x.to(device), y, _mc(batch_size=batch, chips_per_pass=k), fuse=fuse)
 
         def one(ev=ev, label=label):
             results[label] = ev.evaluate(sigma, chips).rows
@@ -368,7 +376,7 @@ def layer_profile(name, width, shape, classes, n_images, device, limit, repeat: 
     torch.manual_seed(0)
     model = build_model(name, classes, shape[0], shape[1], width).eval()
     x = torch.randn(n_images, *shape)
-    ev = ChipEvaluator(model, devices.get("RRAM1"), x, torch.zeros(n_images, dtype=torch.long), device=device)
+    ev = ChipEvaluator(model, devices.get("RRAM1"), x.to(device), torch.zeros(n_images, dtype=torch.long), _mc())
     interp = _TimedInterpreter(ev.model, torch.device(device))
     with torch.inference_mode():
         for _ in range(repeat):
@@ -394,9 +402,9 @@ def compile_case(name, width, shape, classes, n_images, chips, device) -> dict:
     model = build_model(name, classes, shape[0], shape[1], width).eval()
     x, y = torch.randn(n_images, *shape), torch.randint(0, classes, (n_images,))
     card = devices.get("RRAM1")
-    eager = ChipEvaluator(model, card, x, y, batch_size=n_images, device=device)
+    eager = ChipEvaluator(model, card, x.to(device), y, _mc(batch_size=n_images))
     t0 = time.perf_counter()
-    compiled = ChipEvaluator(model, card, x, y, batch_size=n_images, device=device, compile=True)
+    compiled = ChipEvaluator(model, card, x.to(device), y, _mc(batch_size=n_images, compile=True))
     compiled.evaluate(0.1, 1)
     cold = time.perf_counter() - t0
     te = timed(lambda: eager.evaluate(0.1, chips), device, repeat=2)
@@ -422,7 +430,7 @@ def bf16_accuracy_check(device, chips: int) -> dict | None:
     x = preprocess_all(splits["test"], Preprocess(spec, device), device)
     result = {}
     for precision in ("fp32", "bf16"):
-        ev = ChipEvaluator(net, devices.get("RRAM1"), x, splits["test"].y, device=device, precision=precision)
+        ev = ChipEvaluator(net, devices.get("RRAM1"), x.to(device), splits["test"].y, _mc(precision=precision))
         result[precision] = [r["accuracy"] for r in ev.evaluate(0.07, chips).rows]
     diff = float(np.mean(result["bf16"]) - np.mean(result["fp32"]))
     half = ci_half_width(result["fp32"])

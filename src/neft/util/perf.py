@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -61,3 +62,34 @@ def tune_process(threads: int, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+
+
+@dataclass(frozen=True)
+class ComputeSpec:
+    """Where and how a job computes: the config's ``compute`` section, the part a job reads (the rest are cluster
+    requests the Snakefile reads). Each default is stated here once and equals the schema's (tests/test_specs.py)."""
+
+    device: str = "auto"
+    threads: int = 1
+    deterministic: bool = False
+
+    @classmethod
+    def from_params(cls, compute) -> ComputeSpec:
+        """From a rule's ``params.compute`` (:meth:`params`) or the config's ``compute`` section: a missing key takes
+        its default; keys a job does not read (runtimes, memory) are ignored."""
+        if isinstance(compute, cls):
+            return compute
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in dict(compute).items() if k in names})
+
+    def params(self) -> dict:
+        """The rule params Snakemake tracks: device and threads; ``deterministic`` only when on, so finished jobs stay
+        fresh while it is off."""
+        out = {"device": self.device, "threads": self.threads}
+        if self.deterministic:
+            out["deterministic"] = True
+        return out
+
+    def apply(self) -> None:
+        """This process computes as the spec says (:func:`tune_process`)."""
+        tune_process(self.threads, bool(self.deterministic))

@@ -6,7 +6,7 @@ processes, no per-item Python, and a seeded generator decides every crop and fli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,43 @@ class Split:
 
     def to(self, device) -> Split:
         return Split(self.x.to(device), self.y.to(device))
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How the splits are made: the config's ``data`` section, the part a job reads (``download_dir`` and
+    ``allow_download`` are the prepare rule's). ``val_size`` None: the dataset registry's. Each default is stated here
+    once and equals the schema's (tests/test_specs.py)."""
+
+    split_seed: int = 0
+    val_size: int | None = None
+    train_subset: int | None = None
+    val_subset: int | None = None
+    test_subset: int | None = None
+
+    @classmethod
+    def from_params(cls, data) -> DataSpec:
+        """From a rule's ``params.data`` (:meth:`params`) or the config's ``data`` section: a missing key takes its
+        default; keys a job does not read are ignored."""
+        if isinstance(data, cls):
+            return data
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in dict(data).items() if k in names})
+
+    def params(self) -> dict:
+        """The rule params Snakemake tracks: every field, in this order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def splits(self, prepared: dict, spec: DatasetSpec) -> dict[str, Split]:
+        """:func:`make_splits` of ``prepared`` (dataset ``spec``) with these settings."""
+        return make_splits(
+            prepared,
+            val_size=int(self.val_size or spec.val_size),
+            seed=int(self.split_seed),
+            train_subset=self.train_subset,
+            val_subset=self.val_subset,
+            test_subset=self.test_subset,
+        )
 
 
 def make_splits(

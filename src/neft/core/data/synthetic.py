@@ -73,8 +73,11 @@ CIFAR100_FINE_TO_COARSE = [
 _TAR_MTIME = 1_230_768_000  # 2009-01-01 00:00 UTC, about when the CIFAR archives were made
 _ZIP_DATE = (2009, 1, 1, 0, 0, 0)
 _JPEG_QUALITY = 90
+#: the page inside each archive; it names the module as it was called when the archives were first written
+#: (neft.data.synthetic, now neft.core.data.synthetic), so the archives, and the MD5s the paper-smoke preset records
+#: for them, stay byte-identical
 _README = (
-    "<html><body><p>Synthetic stand-in for {title}, written by neft.core.data.synthetic in the format of the original "
+    "<html><body><p>Synthetic stand-in for {title}, written by neft.data.synthetic in the format of the original "
     "archive (https://www.cs.toronto.edu/~kriz/cifar.html). The images are generated patterns, not photographs.</p>"
     "</body></html>\n"
 )
