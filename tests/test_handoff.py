@@ -32,11 +32,6 @@ from neft.core.devices import DeviceCardError
 from neft.core.train import seeded_model, write_log
 from neft.experiment.grid import Evaluation, Run
 from neft.experiment.handoff import (
-    HandoffError,
-    check_card,
-    check_device_fit,
-    check_prepared,
-    check_report_inputs,
     mc_expectation,
     mc_keys_from_path,
     read_ablation,
@@ -47,6 +42,8 @@ from neft.experiment.handoff import (
     read_mc_sweep,
     read_train_log,
 )
+from neft.experiment.inputs import check_card, check_device_fit, check_prepared, check_report_inputs
+from neft.experiment.tablecheck import HandoffError
 from neft.jobs.runs import MC_COLUMNS, load_model, write_chip_csv
 from neft.util.io import CheckpointError, atomic_torch_save
 
@@ -868,10 +865,10 @@ def test_report_inputs_must_be_complete(tmp_path):
 
 
 def test_writers_and_readers_agree_on_the_mc_layout():
-    from neft.experiment import handoff
+    from neft.experiment import contracts
     from neft.jobs import runs
 
-    assert runs.MC_COLUMNS == handoff.MC_COLUMNS and list(handoff.MC_KEYS) == KEYS
+    assert runs.MC_COLUMNS == contracts.MC_COLUMNS and list(contracts.MC_KEYS) == KEYS
 
 
 # -- through the Snakemake CLI -------------------------------------------------------------------------------------

@@ -275,7 +275,7 @@ def test_the_gpu_ladder_estimate_counts_every_training_and_scales_with_epochs_an
 def test_a_ladder_sweep_is_checked_against_its_digest_and_what_the_dag_asked(tmp_path):
     import json
 
-    from neft.experiment.handoff import HandoffError
+    from neft.experiment.tablecheck import HandoffError
     from neft.jobs.runs import write_chip_csv
 
     keys = {"width": "0.0625", "epochs": 2, "paper_sigma": "0.4", "model": "vgg8", "dataset": "mnist"}

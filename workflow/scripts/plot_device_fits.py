@@ -7,7 +7,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.core.devices import DeviceCard  # noqa: E402
 from neft.core.fitting import read_fit_table  # noqa: E402
-from neft.experiment.handoff import check_device_fit  # noqa: E402
+from neft.experiment.inputs import check_device_fit  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 from neft.report.plotting import plot_fits  # noqa: E402
 

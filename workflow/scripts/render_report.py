@@ -14,7 +14,7 @@ def main(smk) -> None:
     import papermill
     from nbconvert import HTMLExporter
 
-    from neft.experiment.handoff import check_report_inputs
+    from neft.experiment.inputs import check_report_inputs
     from neft.util.io import atomic_path, atomic_write_text
 
     log = job_log(smk.log[0])

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from neft.analysis import claims, stability
 from neft.analysis.ablation import by_seed, decomposition
-from neft.experiment.handoff import RERUN_MC, HandoffError, read_mc_sweep
+from neft.experiment.contracts import RERUN_MC
+from neft.experiment.handoff import read_mc_sweep
 from neft.experiment.rungs import Rung, halved, rung_sigma, rungs
+from neft.experiment.tablecheck import HandoffError
 from neft.report.labels import COMPARISON_LABELS
 from neft.report.table_writers import markdown_table
 from neft.util.checks import read_text

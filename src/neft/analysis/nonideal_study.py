@@ -17,8 +17,9 @@ import pandas as pd
 
 from neft.analysis.ablation import by_seed
 from neft.analysis.results import write_csv
+from neft.experiment.contracts import MC_COLUMNS
 from neft.experiment.grid import DRIFT, OFF
-from neft.experiment.handoff import MC_COLUMNS, HandoffError
+from neft.experiment.tablecheck import HandoffError
 from neft.report.labels import STUDY_TITLES, level_label, panel_title, time_text  # noqa: F401 - re-exported
 from neft.report.table_writers import latex_table, markdown_lines
 from neft.util.io import atomic_write_text

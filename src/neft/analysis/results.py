@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from neft.experiment.contracts import KEY_DTYPES, KEYS
 from neft.experiment.grid import point_source
-from neft.experiment.handoff import KEY_DTYPES, KEYS, read_mc_sweeps
+from neft.experiment.handoff import read_mc_sweeps
 from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 from neft.util.stats import bootstrap_mean_interval, summarize, two_level

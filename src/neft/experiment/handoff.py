@@ -9,8 +9,8 @@ experiment keys, columns, finite numbers in range, a checksum the producer recor
 =================================  ====================  ====================================================
 file                               producer              reader (what the reader checks: see each function)
 =================================  ====================  ====================================================
-results/data/<d>/prepared.pt       prepare_dataset       train, evaluate_mc: :func:`check_prepared`
-results/devices/<d>/card.yaml      device_card, fit_...  train, evaluate_mc: :func:`check_card`
+results/data/<d>/prepared.pt       prepare_dataset       train, evaluate_mc: ``neft.experiment.inputs.check_prepared``
+results/devices/<d>/card.yaml      device_card, fit_...  train, evaluate_mc: ``neft.experiment.inputs.check_card``
 results/models/.../model.pt        train                 evaluate_mc: ``neft.core.checkpoints.check_meta``
 results/models/.../train_log.csv   train                 tabulate_convergence: :func:`read_train_log`
 results/mc/.../test~<t>.csv+.json  evaluate_mc           aggregate_mc: :func:`read_mc_sweeps`
@@ -19,8 +19,8 @@ results/tables/mc_summary.csv      aggregate_mc          accuracy_data: :func:`r
 results/tables/accuracy_curves.csv accuracy_data         plots, tables, scorecard: :func:`read_curves`
 results/tables/ablation*.csv       ablation_data         plot/tabulate_ablation: :func:`read_ablation`
 results/tables/convergence.csv     tabulate_convergence  plot_convergence, scorecard: :func:`read_convergence`
-results/devices/<d>/fit.csv        fit_device            plot_device_fits: :func:`check_device_fit`
-figures and tables                 their rules           render_report: :func:`check_report_inputs`
+results/devices/<d>/fit.csv        fit_device            plot_device_fits: ``neft.experiment.inputs.check_device_fit``
+figures and tables                 their rules           render_report: ``neft.experiment.inputs.check_report_inputs``
 =================================  ====================  ====================================================
 
 The remedy is always the same: delete the file (for an MC sweep, its CSV and JSON), and the workflow rebuilds it
@@ -30,275 +30,47 @@ check still runs, and :func:`read_mc_sweeps` returns a note saying how many JSON
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from neft.experiment.contracts import (
+    ACCURACY_ROUNDING,
+    CONVERGENCE_COLUMNS,
+    CURVE_COLUMNS,
+    CURVE_KEYS,
+    DECOMPOSITION_COLUMNS,
+    KEY_DTYPES,
+    MC_COLUMNS,
+    MC_JSON_FIELDS,
+    MC_KEYS,
+    MC_SUMMARY_COLUMNS,
+    PROBE_COLUMNS,
+    RERUN_MC,
+    SWEEP_COLUMNS,
+    SWEEP_DIFF_COLUMNS,
+    TABLE_ROUNDING,
+    TRAIN_LOG_COLUMNS,
+)
 from neft.experiment.grid import COMPARISONS
+from neft.experiment.tablecheck import (
+    HandoffError,
+    error,
+    ints_text,
+    key_text,
+    numeric,
+    read_json,
+    read_table,
+    require,
+    require_columns,
+    require_unique,
+    row_lines,
+    sha256_file,
+)
 from neft.util.sigma import format_sigma
-
-#: the columns that name an experiment's point in every MC file (a chip row's key, a sweep's JSON)
-KEYS = ["model", "dataset", "method", "device", "sigma_train", "seed", "sigma_test"]
-KEY_DTYPES = {
-    "model": str,
-    "dataset": str,
-    "method": str,
-    "device": str,
-    "sigma_train": str,
-    "sigma_test": str,
-    "sigma": str,
-    "label": str,
-    "source_method": str,
-}
-
-#: The columns of an MC CSV after its experiment keys (``neft.jobs.runs.write_chip_csv`` writes them in this order).
-MC_KEYS = tuple(KEYS)
-MC_COLUMNS = ("chip", "correct", "n", "accuracy", "confidence", "confidence_correct")
-#: What an MC JSON must hold besides the keys (``csv_sha256``, ``mc_seed``: since issue 12; older ones lack them).
-MC_JSON_FIELDS = ("chips", "ekl", "mutual_info", "n_test")
-MC_SUMMARY_COLUMNS = (
-    *MC_KEYS,
-    "chips",
-    "mean",
-    "std",
-    "p1",
-    "p5",
-    "confidence",
-    "confidence_correct",
-    "ekl",
-    "mutual_info",
-    "n_test",
-)
-CURVE_KEYS = ("model", "dataset", "device", "method", "label", "sigma", "source_method", "sigma_train", "seeds")
-CURVE_COLUMNS = (
-    *CURVE_KEYS,
-    "chips",
-    "mean",
-    "std",
-    "ci_low",
-    "ci_high",
-    "p1",
-    "p5",
-    "confidence",
-    "confidence_correct",
-    "ekl",
-    "mutual_info",
-)
-DECOMPOSITION_COLUMNS = (
-    "model",
-    "dataset",
-    "device",
-    "instance",
-    "sigma",
-    "comparison",
-    "method_a",
-    "method_b",
-    "chips",
-    "mean_a",
-    "mean_b",
-    "diff",
-    "ci_low",
-    "ci_high",
-    "share_of_gain",
-)
-SWEEP_COLUMNS = (
-    "model",
-    "dataset",
-    "device",
-    "instance",
-    "sigma",
-    "beta",
-    "method",
-    "chips",
-    "mean",
-    "ci_low",
-    "ci_high",
-)
-SWEEP_DIFF_COLUMNS = ("diff_vs_beta0", "diff_ci_low", "diff_ci_high")
-CONVERGENCE_COLUMNS = (
-    "model",
-    "dataset",
-    "method",
-    "device",
-    "sigma",
-    "runs",
-    "converged",
-    "mean_noisy_acc",
-    "probability",
-)
-TRAIN_LOG_COLUMNS = ("epoch", "lr", "loss", "split", "clean_acc", "noisy_acc", "seconds", "selected")
-
-REBUILD = "delete it so the workflow rebuilds it"
-RERUN_MC = "delete the CSV and its JSON so the workflow reruns that MC job"
-#: Accuracy in the CSV is 100 * correct / n written with 4 decimals.
-ACCURACY_ROUNDING = 5e-5 + 1e-9
-#: A float written with %.6f (the tables) is within this of the value it was computed from.
-TABLE_ROUNDING = 5e-6 + 1e-9
-
-
-class HandoffError(ValueError):
-    """An intermediate file does not hold what the rule that wrote it promised its readers."""
-
-
-def _error(path, problems: list[str] | str, remedy: str = REBUILD) -> HandoffError:
-    problems = [problems] if isinstance(problems, str) else problems
-    return HandoffError(f"{path}: {'; '.join(problems)}; {remedy}")
-
-
-def _lines(index) -> str:
-    """File line numbers of data rows (row i is line i + 2: one header line)."""
-    rows = [int(i) + 2 for i in index]
-    shown = ", ".join(map(str, rows[:5])) + (f" (+{len(rows) - 5} more)" if len(rows) > 5 else "")
-    return ("line " if len(rows) == 1 else "lines ") + shown
-
-
-def _key(names, values) -> str:
-    """An experiment key as ``model=vgg8, dataset=mnist, ...``."""
-    return "(" + ", ".join(f"{k}={v}" for k, v in zip(names, values)) + ")"
-
-
-def _ints(values) -> str:
-    v = list(values)
-    return ", ".join(map(str, v[:8])) + (f", ... ({len(v)} in all)" if len(v) > 8 else "")
-
-
-# -- reading -----------------------------------------------------------------------------------------------------
-def read_table(
-    path: str | Path,
-    columns,
-    *,
-    dtype: dict | None = None,
-    exact: bool = False,
-    allow_empty: bool = False,
-    remedy: str = REBUILD,
-) -> pd.DataFrame:
-    """Read a CSV a rule wrote whole (``neft.analysis.results.write_csv`` and the job writers end every file with a
-    newline): it must exist, end in a newline (else it was truncated), parse, hold ``columns`` (exactly, in order, with
-    ``exact``) and at least one row (unless ``allow_empty``: then a blank file is a table with no rows)."""
-    path = Path(path)
-    columns = list(columns)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise _error(path, "file not found", remedy) from None
-    if not raw:
-        raise _error(path, f"empty file (0 bytes), expected a header ({', '.join(columns)}) and rows", remedy)
-    if not raw.endswith(b"\n"):
-        raise _error(path, "truncated: its last line has no newline (its writer ends every file with one)", remedy)
-    if not raw.strip():
-        if allow_empty:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        raise _error(path, f"no header and no rows, expected columns {', '.join(columns)}", remedy)
-    try:
-        df = pd.read_csv(io.BytesIO(raw), dtype={k: v for k, v in (dtype or {}).items()})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
-        first = (str(err).strip().splitlines() or [""])[0]
-        raise _error(path, f"not a readable CSV ({type(err).__name__}: {first})", remedy) from err
-    found = [str(c) for c in df.columns]
-    missing = [c for c in columns if c not in found]
-    if missing:
-        raise _error(
-            path,
-            f"missing column(s) {', '.join(missing)} (expected {', '.join(columns)}; found {', '.join(found)})",
-            remedy,
-        )
-    if exact and found != columns:
-        extra = [c for c in found if c not in columns]
-        what = f"unexpected column(s) {', '.join(extra)}" if extra else "columns in another order"
-        raise _error(path, f"{what} (expected {', '.join(columns)}; found {', '.join(found)})", remedy)
-    if df.empty and not allow_empty:
-        raise _error(path, "a header but no rows", remedy)
-    return df
-
-
-def _numeric(df: pd.DataFrame, column: str, problems: list[str]) -> pd.Series:
-    """The column as numbers; cells that are text, not numbers, are a problem (empty cells and 'nan' are NaN)."""
-    raw = df[column]
-    if raw.dtype == bool:
-        return raw.astype(float)
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & ~raw.astype(str).str.strip().str.lower().isin(["nan", ""])
-    if bad.any():
-        i = bad[bad].index
-        problems.append(f"column {column} holds text, not a number, at {_lines(i)} ({raw[i[0]]!r})")
-    return values.astype(float)
-
-
-def _require(
-    df: pd.DataFrame,
-    problems: list[str],
-    column: str,
-    *,
-    lo: float | None = None,
-    hi: float | None = None,
-    nan_ok=None,
-    integer: bool = False,
-    infinite_ok: bool = False,
-) -> pd.Series:
-    """Check a numeric column: finite (NaN only where the boolean mask ``nan_ok`` allows it), within [lo, hi],
-    whole numbers if ``integer``. Returns the values."""
-    v = _numeric(df, column, problems)
-    nan = v.isna()
-    allowed = nan_ok if nan_ok is not None else pd.Series(False, index=v.index)
-    bad_nan = nan & ~allowed
-    if bad_nan.any():
-        why = " (allowed only where " + nan_ok.name + ")" if nan_ok is not None and nan_ok.name else ""
-        problems.append(f"column {column} is NaN or empty at {_lines(bad_nan[bad_nan].index)}{why}")
-    inf = np.isinf(v)
-    if inf.any() and not infinite_ok:
-        problems.append(f"column {column} is infinite at {_lines(inf[inf].index)}")
-    ok = v[~nan & ~inf]
-    if lo is not None and (ok < lo).any():
-        i = ok[ok < lo].index
-        problems.append(f"column {column} is {v[i[0]]:g} at {_lines(i)}, expected at least {lo:g}")
-    if hi is not None and (ok > hi).any():
-        i = ok[ok > hi].index
-        problems.append(f"column {column} is {v[i[0]]:g} at {_lines(i)}, expected at most {hi:g}")
-    if integer and (ok != ok.round()).any():
-        i = ok[ok != ok.round()].index
-        problems.append(f"column {column} is {v[i[0]]:g} at {_lines(i)}, expected a whole number")
-    return v
-
-
-def _present(df: pd.DataFrame, problems: list[str], columns) -> None:
-    """Text columns (keys) must be filled in."""
-    for c in columns:
-        empty = df[c].isna() | (df[c].astype(str).str.strip() == "")
-        if empty.any():
-            problems.append(f"column {c} is empty at {_lines(empty[empty].index)}")
-
-
-def _unique(df: pd.DataFrame, problems: list[str], keys, what: str) -> None:
-    dup = df.duplicated(list(keys), keep=False)
-    if dup.any():
-        first = df.loc[dup[dup].index[0], list(keys)].tolist()
-        problems.append(f"{what} {_key(keys, first)} appears more than once ({_lines(dup[dup].index)})")
-
-
-def sha256_file(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _read_json(path: Path, remedy: str) -> dict:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise _error(path, "file not found", remedy) from None
-    if not text.strip():
-        raise _error(path, "empty file, expected the sweep's JSON summary", remedy)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise _error(path, f"not valid JSON ({err.msg} at line {err.lineno}; truncated?)", remedy) from err
-    if not isinstance(data, dict):
-        raise _error(path, f"expected a JSON object, found {type(data).__name__}", remedy)
-    return data
 
 
 # -- Monte-Carlo sweeps (evaluate_mc -> aggregate_mc) ------------------------------------------------------------
@@ -360,28 +132,30 @@ def _key_text(key: str, value) -> str:
 def _chip_value_problems(df: pd.DataFrame, problems: list[str], n_test: int | None = None) -> None:
     """Per chip row: 0 <= correct <= n, accuracy = 100 correct / n, confidences in [0, 1] (confidence_correct is
     NaN exactly when no prediction is correct)."""
-    n = _require(df, problems, "n", lo=1, integer=True)
+    n = require(df, problems, "n", lo=1, integer=True)
     if n_test is not None and (n.notna() & (n != n_test)).any():
         i = n[n.notna() & (n != n_test)].index
-        problems.append(f"column n is {n[i[0]]:g} at {_lines(i)}, but the sweep's n_test is {n_test}")
-    correct = _require(df, problems, "correct", lo=0, integer=True)
+        problems.append(f"column n is {n[i[0]]:g} at {row_lines(i)}, but the sweep's n_test is {n_test}")
+    correct = require(df, problems, "correct", lo=0, integer=True)
     over = correct > n
     if over.any():
-        problems.append(f"column correct exceeds n at {_lines(over[over].index)}")
-    acc = _require(df, problems, "accuracy", lo=0, hi=100)
+        problems.append(f"column correct exceeds n at {row_lines(over[over].index)}")
+    acc = require(df, problems, "accuracy", lo=0, hi=100)
     off = (acc - 100.0 * correct / n).abs() > ACCURACY_ROUNDING
     if off.any():
         i = off[off].index[0]
         problems.append(
-            f"column accuracy is {acc[i]:g} at {_lines(off[off].index)}, but 100 * correct / n is "
+            f"column accuracy is {acc[i]:g} at {row_lines(off[off].index)}, but 100 * correct / n is "
             f"{100.0 * correct[i] / n[i]:.4f}"
         )
-    _require(df, problems, "confidence", lo=0, hi=1)
+    require(df, problems, "confidence", lo=0, hi=1)
     none_correct = (correct == 0).rename("correct is 0")
-    cc = _require(df, problems, "confidence_correct", lo=0, hi=1, nan_ok=none_correct)
+    cc = require(df, problems, "confidence_correct", lo=0, hi=1, nan_ok=none_correct)
     filled = none_correct & cc.notna()
     if filled.any():
-        problems.append(f"column confidence_correct is a number where correct is 0 at {_lines(filled[filled].index)}")
+        problems.append(
+            f"column confidence_correct is a number where correct is 0 at {row_lines(filled[filled].index)}"
+        )
 
 
 def _chip_index_problem(chips: pd.Series, what: str = "", n: int | None = None) -> str | None:
@@ -397,12 +171,12 @@ def _chip_index_problem(chips: pd.Series, what: str = "", n: int | None = None) 
         missing = sorted(set(range(n)) - set(seen))
         detail = []
         if dups:
-            detail.append(f"duplicated: {_ints(dups)}")
+            detail.append(f"duplicated: {ints_text(dups)}")
         if missing:
-            detail.append(f"missing: {_ints(missing)}")
+            detail.append(f"missing: {ints_text(missing)}")
         if not detail:
             detail.append("out of order")
-        shown = _ints(int(v) if float(v).is_integer() else v for v in found if not pd.isna(v))
+        shown = ints_text(int(v) if float(v).is_integer() else v for v in found if not pd.isna(v))
         return f"{what}chip indices are {shown}, expected 0..{n - 1}, each once, in order ({'; '.join(detail)})"
     return None
 
@@ -417,10 +191,10 @@ def read_mc_sweep(
     checked like them."""
     csv_path, json_path = Path(csv_path), Path(json_path)
     extra = dict(extra_keys or {})
-    stats = _read_json(json_path, RERUN_MC)
+    stats = read_json(json_path, RERUN_MC)
     missing = [k for k in (*extra, *MC_KEYS, *MC_JSON_FIELDS) if k not in stats]
     if missing:
-        raise _error(json_path, f"missing field(s) {', '.join(missing)}", RERUN_MC)
+        raise error(json_path, f"missing field(s) {', '.join(missing)}", RERUN_MC)
     df = read_table(csv_path, (*extra, *MC_KEYS, *MC_COLUMNS), dtype=KEY_DTYPES | extra, exact=True, remedy=RERUN_MC)
     json_problems: list[str] = []
     csv_problems: list[str] = []
@@ -436,7 +210,7 @@ def read_mc_sweep(
         n_test = int(stats["n_test"])
     except (TypeError, ValueError):
         what = f"chips ({stats['chips']!r}) and n_test ({stats['n_test']!r}) must be integers"
-        raise _error(json_path, what, RERUN_MC) from None
+        raise error(json_path, what, RERUN_MC) from None
     count = _chip_count_problem(n_json, expect)
     if count:
         json_problems.append(f"says {count}")
@@ -447,7 +221,7 @@ def read_mc_sweep(
     if expect and "seed" in expect and "mc_seed" in stats and str(stats["mc_seed"]) != str(expect["seed"]):
         json_problems.append(f"mc_seed is {stats['mc_seed']}, but the config's mc.seed is {expect['seed']}")
     if json_problems:
-        raise _error(json_path, json_problems, RERUN_MC)
+        raise error(json_path, json_problems, RERUN_MC)
 
     # the CSV against its JSON
     if len(df) != n_json:
@@ -461,7 +235,7 @@ def read_mc_sweep(
         bad = got != want
         if bad.any():
             i = bad[bad].index
-            csv_problems.append(f"column {k} is {df[k][i[0]]!r} at {_lines(i)}, but {json_path.name} says {want!r}")
+            csv_problems.append(f"column {k} is {df[k][i[0]]!r} at {row_lines(i)}, but {json_path.name} says {want!r}")
     _chip_value_problems(df, csv_problems, n_test)
     legacy = "csv_sha256" not in stats
     if not legacy:
@@ -472,7 +246,7 @@ def read_mc_sweep(
                 f"{str(stats['csv_sha256'])[:16]}... (the CSV was changed after its job wrote it)"
             )
     if csv_problems:
-        raise _error(csv_path, csv_problems, RERUN_MC)
+        raise error(csv_path, csv_problems, RERUN_MC)
     return df, stats, legacy
 
 
@@ -490,12 +264,12 @@ def read_mc_sweeps(
         df, st, old = read_mc_sweep(csv_path, json_path, expect)
         key = tuple(_key_text(k, st[k]) for k in MC_KEYS)
         if key in seen:
-            raise _error(json_path, f"the same experiment {_key(MC_KEYS, key)} as {seen[key]}", RERUN_MC)
+            raise error(json_path, f"the same experiment {key_text(MC_KEYS, key)} as {seen[key]}", RERUN_MC)
         seen[key] = json_path
         dataset = str(st["dataset"])
         first = n_test.setdefault(dataset, (int(st["n_test"]), json_path))
         if first[0] != int(st["n_test"]):
-            raise _error(
+            raise error(
                 json_path,
                 f"n_test is {st['n_test']}, but {first[1]} tested {dataset} on {first[0]} images "
                 "(every sweep of a dataset uses the same test set)",
@@ -520,11 +294,11 @@ def read_mc_chips(path: str | Path, expect: dict | None = None) -> pd.DataFrame:
     """results/tables/mc_chips.csv: every chip row; per sweep, chips 0..n-1 once each, as many as the config says."""
     df = read_table(path, (*MC_KEYS, *MC_COLUMNS), dtype=KEY_DTYPES, exact=True)
     problems: list[str] = []
-    _present(df, problems, MC_KEYS)
+    require_columns(df, problems, MC_KEYS)
     _chip_value_problems(df, problems)
     if not problems:
         for key, g in df.groupby(list(MC_KEYS), sort=False):
-            what = f"sweep {_key(MC_KEYS, key)} ({_lines(g.index[:1])}): "
+            what = f"sweep {key_text(MC_KEYS, key)} ({row_lines(g.index[:1])}): "
             count = _chip_count_problem(len(g), expect)
             index = _chip_index_problem(g["chip"].sort_values(), n=(expect or {}).get("chips"))
             found = [m for m in (count, index) if m]
@@ -535,7 +309,7 @@ def read_mc_chips(path: str | Path, expect: dict | None = None) -> pd.DataFrame:
                 problems.append(f"{what}column n differs between its chips")
                 break
     if problems:
-        raise _error(path, problems)
+        raise error(path, problems)
     return df
 
 
@@ -544,14 +318,14 @@ def read_mc_summary(path: str | Path, chips: pd.DataFrame | None = None, chips_p
     written by the same job), the same sweeps, chip counts, means and test set sizes."""
     df = read_table(path, MC_SUMMARY_COLUMNS, dtype=KEY_DTYPES)
     problems: list[str] = []
-    _present(df, problems, MC_KEYS)
-    _unique(df, problems, MC_KEYS, "sweep")
-    _require(df, problems, "chips", lo=1, integer=True)
-    _require(df, problems, "mean", lo=0, hi=100)
-    _require(df, problems, "n_test", lo=1, integer=True)
-    _require(df, problems, "ekl", lo=-1e-6)
-    _require(df, problems, "mutual_info", lo=-1e-6)
-    _require(df, problems, "confidence", lo=0, hi=1)
+    require_columns(df, problems, MC_KEYS)
+    require_unique(df, problems, MC_KEYS, "sweep")
+    require(df, problems, "chips", lo=1, integer=True)
+    require(df, problems, "mean", lo=0, hi=100)
+    require(df, problems, "n_test", lo=1, integer=True)
+    require(df, problems, "ekl", lo=-1e-6)
+    require(df, problems, "mutual_info", lo=-1e-6)
+    require(df, problems, "confidence", lo=0, hi=1)
     if not problems and chips is not None:
         other = Path(chips_path).name or "mc_chips.csv"
         g = chips.groupby(list(MC_KEYS), sort=False).agg(
@@ -561,12 +335,12 @@ def read_mc_summary(path: str | Path, chips: pd.DataFrame | None = None, chips_p
         only_summary = s.index.difference(g.index)
         only_chips = g.index.difference(s.index)
         if len(only_summary):
-            problems.append(f"sweep {_key(MC_KEYS, only_summary[0])} is not in {other}")
+            problems.append(f"sweep {key_text(MC_KEYS, only_summary[0])} is not in {other}")
         if len(only_chips):
-            problems.append(f"sweep {_key(MC_KEYS, only_chips[0])} of {other} has no row here")
+            problems.append(f"sweep {key_text(MC_KEYS, only_chips[0])} of {other} has no row here")
         both = s.index.intersection(g.index)
         for key in both:
-            row, agg, what = s.loc[key], g.loc[key], f"sweep {_key(MC_KEYS, key)}"
+            row, agg, what = s.loc[key], g.loc[key], f"sweep {key_text(MC_KEYS, key)}"
             if int(row["chips"]) != int(agg["rows"]):
                 problems.append(
                     f"{what}: chips is {int(row['chips'])}, but {other} holds {int(agg['rows'])} of its chips"
@@ -582,7 +356,7 @@ def read_mc_summary(path: str | Path, chips: pd.DataFrame | None = None, chips_p
             if len(problems) >= 3:
                 break
     if problems:
-        raise _error(path, problems)
+        raise error(path, problems)
     return df
 
 
@@ -593,26 +367,26 @@ def read_curves(path: str | Path) -> pd.DataFrame:
     right), in range, the CI around the mean."""
     df = read_table(path, CURVE_COLUMNS, dtype=KEY_DTYPES)
     problems: list[str] = []
-    _present(df, problems, CURVE_KEYS[:-1])
-    _unique(df, problems, ("model", "dataset", "device", "method", "sigma"), "point")
-    _require(df, problems, "seeds", lo=1, integer=True)
-    chips = _require(df, problems, "chips", lo=1, integer=True)
+    require_columns(df, problems, CURVE_KEYS[:-1])
+    require_unique(df, problems, ("model", "dataset", "device", "method", "sigma"), "point")
+    require(df, problems, "seeds", lo=1, integer=True)
+    chips = require(df, problems, "chips", lo=1, integer=True)
     one_chip = (chips < 2).rename("chips < 2")
-    mean = _require(df, problems, "mean", lo=0, hi=100)
-    _require(df, problems, "std", lo=0, nan_ok=one_chip)
-    low = _require(df, problems, "ci_low", nan_ok=one_chip)
-    high = _require(df, problems, "ci_high", nan_ok=one_chip)
+    mean = require(df, problems, "mean", lo=0, hi=100)
+    require(df, problems, "std", lo=0, nan_ok=one_chip)
+    low = require(df, problems, "ci_low", nan_ok=one_chip)
+    high = require(df, problems, "ci_high", nan_ok=one_chip)
     outside = (low > mean + TABLE_ROUNDING) | (high < mean - TABLE_ROUNDING)
     if outside.any():
-        problems.append(f"the CI [ci_low, ci_high] does not contain mean at {_lines(outside[outside].index)}")
+        problems.append(f"the CI [ci_low, ci_high] does not contain mean at {row_lines(outside[outside].index)}")
     for c in ("p1", "p5"):
-        _require(df, problems, c, lo=0, hi=100)
-    _require(df, problems, "confidence", lo=0, hi=1)
-    _require(df, problems, "confidence_correct", lo=0, hi=1, nan_ok=(mean == 0).rename("mean is 0"))
-    _require(df, problems, "ekl", lo=-1e-6)
-    _require(df, problems, "mutual_info", lo=-1e-6)
+        require(df, problems, c, lo=0, hi=100)
+    require(df, problems, "confidence", lo=0, hi=1)
+    require(df, problems, "confidence_correct", lo=0, hi=1, nan_ok=(mean == 0).rename("mean is 0"))
+    require(df, problems, "ekl", lo=-1e-6)
+    require(df, problems, "mutual_info", lo=-1e-6)
     if problems:
-        raise _error(path, problems)
+        raise error(path, problems)
     return df
 
 
@@ -621,39 +395,39 @@ def read_ablation(decomposition_path: str | Path, sweep_path: str | Path) -> tup
     ablation_beta_sweep.csv (may be empty: no beta sweep configured)."""
     decomp = read_table(decomposition_path, DECOMPOSITION_COLUMNS, dtype=KEY_DTYPES)
     problems: list[str] = []
-    _present(decomp, problems, DECOMPOSITION_COLUMNS[:8])
-    _unique(decomp, problems, DECOMPOSITION_COLUMNS[:6], "comparison")
-    chips = _require(decomp, problems, "chips", lo=1, integer=True)
+    require_columns(decomp, problems, DECOMPOSITION_COLUMNS[:8])
+    require_unique(decomp, problems, DECOMPOSITION_COLUMNS[:6], "comparison")
+    chips = require(decomp, problems, "chips", lo=1, integer=True)
     for c in ("mean_a", "mean_b"):
-        _require(decomp, problems, c, lo=0, hi=100)
-    _require(decomp, problems, "diff", lo=-100, hi=100)
+        require(decomp, problems, c, lo=0, hi=100)
+    require(decomp, problems, "diff", lo=-100, hi=100)
     for c in ("ci_low", "ci_high"):
-        _require(decomp, problems, c, nan_ok=(chips < 2).rename("chips < 2"))
-    _require(decomp, problems, "share_of_gain", nan_ok=pd.Series(True, index=decomp.index), infinite_ok=False)
+        require(decomp, problems, c, nan_ok=(chips < 2).rename("chips < 2"))
+    require(decomp, problems, "share_of_gain", nan_ok=pd.Series(True, index=decomp.index), infinite_ok=False)
     wanted = [c for c, _, _ in COMPARISONS]
     if not problems:
         for key, g in decomp.groupby(list(DECOMPOSITION_COLUMNS[:5]), sort=False):
             lacking = [c for c in wanted if c not in set(g["comparison"])]
             if lacking:
                 problems.append(
-                    f"{_key(DECOMPOSITION_COLUMNS[:5], key)} lacks comparison(s) {', '.join(lacking)} "
+                    f"{key_text(DECOMPOSITION_COLUMNS[:5], key)} lacks comparison(s) {', '.join(lacking)} "
                     f"(expected {', '.join(wanted)})"
                 )
                 break
     if problems:
-        raise _error(decomposition_path, problems)
+        raise error(decomposition_path, problems)
 
     sweep = read_table(sweep_path, SWEEP_COLUMNS, dtype=KEY_DTYPES, allow_empty=True)
     if sweep.empty:
         return decomp, sweep
     problems = []
-    _present(sweep, problems, ("model", "dataset", "device", "instance", "sigma", "method"))
-    _unique(sweep, problems, ("model", "dataset", "device", "instance", "sigma", "beta"), "beta point")
-    _require(sweep, problems, "beta", lo=0)
-    chips = _require(sweep, problems, "chips", lo=1, integer=True)
-    _require(sweep, problems, "mean", lo=0, hi=100)
+    require_columns(sweep, problems, ("model", "dataset", "device", "instance", "sigma", "method"))
+    require_unique(sweep, problems, ("model", "dataset", "device", "instance", "sigma", "beta"), "beta point")
+    require(sweep, problems, "beta", lo=0)
+    chips = require(sweep, problems, "chips", lo=1, integer=True)
+    require(sweep, problems, "mean", lo=0, hi=100)
     for c in ("ci_low", "ci_high"):
-        _require(sweep, problems, c, nan_ok=(chips < 2).rename("chips < 2"))
+        require(sweep, problems, c, nan_ok=(chips < 2).rename("chips < 2"))
     present = [c for c in SWEEP_DIFF_COLUMNS if c in sweep.columns]
     if present and len(present) != len(SWEEP_DIFF_COLUMNS):
         problems.append(
@@ -661,7 +435,7 @@ def read_ablation(decomposition_path: str | Path, sweep_path: str | Path) -> tup
             f"(written together with {', '.join(present)})"
         )
     if problems:
-        raise _error(sweep_path, problems)
+        raise error(sweep_path, problems)
     return decomp, sweep
 
 
@@ -669,25 +443,25 @@ def read_convergence(path: str | Path) -> pd.DataFrame:
     """results/tables/convergence.csv: per (pair, method, device, sigma), converged of runs and their ratio."""
     df = read_table(path, CONVERGENCE_COLUMNS, dtype={"sigma": str, **KEY_DTYPES})
     problems: list[str] = []
-    _present(df, problems, CONVERGENCE_COLUMNS[:5])
-    _unique(df, problems, CONVERGENCE_COLUMNS[:5], "row")
-    runs = _require(df, problems, "runs", lo=1, integer=True)
-    converged = _require(df, problems, "converged", lo=0, integer=True)
-    prob = _require(df, problems, "probability", lo=0, hi=1)
-    _require(df, problems, "mean_noisy_acc", lo=0, hi=100)
+    require_columns(df, problems, CONVERGENCE_COLUMNS[:5])
+    require_unique(df, problems, CONVERGENCE_COLUMNS[:5], "row")
+    runs = require(df, problems, "runs", lo=1, integer=True)
+    converged = require(df, problems, "converged", lo=0, integer=True)
+    prob = require(df, problems, "probability", lo=0, hi=1)
+    require(df, problems, "mean_noisy_acc", lo=0, hi=100)
     if not problems:
         over = converged > runs
         if over.any():
-            problems.append(f"converged exceeds runs at {_lines(over[over].index)}")
+            problems.append(f"converged exceeds runs at {row_lines(over[over].index)}")
         off = (prob - converged / runs).abs() > 5e-5 + 1e-9
         if off.any():
             i = off[off].index[0]
             problems.append(
-                f"probability is {prob[i]:g} at {_lines(off[off].index)}, but converged / runs is "
+                f"probability is {prob[i]:g} at {row_lines(off[off].index)}, but converged / runs is "
                 f"{converged[i] / runs[i]:.4f}"
             )
     if problems:
-        raise _error(path, problems)
+        raise error(path, problems)
     return df
 
 
@@ -698,157 +472,32 @@ def read_train_log(path: str | Path, epochs: int | None = None) -> pd.DataFrame:
     least one selected epoch (the checkpoint is the selected epoch's weights), one selection split."""
     df = read_table(path, TRAIN_LOG_COLUMNS, remedy="delete it and its model.pt so the workflow retrains that run")
     problems: list[str] = []
-    epoch = _require(df, problems, "epoch", lo=1, integer=True)
+    epoch = require(df, problems, "epoch", lo=1, integer=True)
     if not problems:
         want = list(range(1, (epochs if epochs is not None else len(df)) + 1))
         got = [int(e) for e in epoch]
         if got != want:
             if epochs is not None and len(got) != epochs:
                 problems.append(f"{len(got)} epoch rows, but the config's training.epochs is {epochs}")
-            problems.append(f"epochs are {_ints(got)}, expected 1..{len(want)}, each once, in order")
-    _require(df, problems, "lr", lo=0)
-    _numeric(df, "loss", problems)  # NaN or inf is a diverged run, text is not a loss
+            problems.append(f"epochs are {ints_text(got)}, expected 1..{len(want)}, each once, in order")
+    require(df, problems, "lr", lo=0)
+    numeric(df, "loss", problems)  # NaN or inf is a diverged run, text is not a loss
     for c in ("clean_acc", "noisy_acc"):
-        _require(df, problems, c, lo=0, hi=100)
-    _require(df, problems, "seconds", lo=0)
+        require(df, problems, c, lo=0, hi=100)
+    require(df, problems, "seconds", lo=0)
     selected = df["selected"].astype(str).str.strip()
     bad = ~selected.isin(["True", "False"])
     if bad.any():
         i = bad[bad].index
-        problems.append(f"column selected is {df['selected'][i[0]]!r} at {_lines(i)}, expected True or False")
+        problems.append(f"column selected is {df['selected'][i[0]]!r} at {row_lines(i)}, expected True or False")
     elif not (selected == "True").any():
         problems.append("no epoch is selected (the checkpoint holds the selected epoch's weights)")
     splits = sorted(set(df["split"].astype(str)))
     if len(splits) != 1 or splits[0] not in ("val", "test"):
         problems.append(f"column split is {', '.join(splits)}, expected one of val, test in every row")
     if problems:
-        raise _error(path, problems, "delete it and its model.pt so the workflow retrains that run")
+        raise error(path, problems, "delete it and its model.pt so the workflow retrains that run")
     return df
-
-
-def check_prepared(data: dict, path: str | Path, spec) -> None:
-    """A prepared.pt (already loaded by ``neft.core.data.load_prepared``, which checks its keys, dataset name and image
-    shape): uint8 images, as many integer labels as images, labels within the dataset's classes."""
-    import torch
-
-    problems = []
-    for split in ("train", "test"):
-        x, y = data[f"{split}_x"], data[f"{split}_y"]
-        if not isinstance(x, torch.Tensor) or x.dtype != torch.uint8 or x.ndim != 4:
-            what = f"{x.dtype} of {x.ndim} dimensions" if isinstance(x, torch.Tensor) else type(x).__name__
-            problems.append(f"{split}_x is {what}, expected uint8 images (N, C, H, W)")
-            continue
-        if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:
-            problems.append(f"{split}_y is not a 1-D integer tensor of labels")
-            continue
-        if len(x) == 0:
-            problems.append(f"{split}_x holds no images")
-        elif len(y) != len(x):
-            problems.append(f"{split}_y holds {len(y)} labels, but {split}_x {len(x)} images")
-        elif int(y.min()) < 0 or int(y.max()) >= spec.num_classes:
-            problems.append(
-                f"{split}_y spans {int(y.min())}..{int(y.max())}, but {spec.name} has {spec.num_classes} classes"
-            )
-    if problems:
-        raise _error(path, problems, "delete it so the workflow prepares it again")
-
-
-def card_device_from_path(path: str | Path) -> str | None:
-    """The device a card's path files it under (``results/devices/<device>/card.yaml``), or None elsewhere."""
-    p = Path(path)
-    return p.parent.name if p.name == "card.yaml" and p.parent.parent.name == "devices" else None
-
-
-def check_card(path: str | Path, device: str | None = None):
-    """A device card a job reads (``DeviceCard.load`` checks its fields): it must be the card of ``device`` (by
-    default the device its path names, ``results/devices/<device>/card.yaml``), the name the job's results are
-    filed under; chip seeds are derived from the card's name. Returns the card."""
-
-    # here, not at the top: neft.core.devices imports torch, and the table jobs that import this module read no card
-    from neft.core.devices import DeviceCard
-
-    card = DeviceCard.load(path)
-    device = device if device is not None else card_device_from_path(path)
-    if device is not None and card.name != device:
-        raise _error(path, f"the card's name is {card.name!r}, expected {device!r} (the device of this job)")
-    return card
-
-
-def check_device_fit(table: pd.DataFrame, fit_path: str | Path, card, card_path: str | Path) -> None:
-    """A fit.csv and the card.yaml fit_device wrote with it: the card's device, levels 0..L-1 once each with L the
-    card's level count, finite numbers, the measured relative std the card recorded."""
-    problems: list[str] = []
-    names = sorted(set(table["device"].astype(str)))
-    if names != [card.name]:
-        problems.append(f"device is {', '.join(names)}, but {card_path} is the card of {card.name!r}")
-    levels = _require(table, problems, "level", lo=0, integer=True)
-    if not problems and [int(v) for v in levels] != list(range(len(levels))):
-        problems.append(f"levels are {_ints(int(v) for v in levels)}, expected 0..{len(levels) - 1}, each once")
-    fit = (card.extra or {}).get("fit") or {}
-    if "n_levels" in fit and len(table) != int(fit["n_levels"]):
-        problems.append(f"{len(table)} levels, but {card_path} was fitted on {fit['n_levels']}")
-    for c in ("x", "g_target_us", "measured_rel_std", "model_rel_std", "residual", "level_multiplier"):
-        _require(table, problems, c)
-    measured = fit.get("measured_rel_std")
-    if not problems and measured is not None and len(measured) == len(table):
-        got = table["measured_rel_std"].astype(float).to_numpy()
-        if not np.allclose(got, np.asarray(measured, dtype=float), rtol=1e-6, atol=1e-12):
-            problems.append(f"measured_rel_std differs from the one {card_path} records")
-    if problems:
-        raise _error(fit_path, problems, "delete it and its card.yaml so the workflow fits the device again")
-
-
-def check_report_inputs(paths) -> None:
-    """What render_report reads: every figure a complete PNG or PDF, every table non-empty and ending in a newline
-    (a CSV with a header), every card a YAML mapping."""
-    import yaml
-
-    for p in map(Path, paths):
-        if not p.exists():
-            raise _error(p, "file not found")
-        raw = p.read_bytes()
-        if not raw:
-            raise _error(p, "empty file (0 bytes)")
-        if p.suffix == ".png" and not (raw.startswith(b"\x89PNG\r\n\x1a\n") and raw.endswith(b"IEND\xaeB`\x82")):
-            raise _error(p, "not a complete PNG image (signature or IEND chunk missing)")
-        if p.suffix == ".pdf" and not (raw.startswith(b"%PDF-") and b"%%EOF" in raw[-1024:]):
-            raise _error(p, "not a complete PDF (header or %%EOF missing)")
-        if p.suffix in (".csv", ".md", ".tex") and not raw.endswith(b"\n"):
-            raise _error(p, "truncated: its last line has no newline (its writer ends every file with one)")
-        if p.suffix == ".csv":
-            read_table(p, [], allow_empty=True)
-        if p.suffix == ".yaml":
-            try:
-                data = yaml.safe_load(raw)
-            except yaml.YAMLError as err:
-                raise _error(p, f"not valid YAML ({type(err).__name__})") from err
-            if not isinstance(data, dict):
-                raise _error(p, f"expected a YAML mapping, found {type(data).__name__}")
-
-
-#: the columns of a worst-case probe's JSON rows (``workflow/scripts/probe_worst_case.py`` writes them)
-PROBE_COLUMNS = (
-    "model",
-    "dataset",
-    "device",
-    "method",
-    "sigma_train",
-    "sigma_test",
-    "seed",
-    "sampled_chips",
-    "sampled_mean",
-    "sampled_p1",
-    "sampled_worst",
-    "start_chip",
-    "found_accuracy",
-    "below_p1",
-    "found_step",
-    "found_norm",
-    "found_norm_quantile",
-    "radius_quantile",
-    "dims",
-    "steps",
-)
 
 
 def read_probes(paths: list[str]) -> pd.DataFrame:

@@ -26,8 +26,8 @@ from neft.core.nonideal import CALIBRATION_IMAGES
 from neft.core.probe import probe
 from neft.core.train import TrainData, Training, TrainOutputs, TrainSettings, seeded_model, train
 from neft.experiment import rungs
-from neft.experiment.handoff import MC_COLUMNS as HANDOFF_MC_COLUMNS
-from neft.experiment.handoff import check_card, check_prepared
+from neft.experiment.contracts import MC_COLUMNS as HANDOFF_MC_COLUMNS
+from neft.experiment.inputs import check_card, check_prepared
 from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs import keep
 from neft.util import progress
@@ -54,7 +54,7 @@ def prepare_job(dataset: str, registry: dict, out: str, download_dir: str, allow
 def load_splits(dataset: str, registry: dict, data_path: str, data_cfg: dict):
     spec = get_spec(dataset, registry)
     prepared = load_prepared(data_path, spec)
-    check_prepared(prepared, data_path, spec)  # what prepare_dataset promised its readers (neft.experiment.handoff)
+    check_prepared(prepared, data_path, spec)  # what prepare_dataset promised its readers (neft.experiment.inputs)
     return spec, DataSpec.from_params(data_cfg).splits(prepared, spec)
 
 
@@ -106,7 +106,7 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
         with open(paths.log, newline="") as fh:
             return list(csv.DictReader(fh))
     spec, splits = load_splits(job.dataset, job.registry, paths.data, job.data)
-    card = check_card(paths.card)  # the card of the device its path names (neft.experiment.handoff)
+    card = check_card(paths.card)  # the card of the device its path names (neft.experiment.inputs)
     method = build_method(job.method_kind, job.method_params)
     ts = TrainSettings(seed=job.seed, **job.settings)
     net = seeded_model(job.model, spec, job.width, job.seed)
@@ -144,7 +144,7 @@ def load_model(model: str, width: float, spec, checkpoint: str) -> torch.nn.Modu
 
 
 MC_COLUMNS = (
-    HANDOFF_MC_COLUMNS  # the chip columns of an MC CSV: neft.experiment.handoff says what a sweep's files promise
+    HANDOFF_MC_COLUMNS  # the chip columns of an MC CSV: neft.experiment.contracts says what a sweep's files promise
 )
 
 
