@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neft.analysis.claims import NEFT_KINDS
-from neft.report.labels import panel_title
+from neft.report.labels import method_label, panel_title
 from neft.report.table_writers import markdown_table
 from neft.util.checks import read_text
 from neft.util.io import atomic_write_text
@@ -922,7 +922,7 @@ def build(
     if _empty(tables, "claims"):
         raise ValueError("the summary needs the scorecard's claims table (scorecard_claims.csv)")
     kinds = {m: spec["kind"] for m, spec in methods.items()}
-    labels = {m: spec.get("label", m) for m, spec in methods.items()}
+    labels = {m: method_label(methods, m) for m in methods}
     labels |= {k: labels[m] for m, k in kinds.items() if k in NEFT_KINDS and k not in labels}
     summary = Summary(f"What this run shows ({scale} scale)")
     w = _Writer(tables, summary)

@@ -9,6 +9,7 @@ import pandas as pd
 from neft.experiment.contracts import KEY_DTYPES, KEYS
 from neft.experiment.grid import point_source
 from neft.experiment.handoff import read_mc_sweeps
+from neft.report.labels import method_label
 from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 from neft.util.stats import bootstrap_mean_interval, summarize, two_level
@@ -83,7 +84,7 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
     pairs = summary[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
     for model, dataset, device in pairs:
         sel = chips[(chips.model == model) & (chips.dataset == dataset) & (chips.device == device)]
-        for method, spec in methods.items():
+        for method in methods:
             for s in grid:
                 source, train_sigma = point_source(methods, method, s)
                 g = sel[(sel.method == source) & (sel.sigma_train == train_sigma) & (sel.sigma_test == s)]
@@ -106,7 +107,7 @@ def accuracy_curves(chips: pd.DataFrame, summary: pd.DataFrame, methods: dict, s
                         "dataset": dataset,
                         "device": device,
                         "method": method,
-                        "label": spec.get("label", method),
+                        "label": method_label(methods, method),
                         "sigma": s,
                         "source_method": source,
                         "sigma_train": train_sigma,

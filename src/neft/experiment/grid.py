@@ -80,13 +80,13 @@ COMPARISONS = (
 
 def ablation_methods(config: dict) -> list[str]:
     """Method variants the ablation adds to the main ones (temperature and no-feedback controls, beta sweep)."""
-    ab = config.get("ablation", {})
-    if not ab.get("enabled"):
+    ab = config["ablation"]  # a validated config: the schema's defaults filled in
+    if not ab["enabled"]:
         return []
     names = [ab["baseline"]]
     for inst, controls in ab["instances"].items():
         names += [inst, controls["temperature"], controls["no_feedback"]]
-    names += [sweep_name(m, b) for m, betas in ab.get("beta_sweep", {}).items() for b in betas]
+    names += [sweep_name(m, b) for m, betas in ab["beta_sweep"].items() for b in betas]
     main = config["experiments"]["methods"]
     return [n for n in dict.fromkeys(names) if n not in main]
 
@@ -101,7 +101,7 @@ def all_methods(config: dict) -> list[str]:
 
 def test_sigmas(config: dict, method: str, sigma_train: str) -> list[str]:
     spec = config["methods"][method]["test_at"]
-    if spec == "grid" or config["mc"].get("full_grid", False):
+    if spec == "grid" or config["mc"]["full_grid"]:
         return grid_sigmas(config)
     if spec == "train":
         return [sigma_train]
@@ -143,9 +143,9 @@ def _study(config: dict, key: str) -> dict:
 def run_seeds(config: dict, method: str) -> list[int]:
     """Training seeds of a main-grid or ablation method: ``experiments.seeds``, except the beta-sweep variants,
     which take ``ablation.sweep_seeds`` when it is set."""
-    ab = config.get("ablation") or {}
-    sweep = {sweep_name(m, b) for m, betas in ab.get("beta_sweep", {}).items() for b in betas}
-    if method in sweep and ab.get("sweep_seeds"):
+    ab = config["ablation"]
+    sweep = {sweep_name(m, b) for m, betas in ab["beta_sweep"].items() for b in betas}
+    if method in sweep and ab.get("sweep_seeds"):  # optional, no default: unset means experiments.seeds
         return list(ab["sweep_seeds"])
     return list(config["experiments"]["seeds"])
 

@@ -35,6 +35,11 @@ UNCERTAINTY_BAND = (
 )
 
 
+def method_label(methods: dict, name: str) -> str:
+    """A method's legend label: ``methods.<name>.label``, or the method's name when it has none (the schema's rule)."""
+    return methods[name].get("label") or name
+
+
 def panel_title(model: str, dataset: str) -> str:
     return f"{MODEL_NAMES.get(model, model)} / {DATASET_NAMES.get(dataset, dataset)}"
 

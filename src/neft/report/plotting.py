@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from neft.core.devices import DeviceCard
 
 from neft.core.fitting import time_since_programming
-from neft.core.methods.neft_loss import resolve_beta
+from neft.core.methods import configured_beta
 from neft.report.labels import (  # noqa: E402, F401 - the labels are neft.report.labels'; figures and scripts read them here too
     ACCURACY_BAND,
     ACCURACY_BAND_SPANS,
@@ -28,6 +28,7 @@ from neft.report.labels import (  # noqa: E402, F401 - the labels are neft.repor
     STUDY_TITLES,
     UNCERTAINTY_BAND,
     level_label,
+    method_label,
     panel_title,
 )
 from neft.util.io import atomic_path
@@ -44,9 +45,8 @@ def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
         for kind in ("ovf", "irs"):
             name = next((m for m, spec in methods.items() if spec["kind"] == kind), None)
             if name is not None:
-                beta = (methods[name].get("params") or {}).get("beta", "paper")
                 try:
-                    value = f"{resolve_beta(beta, model, dataset, kind):g}"
+                    value = f"{configured_beta(methods[name], model, dataset):g}"
                 except ValueError:
                     value = "?"
                 parts.append(f"β$_{{{kind.upper()}}}$ = {value}")
@@ -61,7 +61,7 @@ def paper_points(curves: pd.DataFrame, reference: pd.DataFrame, methods: dict, s
     marker. Columns: model, dataset, label, sigma (float), value."""
     kinds = {spec["kind"]: m for m, spec in methods.items()}
     ref = reference[reference.method.isin(kinds)].copy()
-    ref["label"] = ref.method.map(lambda k: methods[kinds[k]].get("label", kinds[k]))
+    ref["label"] = ref.method.map(lambda k: method_label(methods, kinds[k]))
     ref["sigma"] = ref.sigma.astype(float) * sigma_scale
     panels = set(zip(curves.model, curves.dataset))
     keep = [(m, d) in panels for m, d in zip(ref.model, ref.dataset)]

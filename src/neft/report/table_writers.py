@@ -148,26 +148,21 @@ def _listing(value) -> str | None:
 
 
 def configuration_table(config: dict) -> pd.DataFrame:
-    """The settings a reader needs to judge the run, one row each, with the unit or meaning in the setting's name."""
-    exp = config.get("experiments", {})
-    data = config.get("data", {})
-    training = config.get("training", {})
-    mc = config.get("mc", {})
+    """The settings a reader needs to judge the run, one row each, with the unit or meaning in the setting's name.
+    ``config``: the run's validated config (every key present, the schema's defaults filled in)."""
+    exp, data, training, mc = config["experiments"], config["data"], config["training"], config["mc"]
     rows = [
-        ("scale (preset)", config.get("scale")),
-        ("model / dataset pairs", ", ".join(f"{p['model']}/{p['dataset']}" for p in exp.get("pairs", []))),
-        ("methods", exp.get("methods")),
-        ("device cards", exp.get("devices")),
-        ("training seeds", exp.get("seeds")),
-        ("σ grid (σ_d, std of a device's conductance as a fraction of its range)", config.get("sigmas")),
-        (
-            "model widths (fraction of the paper's channels)",
-            {m: v.get("width") for m, v in config.get("models", {}).items()},
-        ),
-        ("training epochs", training.get("epochs")),
-        ("checkpoint selection", training.get("selection")),
-        ("simulated chips per point and training seed", mc.get("chips")),
-        ("test images per dataset (all: the full test set)", data.get("test_subset") or "all"),
+        ("scale (preset)", config["scale"]),
+        ("model / dataset pairs", ", ".join(f"{p['model']}/{p['dataset']}" for p in exp["pairs"])),
+        ("methods", exp["methods"]),
+        ("device cards", exp["devices"]),
+        ("training seeds", exp["seeds"]),
+        ("σ grid (σ_d, std of a device's conductance as a fraction of its range)", config["sigmas"]),
+        ("model widths (fraction of the paper's channels)", {m: v["width"] for m, v in config["models"].items()}),
+        ("training epochs", training["epochs"]),
+        ("checkpoint selection", training["selection"]),
+        ("simulated chips per point and training seed", mc["chips"]),
+        ("test images per dataset (all: the full test set)", data["test_subset"] or "all"),
     ]
     return pd.DataFrame(rows, columns=["setting", "value"]).assign(value=lambda t: t["value"].map(_listing))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from neft.core.methods.base import Method
+from neft.core.methods.neft_loss import resolve_beta
 
 METHODS: dict[str, type[Method]] = {}
 
@@ -28,3 +29,10 @@ def build_method(kind: str, params: dict[str, Any] | None = None) -> Method:
             f"allowed: {', '.join(cls.parameter_names()) or 'none'}"
         )
     return cls(**params)
+
+
+def configured_beta(entry: dict, model: str, dataset: str) -> float:
+    """The feedback weight a NeFT method of the config (``methods.<name>``: kind and params) trains with on (model,
+    dataset): its ``params.beta``, else its kind's default (``"paper"``), resolved to a number."""
+    method = build_method(entry["kind"], entry.get("params"))
+    return resolve_beta(method.beta, model, dataset, method.kind)
