@@ -95,7 +95,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
     rows = []
     pairs = chips[["model", "dataset", "device"]].drop_duplicates().itertuples(index=False)
     for model, dataset, device in pairs:
-        for inst, betas in ablation.get("beta_sweep", {}).items():
+        for inst, betas in ablation["beta_sweep"].items():
             zero = ablation["instances"].get(inst, {}).get("no_feedback")
             main_beta = configured_beta(methods[inst], model, dataset)
             variants = [(0.0, zero), (main_beta, inst)] + [(float(b), sweep_name(inst, b)) for b in betas]
