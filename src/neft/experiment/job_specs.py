@@ -1,17 +1,20 @@
 """What one workflow job is given, as frozen values a rule script builds from its ``snakemake`` object and passes
 whole: ``train_job(job, paths, log)``, ``mc_job(job, paths, log)`` (``neft.jobs.runs``).
 
-A job spec says *what* is computed (the run, its settings, the config slices its rule's ``params`` carry); its paths
-say *where* the inputs are and the outputs go. Rule params stay plain dicts (Snakemake tracks ``params`` by the
-``repr()`` of built-in values, so a dataclass there would drop out of rerun tracking); the specs are built from them
-inside the job.
+A job spec says *what* is computed (the run, its typed settings); its paths say *where* the inputs are and the
+outputs go. Rule params stay plain dicts (Snakemake tracks ``params`` by the ``repr()`` of built-in values, so a
+dataclass there would drop out of rerun tracking): a spec takes a rule's ``params.data``, ``params.compute`` and
+``params.mc`` as they are and builds the typed settings from them once (``DataSpec``, ``ComputeSpec``,
+``McSettings``, each ``from_params``), so every field a job reads is typed and its default stated once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neft.core.data.loader import DataSpec
 from neft.core.mc import McSettings
+from neft.util.perf import ComputeSpec
 
 
 @dataclass(frozen=True)
@@ -19,8 +22,9 @@ class TrainJob:
     """One training: the model and dataset, the method at training ``sigma``, the seed, and the config slices that
     shape it. ``settings``: ``neft.core.train.TrainSettings``'s fields but the seed (``neft.jobs.runs.train_settings``
     makes them from the ``training`` section); ``data``: the config's ``data`` slice (validation size, split seed,
-    subsets); ``compute``: the ``compute`` slice (device, threads, determinism); ``meta``: what the run's path names
-    beyond these (the config's method name, a ladder rung's paper sigma), recorded in the checkpoint."""
+    subsets; a ``DataSpec``); ``compute``: the ``compute`` slice (device, threads, determinism; a ``ComputeSpec``);
+    ``meta``: what the run's path names beyond these (the config's method name, a ladder rung's paper sigma),
+    recorded in the checkpoint."""
 
     model: str
     width: float
@@ -31,9 +35,13 @@ class TrainJob:
     settings: dict
     method_params: dict = field(default_factory=dict)
     registry: dict = field(default_factory=dict)
-    data: dict = field(default_factory=dict)
-    compute: dict = field(default_factory=dict)
+    data: DataSpec | dict = field(default_factory=DataSpec)
+    compute: ComputeSpec | dict = field(default_factory=ComputeSpec)
     meta: dict | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", DataSpec.from_params(self.data))
+        object.__setattr__(self, "compute", ComputeSpec.from_params(self.compute))
 
 
 @dataclass(frozen=True)
@@ -63,17 +71,17 @@ class EvalJob:
     mc: McSettings | dict = field(default_factory=McSettings)
     keys: dict = field(default_factory=dict)
     registry: dict = field(default_factory=dict)
-    data: dict = field(default_factory=dict)
-    compute: dict = field(default_factory=dict)
+    data: DataSpec | dict = field(default_factory=DataSpec)
+    compute: ComputeSpec | dict = field(default_factory=ComputeSpec)
     card_name: str | None = None
     card_changes: dict | None = None
     seed_device: str | None = None
     seed_sigma: str | float | None = None
 
-    @property
-    def settings(self) -> McSettings:
-        """``mc`` as ``McSettings`` (a rule's ``params.mc`` read by ``McSettings.from_params``)."""
-        return McSettings.from_params(self.mc)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mc", McSettings.from_params(self.mc))
+        object.__setattr__(self, "data", DataSpec.from_params(self.data))
+        object.__setattr__(self, "compute", ComputeSpec.from_params(self.compute))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs import keep
 from neft.util import progress
 from neft.util.io import atomic_write_text, load_state_dict_strict
-from neft.util.perf import ComputeSpec
 from neft.util.sigma import format_sigma, sigma_float
 
 
@@ -77,14 +76,21 @@ def train_settings(training: dict, lr: float) -> dict:
 def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = print) -> list[dict]:
     """Train one run and write its checkpoint (``neft.core.checkpoints``), or restore the kept identical one. The
     checkpoint records ``job.meta`` and the card file's sha256 beside what the run is."""
-    compute = ComputeSpec.from_params(job.compute)
+    compute = job.compute
     compute.apply()
     device = resolve_device(compute.device)
     # what the training depends on; a finished one with byte-identical inputs is restored, not repeated
     # (neft.jobs.keep), and an interrupted one resumes only from a state written for the same job and card
     # (neft.core.train)
-    data = DataSpec.from_params(job.data).params()
-    what = [job.model, job.width, job.dataset, data, job.method_kind, job.method_params, format_sigma(job.sigma)]
+    what = [
+        job.model,
+        job.width,
+        job.dataset,
+        job.data.params(),
+        job.method_kind,
+        job.method_params,
+        format_sigma(job.sigma),
+    ]
     what += [job.seed, job.settings]
     if job.meta:  # recorded in the checkpoint, so part of what a kept training must match
         what.append(job.meta)
@@ -152,7 +158,7 @@ def mc_job(job: EvalJob, paths: EvalPaths, log: Callable[[str], None] = print) -
     """Evaluate one checkpoint on ``mc.chips`` chips at ``job.sigma_test``; one CSV row per chip (``paths.chips``)
     and a JSON that says what the CSV holds (``paths.stats``)."""
     paths.need("chips", "stats")
-    mc = job.settings
+    mc = job.mc
     device, spec, splits, net, test, x = _evaluation_inputs(job, paths)
     card = check_card(paths.card, job.card_name or job.keys.get("device"))  # its name seeds every chip
     if job.card_changes:
@@ -200,7 +206,7 @@ def _plain(mc: McSettings) -> McSettings:
 def _evaluation_inputs(job: EvalJob, paths: EvalPaths):
     """What every evaluation job loads first: the tuned process's device, the splits, the trained model and the test
     set preprocessed on the device."""
-    compute = ComputeSpec.from_params(job.compute)
+    compute = job.compute
     compute.apply()
     device = resolve_device(compute.device)
     spec, splits = load_splits(job.dataset, job.registry, paths.data, job.data)
@@ -251,7 +257,7 @@ def probe_job(job: EvalJob, paths: EvalPaths, probe_cfg: dict, log: Callable[[st
     import pandas as pd
 
     paths.need("sampled", "out")
-    mc = _plain(job.settings)
+    mc = _plain(job.mc)
     _, _, _, net, test, x = _evaluation_inputs(job, paths)
     card = check_card(paths.card, job.keys.get("device"))
     ev = _evaluator(net, card, x, test.y, mc, fuse=False)  # the oneDNN conv+ReLU call has no gradient
@@ -285,7 +291,7 @@ def calibration_job(job: EvalJob, paths: EvalPaths, rule: dict, target: float, l
     to ``target`` (the paper's value there) and write the factor (``paths.out``, JSON) and the sweep
     (``paths.sweep``, CSV). ``job.sigma_test`` is not used: the rule sweeps its own sigmas."""
     paths.need("out", "sweep")
-    mc = _plain(job.settings)
+    mc = _plain(job.mc)
     _, _, _, net, test, x = _evaluation_inputs(job, paths)
     ev = _evaluator(net, check_card(paths.card), x, test.y, mc)
     factors, sigmas, means = [], [], []
