@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pytest
 
-from neft.analysis import conclusions
+from neft.analysis import citing, conclusions
 from neft.report.plotting import panel_title
 
 METHODS = {
@@ -150,7 +150,7 @@ def _tables():
     }
 
 
-def _recompute(table: pd.DataFrame, source: conclusions.Source):
+def _recompute(table: pd.DataFrame, source: citing.Source):
     rows = list(source.rows)
     if source.operation == "panel":
         r = table.iloc[rows[0]]
@@ -159,7 +159,7 @@ def _recompute(table: pd.DataFrame, source: conclusions.Source):
         cells = pd.Series([table.iloc[rows[0]][c] for c in source.column.split("/")])
     else:
         cells = table.iloc[rows][source.column]
-    return source.fmt.format(conclusions.OPERATIONS[source.operation](cells))
+    return source.fmt.format(citing.OPERATIONS[source.operation](cells))
 
 
 def test_every_number_in_the_conclusions_is_cited_and_recomputes_from_its_table():
@@ -329,14 +329,14 @@ def test_a_recorded_ladder_is_checked_and_named_as_not_this_run(tmp_path):
     run = tmp_path / "run"
     (run / "tables").mkdir(parents=True)
     for name, table in _ladder_tables(tmp_path).items():
-        table.to_csv(run / "tables" / conclusions.TABLES[name], index=False)
+        table.to_csv(run / "tables" / citing.TABLES[name], index=False)
     (run / "tables/ladder.md").write_text("# ladder\n")
     record = tmp_path / "record"
     cmd = [sys.executable, str(REPO / "tools/record_ladder.py"), str(record), "--results", str(run)]
     cmd += ["--command", "snakemake scale_study", "--commit", "abc1234", "--wall", "1 min"]
     subprocess.run(cmd, check=True, capture_output=True)
     rec = ladder.read_record(record, shown="resources/ladder/x")
-    tables = _tables() | conclusions.read_tables({n: record / conclusions.TABLES[n] for n in conclusions.LADDER_TABLES})
+    tables = _tables() | conclusions.read_tables({n: record / citing.TABLES[n] for n in citing.LADDER_TABLES})
     summary = conclusions.build(tables, METHODS, "mini", 0.35, rec)
     question, items = summary.evidence[0]
     text = " ".join(items)
@@ -390,7 +390,7 @@ def _recorded_mini_ladder():
 
     folder = REPO / "resources/ladder/mini-cpu"
     rec = ladder.read_record(folder, shown="resources/ladder/mini-cpu")
-    return rec, conclusions.read_tables({n: folder / conclusions.TABLES[n] for n in conclusions.LADDER_TABLES})
+    return rec, conclusions.read_tables({n: folder / citing.TABLES[n] for n in citing.LADDER_TABLES})
 
 
 def test_the_summary_opens_with_the_verdict_table_one_row_per_claim(tmp_path):
@@ -400,12 +400,12 @@ def test_the_summary_opens_with_the_verdict_table_one_row_per_claim(tmp_path):
     summary = conclusions.build(tables, METHODS, "mini", 0.35, epochs=2)
     md = summary.markdown()
     heads = [line for line in md.splitlines() if line.startswith("## ")]
-    assert heads == [f"## {conclusions.VERDICTS}", f"## {conclusions.BRIEF}", f"## {conclusions.EVIDENCE}"]
-    parts = conclusions.sections(md)
-    assert list(parts) == ["title", conclusions.VERDICTS, conclusions.BRIEF, conclusions.EVIDENCE]
-    table = [line for line in parts[conclusions.VERDICTS].splitlines() if line.startswith("|")]
+    assert heads == [f"## {citing.VERDICTS}", f"## {citing.BRIEF}", f"## {citing.EVIDENCE}"]
+    parts = citing.sections(md)
+    assert list(parts) == ["title", citing.VERDICTS, citing.BRIEF, citing.EVIDENCE]
+    table = [line for line in parts[citing.VERDICTS].splitlines() if line.startswith("|")]
     header = [c.strip() for c in table[0].strip("|").split("|")]
-    assert header == list(conclusions.VERDICT_COLUMNS)
+    assert header == list(citing.VERDICT_COLUMNS)
     claims = tables["claims"]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in table[2:]]
     assert [r[0] for r in rows] == claims["claim"].tolist()  # one row per claim, in the claims table's order
@@ -430,7 +430,7 @@ def test_the_short_text_carries_few_intervals_and_the_evidence_keeps_every_numbe
     brief = " ".join(text for _, text in summary.brief)
     assert len(INTERVAL.findall(brief)) == 1  # only the headline gain's
     assert "OVF's largest gain over W/ Noise is +8.40 pp [+6.10, +10.70], at σ = 0.07" in brief
-    evidence = conclusions.sections(summary.markdown())[conclusions.EVIDENCE]
+    evidence = citing.sections(summary.markdown())[citing.EVIDENCE]
     # what the old one-paragraph-per-question text said is all still there, under Evidence
     for old in (
         "OVF's largest gain over the best baseline is +8.40 pp [+6.10, +10.70] at σ = 0.07 (over W/ Noise)",
@@ -476,8 +476,8 @@ def test_the_rst_front_page_has_the_same_parts_and_parses_cleanly(tmp_path):
     rst = summary.rst()
     doctree = docutils.core.publish_doctree(rst, settings_overrides={"halt_level": 2, "report_level": 2})
     titles = [n.astext() for n in doctree.findall(lambda n: n.tagname == "title")]
-    assert titles[:4] == [summary.title, conclusions.VERDICTS, conclusions.BRIEF, conclusions.EVIDENCE]
+    assert titles[:4] == [summary.title, citing.VERDICTS, citing.BRIEF, citing.EVIDENCE]
     (table,) = list(doctree.findall(lambda n: n.tagname == "table"))
     assert len(list(table.findall(lambda n: n.tagname == "row"))) == 1 + len(summary.verdicts)
     for label, text in summary.brief:
-        assert f"**{label}** {conclusions._rst_escape(text)}" in rst
+        assert f"**{label}** {citing._rst_escape(text)}" in rst

@@ -33,10 +33,10 @@ def test_the_notebook_shows_the_figure_and_the_verdict_table_before_any_prose():
     cells = _cells()
     where = {
         "figure": next(i for i, (_, s) in enumerate(cells) if 'show_figure("figures/accuracy.png"' in s),
-        "verdicts": next(i for i, (_, s) in enumerate(cells) if "show_section(conclusions.VERDICTS" in s),
-        "brief": next(i for i, (_, s) in enumerate(cells) if "show_section(conclusions.BRIEF" in s),
+        "verdicts": next(i for i, (_, s) in enumerate(cells) if "show_section(citing.VERDICTS" in s),
+        "brief": next(i for i, (_, s) in enumerate(cells) if "show_section(citing.BRIEF" in s),
         "configuration": next(i for i, (_, s) in enumerate(cells) if s.startswith("## The configuration")),
-        "evidence": next(i for i, (_, s) in enumerate(cells) if "conclusions.EVIDENCE" in s),
+        "evidence": next(i for i, (_, s) in enumerate(cells) if "citing.EVIDENCE" in s),
     }
     figure_cell = cells[where["figure"]][1]
     assert where["figure"] == where["verdicts"] and figure_cell.index("show_figure") < figure_cell.index("VERDICTS")

@@ -2,7 +2,7 @@
 import json
 import re
 
-import neft.analysis.conclusions
+import neft.analysis.citing
 import neft.experiment.config
 import neft.experiment.configfiles
 import neft.experiment.grid
@@ -250,19 +250,19 @@ def study_base_files(variants, ext):
 
 
 def summary_tables():
-    """What the conclusions (summarize in report.smk) are written from: neft.analysis.conclusions.TABLES, the studies that run;
+    """What the conclusions (summarize in report.smk) are written from: neft.analysis.citing.TABLES, the studies that run;
     the ladder's tables from a recorded ladder (scale_study.recorded) when this run does not train one.
     """
     built = {f for files in final_targets().values() for f in files}
     tables = {
         name: path
-        for name, path in ((n, f"results/tables/{f}") for n, f in neft.analysis.conclusions.TABLES.items())
+        for name, path in ((n, f"results/tables/{f}") for n, f in neft.analysis.citing.TABLES.items())
         if path in built or name in ("claims", "points")
     }
     if recorded_ladder():
         tables |= {
-            n: f"{recorded_ladder()}/{neft.analysis.conclusions.TABLES[n]}"
-            for n in neft.analysis.conclusions.LADDER_TABLES
+            n: f"{recorded_ladder()}/{neft.analysis.citing.TABLES[n]}"
+            for n in neft.analysis.citing.LADDER_TABLES
         }
     return tables
 
