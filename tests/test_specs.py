@@ -107,3 +107,30 @@ def test_the_commonsmk_slices_are_the_specs_params():
     for call in ("DataSpec.from_params(", "McSettings.from_config(", "ComputeSpec.from_params("):
         assert call in text, call
     assert '"split_seed", "val_size"' not in text and 'mc["precision"] != "fp32"' not in text
+
+
+# -- Sigma: a value type that owns the spelling ------------------------------------------------------------------
+def test_sigma_owns_its_spelling():
+    from neft.util.sigma import Sigma, format_sigma
+
+    same = [Sigma("0.070"), Sigma("7e-2"), Sigma(0.07), Sigma(Sigma("0.07"))]
+    assert {s.text for s in same} == {"0.07"} and len(set(same)) == 1
+    assert str(Sigma("0.0")) == "0" and float(Sigma("0.25")) == 0.25
+    assert format_sigma(Sigma("0.150")) == "0.15"  # every function that takes a sigma takes a Sigma
+    for bad, fragment in [("1.5", "must lie in [0, 1]"), ("0.00001", "more than 4 decimals"), ("x", "not a number")]:
+        with pytest.raises(ValueError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+            Sigma(bad)
+
+
+def test_job_specs_take_any_spelling_and_hold_one():
+    from neft.experiment.job_specs import EvalJob, TrainJob
+    from neft.util.sigma import Sigma
+
+    train = TrainJob(
+        model="vgg8", width=0.0625, dataset="mnist", method_kind="plain", sigma="0.070", seed=0, settings={}
+    )
+    assert train.sigma == Sigma("0.07") and str(train.sigma) == "0.07"
+    ev = EvalJob(model="vgg8", width=0.0625, dataset="mnist", sigma_test=0.1, seed_sigma="0.10", mc={"chips": 3})
+    assert (str(ev.sigma_test), str(ev.seed_sigma)) == ("0.1", "0.1")
+    assert isinstance(ev.mc, McSettings) and ev.mc.chips == 3 and ev.mc.ekl_bootstrap == 0  # a rule's params.mc
+    assert isinstance(ev.data, DataSpec) and isinstance(ev.compute, ComputeSpec)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from neft.core.data.loader import DataSpec
 from neft.core.mc import McSettings
 from neft.util.perf import ComputeSpec
+from neft.util.sigma import Sigma
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class TrainJob:
     width: float
     dataset: str
     method_kind: str
-    sigma: str | float
+    sigma: Sigma | str | float
     seed: int
     settings: dict
     method_params: dict = field(default_factory=dict)
@@ -40,6 +41,7 @@ class TrainJob:
     meta: dict | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma", Sigma(self.sigma))
         object.__setattr__(self, "data", DataSpec.from_params(self.data))
         object.__setattr__(self, "compute", ComputeSpec.from_params(self.compute))
 
@@ -67,7 +69,7 @@ class EvalJob:
     model: str
     width: float
     dataset: str
-    sigma_test: str | float
+    sigma_test: Sigma | str | float
     mc: McSettings | dict = field(default_factory=McSettings)
     keys: dict = field(default_factory=dict)
     registry: dict = field(default_factory=dict)
@@ -76,9 +78,12 @@ class EvalJob:
     card_name: str | None = None
     card_changes: dict | None = None
     seed_device: str | None = None
-    seed_sigma: str | float | None = None
+    seed_sigma: Sigma | str | float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma_test", Sigma(self.sigma_test))
+        if self.seed_sigma is not None:
+            object.__setattr__(self, "seed_sigma", Sigma(self.seed_sigma))
         object.__setattr__(self, "mc", McSettings.from_params(self.mc))
         object.__setattr__(self, "data", DataSpec.from_params(self.data))
         object.__setattr__(self, "compute", ComputeSpec.from_params(self.compute))

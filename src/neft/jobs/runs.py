@@ -32,7 +32,6 @@ from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs import keep
 from neft.util import progress
 from neft.util.io import atomic_write_text, load_state_dict_strict
-from neft.util.sigma import format_sigma, sigma_float
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -89,7 +88,7 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
         job.data.params(),
         job.method_kind,
         job.method_params,
-        format_sigma(job.sigma),
+        str(job.sigma),
     ]
     what += [job.seed, job.settings]
     if job.meta:  # recorded in the checkpoint, so part of what a kept training must match
@@ -118,7 +117,7 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
     net = seeded_model(job.model, spec, job.width, job.seed)
     log(
         f"training {job.model} (width {job.width}) on {job.dataset} ({len(splits['train'])} train, "
-        f"{len(splits['val'])} val) with {job.method_kind} {job.method_params} at sigma {format_sigma(job.sigma)} on "
+        f"{len(splits['val'])} val) with {job.method_kind} {job.method_params} at sigma {job.sigma} on "
         f"{card.name}, device {device}"
     )
     out = TrainOutputs(
@@ -129,7 +128,7 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
         meta={"method": job.method_kind, **(job.meta or {}), "card_sha256": keep.file_digest(paths.card)},
     )
     rows = train(
-        net, Training(job.model, method, card, sigma_float(job.sigma)), TrainData(spec, splits, device), ts, out, log
+        net, Training(job.model, method, card, float(job.sigma)), TrainData(spec, splits, device), ts, out, log
     )
     if key is not None:
         try:
@@ -179,7 +178,7 @@ def mc_job(job: EvalJob, paths: EvalPaths, log: Callable[[str], None] = print) -
     else:
         stats = ev.evaluate(job.sigma_test, chips, on_chip=report.update, seed_sigma=job.seed_sigma)
     seconds = time.perf_counter() - t0
-    sigma = format_sigma(job.sigma_test)
+    sigma = str(job.sigma_test)
     csv_sha256 = write_chip_csv(stats.rows, job.keys | {"sigma_test": sigma}, paths.chips)
     # the JSON says what its CSV holds (chips = its rows, its keys, its sha256), so aggregate_mc can check it
     summary = job.keys | {"sigma_test": sigma, **stats.uncertainty(), "n_test": len(test)}
@@ -274,7 +273,7 @@ def probe_job(job: EvalJob, paths: EvalPaths, probe_cfg: dict, log: Callable[[st
         float(probe_cfg["step"]),
         float(probe_cfg["radius_quantile"]),
     )
-    out = job.keys | {"sigma_test": format_sigma(job.sigma_test), "mc_seed": mc.seed} | found
+    out = job.keys | {"sigma_test": str(job.sigma_test), "mc_seed": mc.seed} | found
     atomic_write_text(paths.out, json.dumps(out, indent=1, sort_keys=True) + "\n")
     log(
         f"probe: {found['found_accuracy']:.2f} % at step {found['found_step']} "

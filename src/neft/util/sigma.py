@@ -6,6 +6,7 @@ the same file name, the same chip seeds and the same table row wherever it appea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 #: Finest sigma step accepted (four decimals is finer than any grid in the paper).
@@ -34,6 +35,25 @@ def format_sigma(value) -> str:
 
 def sigma_float(value) -> float:
     return float(parse_sigma(value))
+
+
+@dataclass(frozen=True)
+class Sigma:
+    """A sigma that owns its spelling: made from any spelling of a value in [0, 1] with at most 4 decimals
+    (``"0.070"``, ``"7e-2"``, ``0.07``), it holds the canonical text (``Sigma("0.070").text == "0.07"``), so paths, chip
+    seeds and table keys agree wherever it goes; ``str()`` gives the text, ``float()`` the value, and two sigmas are
+    equal when their values are. Every function here that takes a sigma takes a ``Sigma`` too."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", format_sigma(self.text))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __float__(self) -> float:
+        return float(parse_sigma(self.text))
 
 
 def to_paper_sigma(sigma, sigma_scale: float) -> str:
