@@ -343,8 +343,7 @@ def run_train(env: Env, **over):
     out = env.path("out/train")
     out.mkdir(exist_ok=True)
     kw = job_inputs(env) | dict(
-        method_kind="noise_injection",
-        method_params={},
+        method={"kind": "noise_injection"},
         sigma="0.1",
         seed=0,
         settings=SETTINGS,

@@ -54,7 +54,7 @@ def trained(tmp_path_factory) -> Trained:
     common = dict(model="vgg8", width=0.0625, dataset="mnist", data=DATA_CFG, compute={"device": "cpu", "threads": 1})
     job = TrainJob(
         **common,
-        method_kind="noise_injection",
+        method={"kind": "noise_injection"},
         sigma=SIGMA,
         seed=0,
         settings=SETTINGS | {"epochs": 3, "eval_batch_size": 256},

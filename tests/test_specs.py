@@ -15,6 +15,8 @@ import yaml
 
 from neft.core.data.loader import DataSpec
 from neft.core.mc import McSettings
+from neft.core.methods import MethodSpec
+from neft.core.models import ModelSpec
 from neft.experiment.config import validate_config
 from neft.util.perf import ComputeSpec
 
@@ -45,6 +47,15 @@ def old_mc_slice(config):
         del out["chips"]
         out["adaptive"] = mc["adaptive"]
     return out
+
+
+def old_model_slice(config, model):
+    return config["models"][model]
+
+
+def old_method_slice(config, method):
+    m = config["methods"][method]
+    return {"kind": m["kind"], "params": m.get("params") or {}}
 
 
 def old_compute_slice(config):
@@ -78,6 +89,12 @@ def test_rule_params_are_the_old_slices_byte_for_byte(presets, extra):
         (McSettings.from_config(config["mc"]).params(), old_mc_slice(config)),
         (ComputeSpec.from_params(config["compute"]).params(), old_compute_slice(config)),
     ]
+    pairs += [
+        (ModelSpec.from_params(m, config["models"][m]).params(), old_model_slice(config, m)) for m in config["models"]
+    ]
+    pairs += [
+        (MethodSpec.from_params(config["methods"][m]).params(), old_method_slice(config, m)) for m in config["methods"]
+    ]
     for new, old in pairs:
         assert repr(new) == repr(old)
 
@@ -104,7 +121,8 @@ def test_params_read_back_as_the_same_spec(presets):
 def test_the_commonsmk_slices_are_the_specs_params():
     """The Snakefile's param functions build the specs; none restates a key list or a default."""
     text = (REPO / "workflow/rules/common.smk").read_text()
-    for call in ("DataSpec.from_params(", "McSettings.from_config(", "ComputeSpec.from_params("):
+    calls = ("DataSpec.from_params(", "McSettings.from_config(", "ComputeSpec.from_params(", "ModelSpec.from_params(")
+    for call in (*calls, "MethodSpec.from_params("):
         assert call in text, call
     assert '"split_seed", "val_size"' not in text and 'mc["precision"] != "fp32"' not in text
 
@@ -127,7 +145,7 @@ def test_job_specs_take_any_spelling_and_hold_one():
     from neft.util.sigma import Sigma
 
     train = TrainJob(
-        model="vgg8", width=0.0625, dataset="mnist", method_kind="plain", sigma="0.070", seed=0, settings={}
+        model="vgg8", width=0.0625, dataset="mnist", method={"kind": "plain"}, sigma="0.070", seed=0, settings={}
     )
     assert train.sigma == Sigma("0.07") and str(train.sigma) == "0.07"
     ev = EvalJob(model="vgg8", width=0.0625, dataset="mnist", sigma_test=0.1, seed_sigma="0.10", mc={"chips": 3})

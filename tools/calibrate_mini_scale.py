@@ -42,7 +42,7 @@ def main() -> None:
     compute = {"device": "cpu", "threads": a.threads}
     common = dict(model="vgg8", width=a.width, dataset="mnist", data=data_cfg, compute=compute)
     settings = {"epochs": a.epochs, "lr": a.lr, "selection_chips": 2}
-    job = TrainJob(**common, method_kind=a.method, sigma=a.sigma, seed=0, settings=settings)
+    job = TrainJob(**common, method={"kind": a.method}, sigma=a.sigma, seed=0, settings=settings)
     rows = train_job(job, TrainPaths(str(data), str(card), str(out / f"{tag}.pt"), str(out / f"{tag}.log.csv")))
     result = {"tag": tag, "train_seconds": sum(r["seconds"] for r in rows), "accuracy": {}}
     for s in a.eval_sigmas.split(","):

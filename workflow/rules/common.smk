@@ -10,6 +10,8 @@ import neft.experiment.rungs
 import neft.util.sigma
 from neft.core.data.loader import DataSpec
 from neft.core.mc import McSettings
+from neft.core.methods import MethodSpec
+from neft.core.models import ModelSpec
 from neft.experiment.config import ConfigError, validate_config
 from neft.util.perf import ComputeSpec
 
@@ -75,12 +77,11 @@ def registry_slice(wildcards):
 
 
 def model_slice(wildcards):
-    return config["models"][wildcards.model]
+    return ModelSpec.from_params(wildcards.model, config["models"][wildcards.model]).params()
 
 
 def method_slice(wildcards):
-    m = config["methods"][wildcards.method]
-    return {"kind": m["kind"], "params": m.get("params") or {}}
+    return MethodSpec.from_params(config["methods"][wildcards.method]).params()
 
 
 def mc_slice(wildcards):

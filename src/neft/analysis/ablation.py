@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neft.core.methods import configured_beta
+from neft.core.methods import MethodSpec
 from neft.experiment.grid import COMPARISONS, sweep_name
 from neft.util.sigma import format_sigma
 from neft.util.stats import paired_two_level, two_level
@@ -97,7 +97,7 @@ def beta_sweep(chips: pd.DataFrame, ablation: dict, methods: dict, ci: float = 0
     for model, dataset, device in pairs:
         for inst, betas in ablation["beta_sweep"].items():
             zero = ablation["instances"].get(inst, {}).get("no_feedback")
-            main_beta = configured_beta(methods[inst], model, dataset)
+            main_beta = MethodSpec.from_params(methods[inst]).beta(model, dataset)
             variants = [(0.0, zero), (main_beta, inst)] + [(float(b), sweep_name(inst, b)) for b in betas]
             for s in map(format_sigma, ablation["sweep_sigmas"]):
                 acc_of = {

@@ -16,7 +16,7 @@ from neft.core.data.registry import DatasetError, DatasetSpec, merged_registry
 from neft.core.devices import DeviceCardError, get, preset_names
 from neft.core.methods import METHODS, build_method
 from neft.core.methods.neft_loss import resolve_beta
-from neft.core.models import MODELS, size_problems
+from neft.core.models import MODELS, ModelSpec, size_problems
 from neft.experiment import grid
 from neft.experiment.grid import grid_sigmas, train_sigmas
 from neft.util.sigma import format_sigma
@@ -28,7 +28,6 @@ NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 DERIVED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}_beta[0-9][0-9.e-]*")
 
 #: The paper's learning rates (section 7), used when ``models.<name>.lr`` is null.
-DEFAULT_LR = {"vgg8": 1e-3, "resnet18": 1e-2}
 
 
 class ConfigError(ValueError):
@@ -163,11 +162,11 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
         problems = paper_beta_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
-    for name, entry in config.get("models", {}).items():
-        if entry.get("lr") is None:
-            entry["lr"] = DEFAULT_LR.get(name, 1e-3)
+    for name, entry in config["models"].items():
+        if entry.get("lr") is None:  # null: the paper's (neft.core.models.ModelSpec)
+            entry["lr"] = ModelSpec(name).lr
     for model in {p["model"] for p in config["experiments"]["pairs"]}:
-        config["models"].setdefault(model, {"width": 1.0, "lr": DEFAULT_LR.get(model, 1e-3)})
+        config["models"].setdefault(model, ModelSpec(model).params())
     return config
 
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 
 from neft.core.data.loader import DataSpec
 from neft.core.mc import McSettings
+from neft.core.methods import MethodSpec
 from neft.util.perf import ComputeSpec
 from neft.util.sigma import Sigma
 
 
 @dataclass(frozen=True)
 class TrainJob:
-    """One training: the model and dataset, the method at training ``sigma``, the seed, and the config slices that
+    """One training: the model and dataset, the method (``methods.<name>``'s kind and params, a ``MethodSpec``) at
+    training ``sigma``, the seed, and the config slices that
     shape it. ``settings``: ``neft.core.train.TrainSettings``'s fields but the seed (``neft.jobs.runs.train_settings``
     makes them from the ``training`` section); ``data``: the config's ``data`` slice (validation size, split seed,
     subsets; a ``DataSpec``); ``compute``: the ``compute`` slice (device, threads, determinism; a ``ComputeSpec``);
@@ -30,17 +32,17 @@ class TrainJob:
     model: str
     width: float
     dataset: str
-    method_kind: str
+    method: MethodSpec | dict
     sigma: Sigma | str | float
     seed: int
     settings: dict
-    method_params: dict = field(default_factory=dict)
     registry: dict = field(default_factory=dict)
     data: DataSpec | dict = field(default_factory=DataSpec)
     compute: ComputeSpec | dict = field(default_factory=ComputeSpec)
     meta: dict | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "method", MethodSpec.from_params(self.method))
         object.__setattr__(self, "sigma", Sigma(self.sigma))
         object.__setattr__(self, "data", DataSpec.from_params(self.data))
         object.__setattr__(self, "compute", ComputeSpec.from_params(self.compute))

@@ -21,7 +21,7 @@ from neft.core.checkpoints import check_meta, load_checkpoint
 from neft.core.data import get_spec, load_prepared, prepare_dataset, preprocess_all
 from neft.core.data.loader import DataSpec, Preprocess, Split
 from neft.core.mc import ChipEvaluator, McSettings
-from neft.core.methods import build_method
+from neft.core.models import ModelSpec
 from neft.core.nonideal import CALIBRATION_IMAGES
 from neft.core.probe import probe
 from neft.core.train import TrainData, Training, TrainOutputs, TrainSettings, seeded_model, train
@@ -86,15 +86,15 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
         job.width,
         job.dataset,
         job.data.params(),
-        job.method_kind,
-        job.method_params,
+        job.method.kind,
+        job.method.parameters,
         str(job.sigma),
     ]
     what += [job.seed, job.settings]
     if job.meta:  # recorded in the checkpoint, so part of what a kept training must match
         what.append(job.meta)
     software = [torch.__version__, platform.python_version(), platform.machine()]
-    if job.method_kind == "aihwkit_hwa":  # another library's layers train it: a new version of it is a new training
+    if job.method.kind == "aihwkit_hwa":  # another library's layers train it: a new version of it is a new training
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -112,12 +112,12 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
             return list(csv.DictReader(fh))
     spec, splits = load_splits(job.dataset, job.registry, paths.data, job.data)
     card = check_card(paths.card)  # the card of the device its path names (neft.experiment.inputs)
-    method = build_method(job.method_kind, job.method_params)
+    method = job.method.build()
     ts = TrainSettings(seed=job.seed, **job.settings)
     net = seeded_model(job.model, spec, job.width, job.seed)
     log(
         f"training {job.model} (width {job.width}) on {job.dataset} ({len(splits['train'])} train, "
-        f"{len(splits['val'])} val) with {job.method_kind} {job.method_params} at sigma {job.sigma} on "
+        f"{len(splits['val'])} val) with {job.method.kind} {job.method.parameters} at sigma {job.sigma} on "
         f"{card.name}, device {device}"
     )
     out = TrainOutputs(
@@ -125,7 +125,7 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
         log=paths.log,
         state=paths.state,
         fingerprint=json.dumps([what, card.to_dict()], sort_keys=True, default=str),
-        meta={"method": job.method_kind, **(job.meta or {}), "card_sha256": keep.file_digest(paths.card)},
+        meta={"method": job.method.kind, **(job.meta or {}), "card_sha256": keep.file_digest(paths.card)},
     )
     rows = train(
         net, Training(job.model, method, card, float(job.sigma)), TrainData(spec, splits, device), ts, out, log
@@ -326,15 +326,15 @@ def train_rule(smk, sigma, log: Callable[[str], None]) -> list[dict]:
     """``train_job`` for a training rule (train, train_rung) at training ``sigma``: wildcards model, dataset and
     seed; inputs data and card; params model, method, data, registry, training, compute, state."""
     wc, p = smk.wildcards, smk.params
+    model = ModelSpec.from_params(wc.model, p.model)
     job = TrainJob(
         model=wc.model,
-        width=p.model["width"],
+        width=model.width,
         dataset=wc.dataset,
-        method_kind=p.method["kind"],
+        method=p.method,
         sigma=sigma,
         seed=int(wc.seed),
-        settings=train_settings(p.training, p.model["lr"]),
-        method_params=p.method["params"],
+        settings=train_settings(p.training, model.lr),
         registry=p.registry,
         data=p.data,
         compute=p.compute,
@@ -359,7 +359,7 @@ def eval_rule(smk, sigma_test, keys: dict, **variant) -> tuple[EvalJob, EvalPath
     wc, p, i, o = smk.wildcards, smk.params, smk.input, smk.output
     job = EvalJob(
         model=wc.model,
-        width=p.model["width"],
+        width=ModelSpec.from_params(wc.model, p.model).width,
         dataset=wc.dataset,
         sigma_test=sigma_test,
         mc=p.mc,

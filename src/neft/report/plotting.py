@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from neft.core.devices import DeviceCard
 
 from neft.core.fitting import time_since_programming
-from neft.core.methods import configured_beta
+from neft.core.methods import MethodSpec
 from neft.report.labels import (  # noqa: E402, F401 - the labels are neft.report.labels'; figures and scripts read them here too
     ACCURACY_BAND,
     ACCURACY_BAND_SPANS,
@@ -46,7 +46,7 @@ def beta_titles(curves: pd.DataFrame, methods: dict) -> dict:
             name = next((m for m, spec in methods.items() if spec["kind"] == kind), None)
             if name is not None:
                 try:
-                    value = f"{configured_beta(methods[name], model, dataset):g}"
+                    value = f"{MethodSpec.from_params(methods[name]).beta(model, dataset):g}"
                 except ValueError:
                     value = "?"
                 parts.append(f"β$_{{{kind.upper()}}}$ = {value}")

@@ -241,10 +241,9 @@ def deterministic_training(smoke: Path, device: str, tmp: Path) -> dict:
             model="vgg8",
             width=cfg["models"]["vgg8"]["width"],
             dataset="mnist",
-            method_kind="ovf",
+            method={"kind": "ovf", "params": {"beta": "paper"}},
             sigma="0.2",
             seed=0,
-            method_params={"beta": "paper"},
             data={"split_seed": 0, "val_size": cfg["data"]["val_size"], "train_subset": 256, "test_subset": 100},
             compute={"device": device, "threads": 1, "deterministic": True},
             settings={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from neft.core.methods.base import Method
@@ -31,8 +32,30 @@ def build_method(kind: str, params: dict[str, Any] | None = None) -> Method:
     return cls(**params)
 
 
-def configured_beta(entry: dict, model: str, dataset: str) -> float:
-    """The feedback weight a NeFT method of the config (``methods.<name>``: kind and params) trains with on (model,
-    dataset): its ``params.beta``, else its kind's default (``"paper"``), resolved to a number."""
-    method = build_method(entry["kind"], entry.get("params"))
-    return resolve_beta(method.beta, model, dataset, method.kind)
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method as a job trains it: the config's ``methods.<name>`` kind and parameters (its label and grid keys are the
+    workflow's). ``params()`` is what a rule's ``params.method`` holds; ``build()`` the method; ``beta(model,
+    dataset)`` a NeFT method's feedback weight resolved (``"paper"``: the paper's value for that pair)."""
+
+    kind: str
+    parameters: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, entry) -> MethodSpec:
+        """From ``methods.<name>`` (or a rule's ``params.method``): ``params`` missing or null means none."""
+        if isinstance(entry, cls):
+            return entry
+        return cls(entry["kind"], dict(entry.get("params") or {}))
+
+    def params(self) -> dict:
+        return {"kind": self.kind, "params": self.parameters}
+
+    def build(self) -> Method:
+        return build_method(self.kind, self.parameters)
+
+    def beta(self, model: str, dataset: str) -> float:
+        """The feedback weight it trains with on (model, dataset): its ``beta``, else its kind's default
+        (``"paper"``), resolved to a number."""
+        method = self.build()
+        return resolve_beta(method.beta, model, dataset, method.kind)

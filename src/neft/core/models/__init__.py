@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -11,6 +12,33 @@ from neft.core.models.vgg import VGG8
 
 #: name -> constructor(num_classes, in_channels, image_size, width)
 MODELS: dict[str, Callable[..., nn.Module]] = {"vgg8": VGG8, "resnet18": ResNet18}
+#: the paper's Adam learning rates (``models.<name>.lr: null`` takes these; another model takes ``FALLBACK_LR``)
+PAPER_LR = {"vgg8": 1e-3, "resnet18": 1e-2}
+FALLBACK_LR = 1e-3
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model of the config (``models.<name>``): its registry name, channel width multiplier and Adam learning rate
+    (None: the paper's, ``PAPER_LR``). Each default is stated here once and equals the schema's (tests/test_specs.py).
+    ``params()`` is what a rule's ``params.model`` holds."""
+
+    name: str
+    width: float = 1.0
+    lr: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lr is None:
+            object.__setattr__(self, "lr", PAPER_LR.get(self.name, FALLBACK_LR))
+
+    @classmethod
+    def from_params(cls, name: str, entry: dict | None = None) -> ModelSpec:
+        """From ``models.<name>`` (or a rule's ``params.model``): missing keys take their defaults."""
+        entry = dict(entry or {})
+        return cls(name, **{k: entry[k] for k in ("width", "lr") if k in entry})
+
+    def params(self) -> dict:
+        return {"width": self.width, "lr": self.lr}
 
 
 def build_model(
