@@ -152,3 +152,12 @@ def test_job_specs_take_any_spelling_and_hold_one():
     assert (str(ev.sigma_test), str(ev.seed_sigma)) == ("0.1", "0.1")
     assert isinstance(ev.mc, McSettings) and ev.mc.chips == 3 and ev.mc.ekl_bootstrap == 0  # a rule's params.mc
     assert isinstance(ev.data, DataSpec) and isinstance(ev.compute, ComputeSpec)
+
+
+def test_model_and_method_defaults_are_the_schemas():
+    entry = PROPERTIES["models"]["additionalProperties"]["properties"]
+    defaults = {f.name: f.default for f in dataclasses.fields(ModelSpec) if f.name != "name"}
+    assert defaults == {k: entry[k]["default"] for k in ("width", "lr")}
+    method = PROPERTIES["methods"]["additionalProperties"]["properties"]
+    assert MethodSpec("plain").parameters == method["params"]["default"] == {}
+    assert ModelSpec("resnet18").lr == 1e-2 and ModelSpec("vgg8", lr=0.5).lr == 0.5  # null lr: the paper's
