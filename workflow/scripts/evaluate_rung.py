@@ -6,7 +6,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.experiment.grid import point_source  # noqa: E402
 from neft.experiment.rungs import read_factor, rung_sigma  # noqa: E402
-from neft.jobs.runs import job_log, mc_rule  # noqa: E402
+from neft.jobs.runs import job_log, mc_rule, run_keys  # noqa: E402
 
 
 def main(smk) -> None:
@@ -14,9 +14,8 @@ def main(smk) -> None:
     wc = smk.wildcards
     sigma = rung_sigma(read_factor(smk.input.factor), wc.psigma)
     _, train = point_source(smk.params.methods, wc.method, wc.psigma)
-    keys = {"width": wc.width, "epochs": int(wc.epochs), "paper_sigma": wc.psigma}
-    keys |= {"model": wc.model, "dataset": wc.dataset, "method": wc.method, "device": wc.device}
-    keys |= {"sigma_train": "0" if train == "0" else sigma, "seed": int(wc.seed)}
+    keys = {"width": wc.width, "epochs": int(wc.epochs), "paper_sigma": wc.psigma}  # the rung, then the run
+    keys |= run_keys(wc, sigma_train="0" if train == "0" else sigma)
     mc_rule(smk, sigma, keys, log)
 
 

@@ -389,13 +389,14 @@ def mc_rule(smk, sigma_test, keys: dict, log: Callable[[str], None], **variant) 
     return mc_job(job, paths, log)
 
 
-def run_keys(wc) -> dict:
-    """The columns that name a main-grid run in its chip rows, from a rule's wildcards."""
+def run_keys(wc, sigma_train=None) -> dict:
+    """The columns that name a run in its chip rows, from a rule's wildcards; ``sigma_train``: the training sigma where
+    the wildcards do not spell it (a ladder rung's, computed from its factor), else ``wc.sigma``."""
     return {
         "model": wc.model,
         "dataset": wc.dataset,
         "method": wc.method,
         "device": wc.device,
-        "sigma_train": wc.sigma,
+        "sigma_train": wc.sigma if sigma_train is None else sigma_train,
         "seed": int(wc.seed),
     }
