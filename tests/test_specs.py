@@ -161,3 +161,18 @@ def test_model_and_method_defaults_are_the_schemas():
     method = PROPERTIES["methods"]["additionalProperties"]["properties"]
     assert MethodSpec("plain").parameters == method["params"]["default"] == {}
     assert ModelSpec("resnet18").lr == 1e-2 and ModelSpec("vgg8", lr=0.5).lr == 0.5  # null lr: the paper's
+
+
+def test_training_defaults_are_the_schemas():
+    """``TrainSettings`` (neft.core.train) against the schema's ``training`` section: the same default for every
+    field both have (``selection_*`` are ``training.selection.*``; ``lr`` is the model's, ``ModelSpec``)."""
+    from neft.core.train import TrainSettings
+
+    schema = PROPERTIES["training"]["properties"]
+    selection = schema["selection"]["properties"]
+    for f in dataclasses.fields(TrainSettings):
+        if f.name.startswith("selection_"):
+            assert f.default == selection[f.name.removeprefix("selection_")]["default"], f.name
+        elif f.name in schema:
+            assert f.default == schema[f.name]["default"], f.name
+    assert TrainSettings.lr == ModelSpec("vgg8").lr
