@@ -9,7 +9,9 @@ rule ablation_data:
         "logs/ablation_data.log",
     params:
         ablation=lambda wc: config["ablation"],
-        methods=lambda wc: {m: config["methods"][m] for m in neft.experiment.grid.all_methods(config)},
+        methods=lambda wc: {
+            m: config["methods"][m] for m in neft.experiment.grid.all_methods(config)
+        },
         ci=config["figures"]["ci"],
         expect=MC_EXPECT,
     script:

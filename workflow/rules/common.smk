@@ -28,7 +28,9 @@ except (ConfigError, neft.experiment.configfiles.ConfigFileError) as err:
 MAIN_DEVICE = config["experiments"]["devices"][0]
 GRID_RUNS = neft.experiment.grid.runs(config)
 GRID_EVALS = neft.experiment.grid.evaluations(config)
-RUN_PATH = neft.experiment.grid.Run("{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}").path
+RUN_PATH = neft.experiment.grid.Run(
+    "{model}", "{dataset}", "{method}", "{device}", "{sigma}", "{seed}"
+).path
 #: the paper's plotted numbers (resources/reference/README.md says where each comes from)
 REFERENCE = {
     "accuracy": Path(workflow.basedir) / "resources/reference/paper_accuracy.csv",
@@ -200,7 +202,9 @@ def final_targets():
         targets["figure_ablation"] = figures("ablation")
         targets["table_ablation"] = tables("ablation") + ["results/tables/ablation_beta_sweep.csv"]
     cross = config["crosscheck"]
-    if cross["enabled"] and {cross["ours"], cross["theirs"]} <= set(neft.experiment.grid.all_methods(config)):
+    if cross["enabled"] and {cross["ours"], cross["theirs"]} <= set(
+        neft.experiment.grid.all_methods(config)
+    ):
         targets["table_crosscheck"] = tables("crosscheck", (".csv", ".md"))
     if config["convergence"]["enabled"]:
         targets["figure_convergence"] = figures("convergence")
@@ -257,7 +261,9 @@ def summary_tables():
     built = {f for files in final_targets().values() for f in files}
     tables = {
         name: path
-        for name, path in ((n, f"results/tables/{f}") for n, f in neft.analysis.citing.TABLES.items())
+        for name, path in (
+            (n, f"results/tables/{f}") for n, f in neft.analysis.citing.TABLES.items()
+        )
         if path in built or name in ("claims", "points")
     }
     if recorded_ladder():
@@ -388,7 +394,9 @@ def ladder_runs():
     W/O Noise reference of the convergence criterion (the first seed's)."""
     out = []
     for w in ladder_sweeps():
-        source, train = neft.experiment.grid.point_source(config["methods"], w["method"], w["psigma"])
+        source, train = neft.experiment.grid.point_source(
+            config["methods"], w["method"], w["psigma"]
+        )
         rung = neft.experiment.rungs.Rung(float(w["width"]), int(w["epochs"]))
         out.append(
             {
