@@ -3,9 +3,10 @@ whole: ``train_job(job, paths, log)``, ``mc_job(job, paths, log)`` (``neft.jobs.
 
 A job spec says *what* is computed (the run, its typed settings); its paths say *where* the inputs are and the
 outputs go. Rule params stay plain dicts (Snakemake tracks ``params`` by the ``repr()`` of built-in values, so a
-dataclass there would drop out of rerun tracking): a spec takes a rule's ``params.data``, ``params.compute`` and
-``params.mc`` as they are and builds the typed settings from them once (``DataSpec``, ``ComputeSpec``,
-``McSettings``, each ``from_params``), so every field a job reads is typed and its default stated once.
+dataclass there would drop out of rerun tracking): a spec takes a rule's ``params.method``, ``params.data``,
+``params.compute`` and ``params.mc`` as they are and builds the typed settings from them once (``MethodSpec``,
+``DataSpec``, ``ComputeSpec``, ``McSettings``, each ``from_params``; the sigma as a ``Sigma``), so every field a job
+reads is typed and its default stated once.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from neft.util.sigma import Sigma
 @dataclass(frozen=True)
 class TrainJob:
     """One training: the model and dataset, the method (``methods.<name>``'s kind and params, a ``MethodSpec``) at
-    training ``sigma``, the seed, and the config slices that
-    shape it. ``settings``: ``neft.core.train.TrainSettings``'s fields but the seed (``neft.jobs.runs.train_settings``
-    makes them from the ``training`` section); ``data``: the config's ``data`` slice (validation size, split seed,
-    subsets; a ``DataSpec``); ``compute``: the ``compute`` slice (device, threads, determinism; a ``ComputeSpec``);
-    ``meta``: what the run's path names beyond these (the config's method name, a ladder rung's paper sigma),
-    recorded in the checkpoint."""
+    training ``sigma`` (a ``Sigma``), the seed, and the config slices that shape it. ``settings``:
+    ``neft.core.train.TrainSettings``'s fields but the seed (``neft.jobs.runs.train_settings`` makes them from the
+    ``training`` section); ``data``: the config's ``data`` slice (validation size, split seed, subsets; a
+    ``DataSpec``); ``compute``: the ``compute`` slice (device, threads, determinism; a ``ComputeSpec``); ``meta``:
+    what the run's path names beyond these (the config's method name, a ladder rung's paper sigma), recorded in the
+    checkpoint. Each field may be given as its rule param (a dict, a spelling) and is held typed."""
 
     model: str
     width: float
