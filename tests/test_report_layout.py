@@ -12,9 +12,10 @@ import subprocess
 import pytest
 
 from neft.analysis import conclusions
+from neft.experiment.config import validate_config
 from neft.report import plotting
 
-from .conftest import REPO
+from .conftest import REPO, SCHEMA, load_config
 
 NOTEBOOK = REPO / "workflow/notebooks/report.ipynb"
 CAPTIONS = REPO / "workflow/report"
@@ -129,11 +130,11 @@ def test_the_rendered_report_s_first_screen_shows_the_figure_and_the_verdict_tab
     fig.savefig(results / "figures/accuracy.png", dpi=150)
     plt.close(fig)
     out = tmp_path / "report.ipynb"
-    config = {"scale": "mini", "figures": {"ci": 0.95}}
+    config = validate_config(load_config(), SCHEMA, REPO)  # what render_report passes: the run's validated config
     papermill.execute_notebook(
         str(NOTEBOOK),
         str(out),
-        parameters={"results_dir": str(results), "config_json": json.dumps(config)},
+        parameters={"results_dir": str(results), "config_json": json.dumps(config, default=str)},
         kernel_name="python3",
         progress_bar=False,
         cwd=str(tmp_path),
