@@ -196,6 +196,19 @@ SIZES = [
     ),
 ]
 
+DURATIONS = [  # issue 26, class 5: Snakemake's own message named neither the key nor the unit
+    (
+        "not a duration",
+        {"compute": {"train_runtime": "banana"}},
+        "compute.train_runtime: 'banana' is not allowed; expected a duration with its unit",
+    ),
+    ("no unit", {"compute": {"mc_runtime": "90"}}, "compute.mc_runtime: '90' is not allowed; expected a duration"),
+    ("two units", {"compute": {"train_runtime": "2h30m"}}, "compute.train_runtime: '2h30m' is not allowed"),
+    ("negative", {"compute": {"train_runtime": "-1h"}}, "compute.train_runtime: '-1h' is not allowed"),
+    ("empty", {"compute": {"mc_runtime": ""}}, "compute.mc_runtime: '' is not allowed; expected a duration"),
+    ("a number", {"compute": {"mc_runtime": 90}}, "compute.mc_runtime: 90 (int) is not allowed; expected a string"),
+]
+
 CLASSES = {
     "non-finite": NON_FINITE,
     "wrong type": WRONG_TYPE,
@@ -203,6 +216,7 @@ CLASSES = {
     "name": NAMES,
     "range": RANGES,
     "size": SIZES,
+    "duration": DURATIONS,
 }
 CASES = [
     pytest.param(extra, fragment, id=f"{cls}: {case}")

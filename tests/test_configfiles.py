@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -27,6 +29,79 @@ BAD_FILES = [
     ("YTE templating", b"__use_yte__: true\ntraining: {epochs: 2}\n", "evaluates Python expressions"),
     ("a Python object tag", b"training: !!python/object/apply:os.system ['true']\n", "not valid YAML or JSON"),
 ]
+
+
+def _bomb(levels: int, width: int = 9, mapping: bool = False) -> bytes:
+    """An "alias bomb": each level lists ``width`` aliases of the one before, so a few hundred bytes expand to
+    ``width ** levels`` values."""
+    lines = [f"a0: &a0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, levels):
+        if mapping:
+            body = ", ".join(f"k{j}: *a{i - 1}" for j in range(width))
+            lines.append(f"a{i}: &a{i} {{{body}}}")
+        else:
+            lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _deep_block(depth: int) -> bytes:
+    return ("a:\n" + "".join("  " * i + "k:\n" for i in range(depth)) + "  " * depth + "1\n").encode()
+
+
+#: Issue 26, classes 5 and 7: files whose shape would hang or crash every walk of the config
+HOSTILE_FILES = [
+    ("the filed alias bomb", _bomb(9), "refused at line 1: expands to more than 100000 values"),
+    ("an alias bomb of mappings", _bomb(8, mapping=True), "expands to more than 100000 values"),
+    ("a wide alias bomb", _bomb(4, width=40), "expands to more than 100000 values"),
+    (
+        "an alias bomb in free-form method params",
+        b"methods:\n  x:\n    kind: plain\n    params:\n"
+        + b"".join(b"      " + line + b"\n" for line in _bomb(9).splitlines()),
+        "expands to more than 100000 values",
+    ),
+    (
+        "an alias inside its own list",
+        b"sigmas: &s [0, *s]\n",
+        "an alias refers to the list or mapping that contains it",
+    ),
+    ("flow lists 600 deep", b"a: " + b"[" * 600 + b"]" * 600 + b"\n", "refused at line 1: nested deeper than 100"),
+    ("block mappings 600 deep", _deep_block(600), "refused at line 101: nested deeper than 100 levels"),
+    ("block mappings 101 deep", _deep_block(101), "nested deeper than 100 levels"),
+    ("JSON 600 deep", b'{"a": ' + b"[" * 600 + b"]" * 600 + b"}", "refused: nested deeper than 100 levels"),
+    ("JSON 100000 deep", b'{"a": ' + b"[" * 100000 + b"]" * 100000 + b"}", "nested deeper than Python can read"),
+]
+
+
+@pytest.mark.parametrize("raw,fragment", [c[1:] for c in HOSTILE_FILES], ids=[c[0] for c in HOSTILE_FILES])
+def test_a_hostile_shape_is_refused_naming_the_file(tmp_path, raw, fragment):
+    path = tmp_path / "site.yaml"
+    path.write_bytes(raw)
+    with pytest.raises(ConfigFileError) as err:
+        load(path)
+    assert str(err.value).startswith(f"config file {path}: ") and fragment in str(err.value), str(err.value)
+
+
+def test_the_deepest_nesting_allowed_still_reads(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_bytes(_deep_block(99))
+    assert "a" in load(path)
+
+
+def test_an_alias_bomb_given_as_a_dict_is_refused_before_any_walk():
+    """The Python API's path: validate_config on a dict (shared lists, as YAML aliases build them) refuses it
+    before the NaN walk and the schema (which took 110 s on the filed bomb). The subprocess's timeout guards a hang;
+    it is not a timing claim."""
+    code = (
+        "import yaml\n"
+        "from neft.experiment.config import ConfigError, validate_config\n"
+        f"cfg = yaml.safe_load({_bomb(9).decode()!r})\n"
+        "try:\n"
+        f"    validate_config(cfg, {str(REPO / 'workflow/schemas/config.schema.yaml')!r})\n"
+        "except ConfigError as err:\n"
+        "    print(err)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "invalid config: expands to more than 100000 values" in proc.stdout, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("raw,fragment", [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES])
@@ -59,8 +134,10 @@ def test_good_files_read_as_before(tmp_path):
         (b"training: {epochs: 2}\ntraining: {epochs: 3}\n", "key 'training' appears twice"),
         (b"mc:\n  chips: 3\n  chips: 4\n", "key 'chips' appears twice"),
         (b"__use_yte__: true\ntraining: {epochs: 2}\n", "never executes code from a config file"),
+        (_bomb(9), "expands to more than 100000 values"),
+        (_deep_block(300), "nested deeper than 100 levels"),
     ],
-    ids=["duplicate key", "nested duplicate key", "YTE"],
+    ids=["duplicate key", "nested duplicate key", "YTE", "alias bomb", "300 deep"],
 )
 def test_the_snakefile_refuses_what_snakemakes_reader_lets_through(tmp_path, raw, fragment):
     """Snakemake reads --configfile files itself; the Snakefile reads them again (neft.experiment.configfiles.load) and

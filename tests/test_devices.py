@@ -119,3 +119,29 @@ def test_search_folders_find_fitted_cards(tmp_path):
     (tmp_path / "MyRRAM").mkdir()
     DeviceCard.from_dict(data).save(tmp_path / "MyRRAM" / "card.yaml")
     assert devices.get("MyRRAM", search=[tmp_path]).name == "MyRRAM"
+
+
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
+            "refused at line 1: expands to more than 100000 values",
+        ),
+        ("name: &n [1, *n]\n", "refused at line 1: an alias refers to the list or mapping that contains it"),
+        (
+            "name:\n" + "".join("  " * i + "k:\n" for i in range(1, 600)) + "  " * 600 + "1\n",
+            "refused at line 100: nested deeper than 100 levels",
+        ),
+        ("name: " + "[" * 600 + "]" * 600 + "\n", "refused at line 1: nested deeper than 100 levels"),
+    ],
+    ids=["alias bomb", "cycle", "600 deep block", "600 deep flow"],
+)
+def test_a_hostile_card_is_refused_naming_the_file(tmp_path, text, fragment):
+    """Issue 26, classes 5 and 7 for cards: a RecursionError (thousands of lines) or a hang before; now one line."""
+    path = tmp_path / "card.yaml"
+    path.write_text(text)
+    with pytest.raises(devices.DeviceCardError) as err:
+        devices.DeviceCard.load(path)
+    assert str(err.value).startswith(f"device card {path}: ") and fragment in str(err.value), str(err.value)

@@ -29,8 +29,10 @@ from neft.workflow.progress_view import (
     format_duration,
     job_name,
     overall_remaining,
+    progress_interval,
     rate_remaining,
     read_progress,
+    terminal_view,
     view_enabled,
 )
 
@@ -283,6 +285,32 @@ def test_the_logger_plugin_is_registered_and_feeds_the_view(tmp_path, monkeypatc
     handler.close()
     assert not (tmp_path / ROOT).exists()
     assert "[neft] 0/0 jobs done" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("raw", ["1e12", "banana", "nan", "inf", "-5", "0", "0.1", "1e400"])
+def test_an_unusable_progress_interval_is_named_and_the_default_taken(raw):
+    """Issue 26, class 5: NEFT_PROGRESS_INTERVAL=1e12 overflowed the view's timer in its thread (a traceback that named
+    nothing); now the value is refused with a line naming the variable, and the run goes on at 15 s."""
+    interval, problem = progress_interval({"NEFT_PROGRESS_INTERVAL": raw})
+    assert interval == 15.0
+    assert (
+        problem == f"NEFT_PROGRESS_INTERVAL={raw!r} is not a number of seconds from 0.2 to 86400; printing every 15 s"
+    )
+
+
+@pytest.mark.parametrize("raw,seconds", [(None, 15.0), ("", 15.0), ("0.5", 0.5), (" 60 ", 60.0), ("86400", 86400.0)])
+def test_a_usable_progress_interval_is_taken(raw, seconds):
+    env = {} if raw is None else {"NEFT_PROGRESS_INTERVAL": raw}
+    assert progress_interval(env) == (seconds, None)
+
+
+def test_the_view_prints_the_refusal_once(capsys):
+    view = terminal_view(env={"NEFT_PROGRESS_INTERVAL": "1e12"})
+    assert view.interval == 15.0
+    assert (
+        capsys.readouterr().err
+        == "[neft] NEFT_PROGRESS_INTERVAL='1e12' is not a number of seconds from 0.2 to 86400; printing every 15 s\n"
+    )
 
 
 # -- the test scale, watched ------------------------------------------------------------------------------------------

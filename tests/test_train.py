@@ -134,3 +134,61 @@ def test_method_registry_rejects_unknown_kinds_and_parameters():
 def test_bad_settings_are_rejected(field, value):
     with pytest.raises(ValueError):
         TrainSettings(**{field: value})
+
+
+def _damaged(kind: str, good: dict):
+    """A resume state for fingerprint "f" damaged in one way (issue 26, class 5)."""
+    if kind == "a list":
+        return [1, 2, 3]
+    if kind == "a tensor":
+        return torch.zeros(3)
+    bad = dict(good)
+    if kind == "no optimizer":
+        del bad["optimizer"]
+    elif kind == "rows not a list":
+        bad["rows"] = {"epoch": 1}
+    elif kind == "epoch past the end":
+        bad["epoch"] = 7
+    elif kind == "weights of another shape":  # fails inside load_state_dict, after nothing else: rolled back
+        bad["model"] = {k: v[..., :1] if v.ndim else v for k, v in good["model"].items()}
+    elif kind == "a bad generator state":  # fails after model and optimizer were restored: rolled back
+        bad["step_gen"] = torch.zeros(3, dtype=torch.uint8)
+    return bad
+
+
+DAMAGED = [
+    "a list",
+    "a tensor",
+    "no optimizer",
+    "rows not a list",
+    "epoch past the end",
+    "weights of another shape",
+    "a bad generator state",
+    "truncated",
+]
+
+
+@pytest.mark.parametrize("kind", DAMAGED)
+def test_a_damaged_resume_state_is_named_and_the_training_starts_over(tmp_path, kind):
+    """Never an AttributeError from inside the loop: the job logs the file and why, and trains from the first epoch
+    to the very model a run without the state gives (a state that fails half-way restores nothing)."""
+    _, reference = run(tmp_path / "ref")
+    state = tmp_path / "job" / "state.pt"
+
+    def stop(message):
+        if message.startswith("epoch 2/2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "job", state_path=state, fingerprint="f", log=stop)
+    if kind == "truncated":
+        state.write_bytes(state.read_bytes()[:1000])
+    else:
+        torch.save(_damaged(kind, torch.load(state, weights_only=True)), state)
+    messages = []
+    _, model = run(tmp_path / "job", state_path=state, fingerprint="f", log=messages.append)
+    ignored = [m for m in messages if m.startswith(f"ignoring {state}: ")]
+    assert ignored and ignored[0].endswith("training from the first epoch"), messages
+    assert any(m.startswith("epoch 1/2") for m in messages)
+    for k in reference:
+        assert torch.equal(reference[k], model[k]), k

@@ -198,7 +198,9 @@ def _phrases(raw, root: dict, expand: bool = False) -> list[str]:
     rng = _range(node)
     if rng:
         out.append(rng)
-    if "pattern" in node:
+    if "x-expected" in node:  # what the pattern means, in words
+        out.append(node["x-expected"])
+    elif "pattern" in node:
         out.append(f"matches {code(node['pattern'])}")
     if node.get("minLength"):
         out.append("non-empty" if node["minLength"] == 1 else f"at least {node['minLength']} characters")

@@ -3,6 +3,7 @@ per-epoch log, model selection, atomic checkpoints and resume from the last fini
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -24,7 +26,7 @@ from neft.core.methods.neft_loss import resolve_beta
 from neft.core.models import build_model
 from neft.core.noise import NoisyForward
 from neft.util import progress
-from neft.util.io import atomic_torch_save, atomic_write_text, load_tensors
+from neft.util.io import CheckpointError, UnsafeCheckpointError, atomic_torch_save, atomic_write_text, load_tensors
 from neft.util.seeding import derive_seed
 from neft.util.sigma import format_sigma
 
@@ -108,6 +110,86 @@ class TrainOutputs:
     meta: dict | None = None
 
 
+class _Resumable(NamedTuple):
+    """What a resume state restores, besides the log rows and the selected weights."""
+
+    model: nn.Module
+    aux: nn.Module | None
+    opt: torch.optim.Optimizer
+    sched: object
+    order_gen: torch.Generator
+    step_gen: torch.Generator
+
+
+#: a resume state's fields and the type each must have
+_STATE_FIELDS = {
+    "fingerprint": str,
+    "epoch": int,
+    "model": dict,
+    "aux": dict,
+    "optimizer": dict,
+    "scheduler": dict,
+    "order_gen": torch.Tensor,
+    "step_gen": torch.Tensor,
+    "rows": list,
+    "best_score": float,
+    "best_state": (dict, type(None)),
+}
+
+
+def _state_problem(state, fingerprint: str, epochs: int) -> str | None:
+    """Why ``state`` (a loaded resume state) cannot be resumed from, or None."""
+    if not isinstance(state, dict):
+        return f"not a resume state (it holds a {type(state).__name__}, not a mapping of fields)"
+    if state.get("fingerprint") != fingerprint:
+        return "written for another configuration"
+    missing = [k for k in _STATE_FIELDS if k not in state]
+    if missing:
+        return f"a damaged resume state (no {', '.join(missing)})"
+    wrong = [k for k, kind in _STATE_FIELDS.items() if not isinstance(state[k], kind) or isinstance(state[k], bool)]
+    if wrong:
+        return f"a damaged resume state ({wrong[0]} is a {type(state[wrong[0]]).__name__})"
+    if not 0 <= state["epoch"] < epochs or len(state["rows"]) != state["epoch"] + 1:
+        return f"a damaged resume state (epoch {state['epoch']} with {len(state['rows'])} log rows)"
+    return None
+
+
+def _resume(path: Path, fingerprint: str, parts: _Resumable, epochs: int):
+    """Restore ``parts`` from the resume state at ``path``: ``(rows, best_score, best_state, start epoch)``, or why
+    it cannot be used (a damaged or foreign file is a cache miss: the training starts over; one that would run code
+    stops the job, naming it). A state that fails half-way leaves nothing restored."""
+    try:
+        state = load_tensors(path, map_location="cpu")  # generator states must stay on the CPU
+    except UnsafeCheckpointError:  # a file that would run code is tampering, not damage: the job stops, naming it
+        raise
+    except CheckpointError as err:  # truncated or corrupt
+        return f"unreadable ({err})"
+    problem = _state_problem(state, fingerprint, epochs)
+    if problem is not None:
+        return problem
+    before = [copy.deepcopy(p.state_dict()) for p in (parts.model, parts.aux, parts.opt, parts.sched) if p is not None]
+    try:
+        parts.model.load_state_dict(state["model"])
+        if parts.aux is not None:
+            parts.aux.load_state_dict(state["aux"])
+        parts.opt.load_state_dict(state["optimizer"])
+        parts.sched.load_state_dict(state["scheduler"])
+        step_state = state["step_gen"].to(parts.step_gen.get_state().device)
+        order_state = parts.order_gen.get_state()
+        parts.order_gen.set_state(state["order_gen"])
+        try:
+            parts.step_gen.set_state(step_state)
+        except (RuntimeError, TypeError, ValueError):
+            parts.order_gen.set_state(order_state)
+            raise
+    except (RuntimeError, TypeError, ValueError, KeyError) as err:
+        restorable = [p for p in (parts.model, parts.aux, parts.opt, parts.sched) if p is not None]
+        for part, saved in zip(restorable, before):
+            part.load_state_dict(saved)
+        return f"a damaged resume state ({' '.join(str(err).split())[:200]})"
+    return state["rows"], state["best_score"], state["best_state"], state["epoch"] + 1
+
+
 def train(
     model: nn.Module,
     training: Training,
@@ -154,20 +236,13 @@ def train(
     rows: list[dict] = []
     best_score, best_state, start = -1.0, None, 0
     if state_path is not None and Path(state_path).exists():
-        state = load_tensors(state_path, map_location="cpu")  # generator states must stay on the CPU
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            if aux is not None:
-                aux.load_state_dict(state["aux"])
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            order_gen.set_state(state["order_gen"])
-            step_gen.set_state(state["step_gen"].to(step_gen.get_state().device))
-            rows, best_score, best_state = state["rows"], state["best_score"], state["best_state"]
-            start = state["epoch"] + 1
-            log(f"resuming from {state_path} after epoch {start}")
+        parts = _Resumable(model, aux, opt, sched, order_gen, step_gen)
+        resumed = _resume(Path(state_path), fingerprint, parts, settings.epochs)
+        if isinstance(resumed, str):
+            log(f"ignoring {state_path}: {resumed}; training from the first epoch")
         else:
-            log(f"ignoring {state_path}: written for another configuration")
+            rows, best_score, best_state, start = resumed
+            log(f"resuming from {state_path} after epoch {start}")
 
     n = len(train_split)
     report = progress.reporter("epoch", settings.epochs, done=start)  # neft.util.progress: the terminal view's ETA

@@ -19,6 +19,8 @@ from neft.core.methods.neft_loss import resolve_beta
 from neft.core.models import MODELS, ModelSpec, size_problems
 from neft.experiment import grid
 from neft.experiment.grid import grid_sigmas, train_sigmas
+from neft.experiment.spelling import spelling_problems
+from neft.util.checks import shape_problem
 from neft.util.sigma import format_sigma
 
 #: Names given in the config (methods, devices, datasets): the schema's ``$defs.name`` pattern, repeated here for
@@ -111,6 +113,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
             f"{key}: the name {error.instance!r} is not allowed: names become file paths and wildcards, so they are "
             f"a letter followed by up to 63 letters, digits, '_' or '-' (pattern {error.validator_value})"
         )
+    if v == "pattern" and "x-expected" in error.schema:  # the schema says what the pattern means
+        return f"{key}: {error.instance!r} is not allowed; expected {error.schema['x-expected']}"
     if v == "pattern":
         return f"{key}: {error.instance!r} does not match the pattern {error.validator_value}"
     if v == "enum" and "propertyNames" in error.schema_path:
@@ -148,6 +152,9 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
     schema = load_schema(schema_path)
     if not isinstance(config, dict):
         raise ConfigError(f"invalid config: expected a mapping of keys at the top level, got {type(config).__name__}")
+    shape = shape_problem(config)  # before any walk: an alias bomb or a cycle would hang or crash each one
+    if shape is not None:
+        raise ConfigError(f"invalid config: {shape}")
     problems = non_finite_numbers(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
@@ -250,6 +257,7 @@ def semantic_problems(config: dict, base_dir: Path = Path(".")) -> list[str]:
             problems.append(f"sigmas[{i}]: {err}")
     if len(set(sig)) != len(sig):
         problems.append(f"sigmas: duplicates after rounding to 4 decimals: {sig}")
+    problems += spelling_problems(config)  # the other lists whose items become paths, labels or rows
     # models and datasets
     for i, pair in enumerate(exp["pairs"]):
         if pair["model"] not in MODELS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neft.experiment.grid import DRIFT, OFF
+from neft.experiment.grid import DRIFT, OFF, time_text
 
 MODEL_NAMES = {"vgg8": "VGG-8", "resnet18": "ResNet-18"}
 DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tiny_imagenet": "Tiny ImageNet"}
@@ -59,13 +59,6 @@ def level_label(study: str, level: str, time_s=None) -> str:
     if study == DRIFT and time_s is not None and np.isfinite(time_s):
         return time_text(time_s)
     return level
-
-
-def time_text(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:g} {unit}"
-    return f"{seconds:g} s"
 
 
 STUDY_TITLES = {

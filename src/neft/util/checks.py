@@ -8,8 +8,9 @@ arguments of the Python API. Each raises with a message that names the value (``
   the required ones present.
 - ``read_text(path, what)``: a user's text file as UTF-8, or an error naming the file and why it cannot be read
   (missing, a directory, no permission, not UTF-8 text).
-- ``UniqueKeyLoader``: YAML's safe loader that refuses a key given twice in one mapping (``DuplicateKeyError``), for
-  config files and device cards alike.
+- ``UniqueKeyLoader``: YAML's safe loader that refuses a key given twice in one mapping (``DuplicateKeyError``), a
+  document nested deeper than ``MAX_DEPTH`` and an alias bomb (``MAX_VALUES``), for config files and device cards
+  alike; ``shape_problem(value)`` makes the last two checks on an already parsed dict.
 
 All take ``error`` (default ``ValueError``): the exception class to raise, so that a device card raises
 ``DeviceCardError`` and a config check ``ConfigError``.
@@ -147,9 +148,114 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
     """A key given twice in one YAML mapping (PyYAML would keep the last one silently)."""
 
 
+#: Deepest nesting a config file or card may have (the deepest shipped one has 5 levels); deeper would exhaust Python's
+#: recursion limit inside the YAML reader and end in a RecursionError naming nothing.
+MAX_DEPTH = 100
+#: Most values a document may hold once its aliases are expanded (the full config has about 650 with every default
+#: filled in, a card under 100):
+#: a few hundred bytes of nested aliases (an "alias bomb") expand to billions, and every walk of them would hang.
+MAX_VALUES = 100_000
+
+
+def _shape_problem(root, children) -> str | None:
+    """Why the tree under ``root`` is refused (a cycle, or more than ``MAX_VALUES`` values once shared parts are
+    counted each time they appear), else None. Counts each distinct container once, so the check itself is fast."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node, depth: int) -> int:
+        kids = children(node)
+        if kids is None:
+            return 1
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            raise _Cycle
+        if depth >= MAX_DEPTH:
+            raise RecursionError
+        open_.add(id(node))
+        total = 1
+        for kid in kids:
+            total += size(kid, depth + 1)
+            if total > MAX_VALUES:
+                raise _TooLarge
+        open_.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    try:
+        size(root, 0)
+    except _Cycle:
+        return "an alias refers to the list or mapping that contains it (a cycle)"
+    except _TooLarge:
+        return (
+            f"expands to more than {MAX_VALUES} values once its aliases (*name) are repeated; a config or card holds "
+            "under a thousand"
+        )
+    except RecursionError:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return None
+
+
+class _Cycle(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _value_children(value):
+    if isinstance(value, dict):
+        return [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        return value
+    return None
+
+
+def shape_problem(value) -> str | None:
+    """Why the parsed document ``value`` is refused (a self-containing list or mapping, more than ``MAX_VALUES``
+    values counting shared parts each time, nesting beyond what Python can walk), else None: for a config handed to
+    the Python API as a dict rather than read by :class:`UniqueKeyLoader`, which refuses these while reading."""
+    return _shape_problem(value, _value_children)
+
+
+def _node_children(node):
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    return None
+
+
+class DocumentShapeError(yaml.composer.ComposerError):
+    """Valid YAML that :class:`UniqueKeyLoader` refuses to build: too deep, an alias bomb, or a cycle."""
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` (tags never build objects) that raises ``DuplicateKeyError`` for a key given twice in one
-    mapping; its ``problem`` reads "key 'x' appears twice in one mapping (line N)"."""
+    mapping; its ``problem`` reads "key 'x' appears twice in one mapping (line N)". It also refuses, with a
+    ``DocumentShapeError`` whose ``problem`` says why, a document nested deeper than ``MAX_DEPTH`` levels,
+    one whose aliases expand to more than ``MAX_VALUES`` values, and an alias inside the node it names."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise DocumentShapeError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self):
+        node = super().compose_document()
+        problem = _shape_problem(node, _node_children)
+        if problem is not None:
+            raise DocumentShapeError(None, None, problem, node.start_mark)
+        return node
 
     def construct_mapping(self, node, deep=False):
         seen = set()

@@ -352,8 +352,32 @@ def terminal_view(stdout: bool = False, env: Mapping[str, str] = os.environ) -> 
         stream.write(text + "\n")
         stream.flush()
 
+    interval, problem = progress_interval(env)
+    if problem is not None:
+        write(f"{PREFIX} {problem}")
+    return View(write, interval=interval)
+
+
+#: the range of ``NEFT_PROGRESS_INTERVAL``, in seconds, and the value when it is unset
+INTERVAL_RANGE = (0.2, 86400.0)
+INTERVAL_DEFAULT = 15.0
+
+
+def progress_interval(env: Mapping[str, str] = os.environ) -> tuple[float, str | None]:
+    """Seconds between progress lines from ``NEFT_PROGRESS_INTERVAL``, and why the given value was not taken (None
+    when it was): a value that is not a number, or outside ``INTERVAL_RANGE`` (a day: longer overflows the
+    thread's timer), gives the default, with a line that says so; the view never stops the run."""
+    raw = env.get(ENV_INTERVAL)
+    if raw is None or not raw.strip():
+        return INTERVAL_DEFAULT, None
+    low, high = INTERVAL_RANGE
     try:
-        interval = float(env.get(ENV_INTERVAL) or 15)
+        value = float(raw)
     except ValueError:
-        interval = 15.0
-    return View(write, interval=max(interval, 0.2))
+        value = float("nan")
+    if low <= value <= high:  # NaN fails both comparisons
+        return value, None
+    return INTERVAL_DEFAULT, (
+        f"{ENV_INTERVAL}={raw!r} is not a number of seconds from {low:g} to {high:g}; printing every "
+        f"{INTERVAL_DEFAULT:g} s"
+    )
