@@ -14,7 +14,7 @@ data, a
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -71,7 +71,7 @@ def finished(tmp_path_factory):
 @pytest.fixture
 def work(finished, tmp_path):
     copy = tmp_path / "work"
-    shutil.copytree(finished, copy, symlinks=True)
+    subprocess.run(["cp", "-a", str(finished), str(copy)], check=True)  # -a: hard links stay links, as in a real run
     return copy
 
 
@@ -215,3 +215,161 @@ def test_the_key_changes_with_every_input(tmp_path):
     b.write_bytes(b"card2")
     assert k != keep.training_key("settings", a, b)
     assert keep.training_key("settings", a, tmp_path / "missing") is None
+
+
+# -- issue 26, class 1: nothing restored unverified ----------------------------------------------------------------
+def _kept(tmp_path: Path, model: bytes = b"weights", log: str = "epoch\n1\n", key: str = "key-1"):
+    out_model, out_log = tmp_path / "model.pt", tmp_path / "train_log.csv"
+    out_model.write_bytes(model)
+    out_log.write_text(log)
+    keep.store(out_model, out_log, key)
+    return out_model, out_log
+
+
+def _in_place(path: Path, data: bytes) -> None:
+    """Overwrite ``path`` in its own inode, as torch.save, cp or a shell redirect do."""
+    with open(path, "r+b") as fh:
+        fh.write(data)
+        fh.truncate()
+
+
+def test_kept_files_are_independent_copies_that_an_edit_of_the_output_cannot_reach(tmp_path):
+    model, log = _kept(tmp_path)
+    kept = keep.kept_dir(model)
+    assert (kept / "model.pt").stat().st_nlink == 1 and not os.path.samefile(kept / "model.pt", model)
+    _in_place(model, b"zeroed weights")
+    _in_place(log, b"epoch\n9\n")
+    model.unlink()
+    log.unlink()
+    said = []
+    assert keep.restore(model, log, "key-1", log=said.append)
+    assert model.read_bytes() == b"weights" and log.read_text() == "epoch\n1\n"
+    assert "each kept file has the sha256 recorded when it was kept" in said[0]
+
+
+def _foreign_link(kept: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"another run's weights")
+    (kept / "model.pt").unlink()
+    os.link(other, kept / "model.pt")
+
+
+def _old_layout(kept: Path, tmp_path: Path) -> None:
+    (kept / keep.MANIFEST).unlink()
+    (kept / "key").write_text("key-1\n")
+
+
+KEPT_DAMAGE = [
+    ("model edited in place", lambda k, t: _in_place(k / "model.pt", b"zeroed"), "the kept model.pt has sha256"),
+    ("model truncated", lambda k, t: _in_place(k / "model.pt", b"wei"), "changed, truncated or replaced after it"),
+    ("model a foreign hard link", _foreign_link, "the kept model.pt has sha256"),
+    ("log edited in place", lambda k, t: _in_place(k / "train_log.csv", b"epoch\n7\n"), "the kept train_log.csv"),
+    ("log deleted", lambda k, t: (k / "train_log.csv").unlink(), "the kept train_log.csv is missing or unreadable"),
+    ("record deleted", lambda k, t: (k / keep.MANIFEST).unlink(), "its record kept.json is missing"),
+    ("record not JSON", lambda k, t: (k / keep.MANIFEST).write_text("{key"), "kept.json is unreadable or incomplete"),
+    (
+        "record without a digest",
+        lambda k, t: (k / keep.MANIFEST).write_text('{"key": "key-1", "sha256": {}}'),
+        "kept.json is unreadable or incomplete",
+    ),
+    ("kept as hard links by an earlier version", _old_layout, "as hard links without digests"),
+]
+
+
+@pytest.mark.parametrize("damage,fragment", [c[1:] for c in KEPT_DAMAGE], ids=[c[0] for c in KEPT_DAMAGE])
+def test_a_kept_training_that_is_not_what_was_kept_is_never_restored(tmp_path, damage, fragment):
+    model, log = _kept(tmp_path)
+    model.unlink()
+    log.unlink()
+    damage(keep.kept_dir(model), tmp_path)
+    said = []
+    assert not keep.restore(model, log, "key-1", log=said.append)
+    assert not model.exists() and not log.exists()
+    assert len(said) == 1 and said[0].startswith(f"not restoring the training kept in {keep.kept_dir(model)}: ")
+    assert fragment in said[0] and said[0].endswith("; training again"), said
+
+
+def test_a_keep_of_another_training_is_passed_over_silently(tmp_path):
+    model, log = _kept(tmp_path)
+    said = []
+    assert not keep.restore(model, log, "key-2", log=said.append) and said == []
+
+
+def _without_seconds(found: dict) -> dict:
+    """Each output's bytes, a log's ``seconds`` column (wall time: never reproducible) left out."""
+    out = {}
+    for name, (_, data) in found.items():
+        if name.endswith(".csv"):
+            rows = [line.split(",") for line in data.decode().splitlines()]
+            col = rows[0].index("seconds")
+            data = "\n".join(",".join(r[:col] + r[col + 1 :]) for r in rows).encode()
+        out[name] = data
+    return out
+
+
+def _two_runs(root: Path) -> tuple[Path, Path]:
+    """The W/O Noise (plain) and W/ Noise (noise_injection) checkpoints of the finished run."""
+    found = {p.parts[-5]: p for p in (root / "results/models").rglob("model.pt") if keep.KEPT not in p.parts}
+    return found["plain"], found["noise_injection"]
+
+
+def _train_log(root: Path, model: Path) -> str:
+    rel = model.parent.relative_to(root / "results/models")
+    return (root / "logs/train" / rel.parent / f"{rel.name}.log").read_text()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_cli_a_checkpoint_zeroed_in_place_then_deleted_comes_back_as_trained(work):
+    """The filed case: zero W/O Noise's weights in place, delete the file, rerun with --forcerun train. The keep
+    holds its own copy, so the training comes back as it was trained, never as edited."""
+    before = models(work)
+    plain, _ = _two_runs(work)
+    state = torch.load(plain, weights_only=True)
+    zeroed = {k: torch.zeros_like(v) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in state.items()}
+    torch.save(zeroed, plain)  # into the same inode
+    plain.unlink()
+    proc = run(work, "--forcerun", "train")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {k: v[1] for k, v in models(work).items()} == {k: v[1] for k, v in before.items()}
+    assert "restored the finished training kept in" in _train_log(work, plain)
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_cli_another_runs_checkpoint_linked_into_the_keep_trains_again(work):
+    """A hard link from W/O Noise's checkpoint in place of W/ Noise's kept one: not restored (its digest is not the
+    one kept), so W/ Noise trains again, to the bytes it had (training is deterministic)."""
+    before = models(work)
+    plain, noisy = _two_runs(work)
+    kept = keep.kept_dir(noisy) / "model.pt"
+    kept.unlink()
+    os.link(plain, kept)
+    proc = run(work, "--forcerun", "train")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = _train_log(work, noisy)
+    kept_rel = keep.kept_dir(noisy).relative_to(work)
+    assert f"not restoring the training kept in {kept_rel}: the kept model.pt has sha256" in text, text
+    assert "epoch 1/1" in text
+    assert noisy.read_bytes() != plain.read_bytes()
+    assert _without_seconds(models(work)) == _without_seconds(before)
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_cli_a_truncated_checkpoint_deleted_as_advised_comes_back_whole(work):
+    """Truncated in place: the preflight stops the run naming it; deleted as its message advises, the next run
+    restores the intact kept copy (before, the keep was the same inode, truncated too, and came back every time)."""
+    before = models(work)
+    plain, _ = _two_runs(work)
+    _truncate(plain)
+    newer(plain)
+    proc = run(work)
+    assert proc.returncode != 0 and str(plain.relative_to(work)) in proc.stdout + proc.stderr
+    plain.unlink()
+    proc = snakemake(  # the file itself: its sweeps are finished, so table_accuracy alone needs nothing
+        str(plain.relative_to(work)), "--cores", "2", "--configfile", str(TEST_PRESET), "small.yaml", cwd=work
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {k: v[1] for k, v in models(work).items()} == {k: v[1] for k, v in before.items()}
+    assert "restored the finished training kept in" in _train_log(work, plain)
