@@ -14,6 +14,7 @@ The noise never carries a gradient (d w~ / d w = I), so noise-aware training is 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -22,7 +23,15 @@ from pathlib import Path
 import torch
 import yaml
 
-from neft.util.checks import FREE_PREFIX, DuplicateKeyError, UniqueKeyLoader, check_keys, finite_number, read_text
+from neft.util.checks import (
+    FREE_PREFIX,
+    DocumentShapeError,
+    DuplicateKeyError,
+    UniqueKeyLoader,
+    check_keys,
+    finite_number,
+    read_text,
+)
 from neft.util.io import atomic_write_text
 
 #: Fields every card must define (provenance included: a card without a source is not a device model).
@@ -55,6 +64,29 @@ FIT_KEYS = ("sigma_prime", "s", "s_at_bound", "rmse", "r2", "max_rel_error", "n_
 # with ``x_`` are yours: kept in the card as they are (top-level ones in ``extra``), never checked.
 #: Largest bits per weight (a bound that keeps c's sums small; the paper's weights have 8).
 MAX_BITS = 32
+#: What makes a card a fitted one: ``neft.core.fitting.fit_device`` writes all of these, so a card with any of them
+#: must have every one (a card cut short inside its fitted fields still parses, but is not the fitted device).
+FITTED_MARKERS = (*FITTED_FIELDS, "provenance.source_device")
+#: Keys every shipped preset has (src/neft/core/cards/*.yaml, and every copy the device_card rule writes): a card
+#: named like a shipped preset must have all of them (a copy cut short loses the keys after the cut).
+PRESET_FIELDS = (
+    "name",
+    "description",
+    "bits_per_weight",
+    "bits_per_device",
+    "middle_multiplier",
+    "middle_band",
+    "middle_fraction",
+    "sigma_scale",
+    "provenance",
+)
+PRESET_PROVENANCE_KEYS = ("source", "citation", "notes")
+#: Relative tolerance of the fitted fields' agreement (they are computed from one another in float64 and written
+#: with every digit; a number cut short disagrees far beyond it).
+FIT_RTOL = 1e-9
+#: Largest per-element noise std the noise model takes, relative to max|W|: k * c * sigma' (k = s in the middle
+#: band). At 1e6 the noisy weight is noise a million times the weight; far beyond it float32 overflows to infinity.
+MAX_RELATIVE_STD = 1e6
 
 
 class DeviceCardError(ValueError):
@@ -124,14 +156,17 @@ def _check_provenance(value) -> dict:
     return prov
 
 
-def _check_extra(value) -> dict:
+def _check_extra(value, name: str) -> dict:
     extra = _mapping(value, "fitted fields (DeviceCard.extra)", FITTED_FIELDS)
     if "measured_sigma" in extra:
         extra["measured_sigma"] = _number(extra["measured_sigma"], "measured_sigma", minimum=0)
     if "level_multipliers" in extra:
         extra["level_multipliers"] = _number_list(extra["level_multipliers"], "level_multipliers", minimum=0)
     if "fit" in extra:
-        fit = _mapping(extra["fit"], "fit", FIT_KEYS, required=FIT_KEYS)
+        try:
+            fit = _mapping(extra["fit"], "fit", FIT_KEYS, required=FIT_KEYS)
+        except _CardProblem as err:  # a fit cut short: say how to make it again
+            raise _problem(err.detail + (_fitted_remedy(name) if "missing required" in err.detail else "")) from None
         for key, bounds in (
             ("sigma_prime", {"minimum": 0}),
             ("s", {"above": 0}),
@@ -146,6 +181,52 @@ def _check_extra(value) -> dict:
         fit["measured_rel_std"] = _number_list(fit["measured_rel_std"], "fit.measured_rel_std", minimum=0)
         extra["fit"] = fit
     return extra
+
+
+def _fitted_remedy(name: str) -> str:
+    return (
+        "; the file was probably cut short or edited: delete it and the fit.csv beside it so that the workflow fits "
+        f"the device again (rule fit_device: snakemake results/devices/{name}/card.yaml)"
+    )
+
+
+def _check_fitted_complete(card: dict) -> None:
+    """A fitted card has every field ``neft.core.fitting.fit_device`` writes, one entry per level the fit used in each
+    list, and fields that agree with one another; a card with none of them is not a fitted card (nothing to check)."""
+    extra, provenance = card["extra"], card["provenance"]
+    present = [k for k in FITTED_FIELDS if k in extra] + ["provenance.source_device"] * ("source_device" in provenance)
+    if not present:
+        return
+    remedy = _fitted_remedy(card["name"])
+    missing = [k for k in FITTED_MARKERS if k not in present]
+    if missing:
+        raise _problem(
+            f"an incomplete fitted card: it has {', '.join(present)} but not {', '.join(missing)} (a fitted card "
+            f"has all of {', '.join(FITTED_MARKERS)}){remedy}"
+        )
+    fit = extra["fit"]
+    n, bits = fit["n_levels"], card["bits_per_device"]
+    if n != 2**bits:
+        raise _problem(f"fit.n_levels is {n}, but a device of bits_per_device {bits} has {2**bits} levels{remedy}")
+    lists = {"level_multipliers": extra["level_multipliers"], "fit.measured_rel_std": fit["measured_rel_std"]}
+    for what, values in lists.items():
+        if len(values) != n:
+            raise _problem(
+                f"{what} has {len(values)} entries, but fit.n_levels is {n} (one entry per level the fit used){remedy}"
+            )
+    sigma_p, s, f = fit["sigma_prime"], fit["s"], card["middle_fraction"]
+    for i, (m, r) in enumerate(zip(extra["level_multipliers"], fit["measured_rel_std"])):
+        if not math.isclose(m * sigma_p, r, rel_tol=FIT_RTOL, abs_tol=1e-300):
+            raise _problem(
+                f"level_multipliers[{i}] ({m!r}) x fit.sigma_prime ({sigma_p!r}) is {m * sigma_p!r}, but "
+                f"fit.measured_rel_std[{i}] is {r!r} (the fit writes them equal){remedy}"
+            )
+    expected = sigma_p * math.sqrt(f * s * s + 1.0 - f)
+    if not math.isclose(extra["measured_sigma"], expected, rel_tol=FIT_RTOL, abs_tol=1e-300):
+        raise _problem(
+            f"measured_sigma is {extra['measured_sigma']!r}, but fit.sigma_prime x sqrt(f s^2 + 1 - f) with fit.s and "
+            f"middle_fraction is {expected!r} (the fit writes them equal){remedy}"
+        )
 
 
 def _check_sigma(sigma, what: str = "sigma") -> float:
@@ -217,7 +298,8 @@ class DeviceCard:
                 f"{norm:g}; it must be a positive finite number"
             )
         out["provenance"] = _check_provenance(self.provenance)
-        out["extra"] = _check_extra(self.extra)
+        out["extra"] = _check_extra(self.extra, out["name"])
+        _check_fitted_complete(out)
         out["read_noise"] = _number(self.read_noise, "read_noise", minimum=0, maximum=10)
         for key in ("dac_bits", "adc_bits"):
             value = getattr(self, key)
@@ -227,6 +309,11 @@ class DeviceCard:
         out["stuck_fraction"] = _number(self.stuck_fraction, "stuck_fraction", minimum=0, maximum=1)
         out["stuck_high"] = _number(self.stuck_high, "stuck_high", minimum=0, maximum=1)
         return out
+
+    @property
+    def fitted(self) -> bool:
+        """Whether this is a fitted card (``neft.core.fitting``): it then has every field of ``FITTED_MARKERS``."""
+        return "fit" in self.extra
 
     @property
     def nonideal(self) -> dict:
@@ -247,12 +334,43 @@ class DeviceCard:
         s, f = self.middle_multiplier, self.middle_fraction
         return sigma * self.sigma_scale / math.sqrt(f * s * s + (1.0 - f))
 
+    @staticmethod
+    def _check_weight(weight) -> None:
+        """``weight`` of ``noise_scale`` / ``perturb``: a non-empty floating-point tensor. Checked on what costs nothing
+        (type, dtype, shape; never the tensor's values, which would wait for the device)."""
+        if not isinstance(weight, torch.Tensor):
+            raise TypeError(f"weight must be a torch.Tensor (floating point), got {type(weight).__name__}")
+        if not weight.is_floating_point():
+            raise TypeError(
+                f"weight must be a floating-point tensor (float32, float64, bfloat16, float16), got {weight.dtype}"
+            )
+        if weight.numel() == 0:
+            raise ValueError(f"weight is empty (shape {tuple(weight.shape)}): there is no max|W| to scale noise by")
+
+    def _relative_std(self, sigma) -> float:
+        """c * sigma' for ``sigma``, a finite number >= 0 whose largest noise std k * c * sigma' is at most
+        ``MAX_RELATIVE_STD`` x max|W| (a Python float: no wait for the device), so the noisy weight of any finite
+        weight short of its dtype's range / 1e7 is finite."""
+        relative = self.c * self.effective_sigma(sigma)
+        largest = relative * max(self.middle_multiplier, 1.0)
+        if not largest <= MAX_RELATIVE_STD:  # also catches an infinity
+            raise ValueError(
+                f"sigma {sigma!r} on device card {self.name!r} gives a noise std of {largest:.3g} x max|W| "
+                f"(k c sigma'); at most {MAX_RELATIVE_STD:g} x max|W| is taken (beyond it every noisy weight is noise, "
+                "and overflows to infinity); sigma is the device std relative to the device range, 0..1 in the workflow"
+            )
+        return relative
+
     def noise_scale(self, weight: torch.Tensor, sigma: float) -> torch.Tensor:
-        """Per-element noise std k(w) * c * sigma' * max|W| (no gradient)."""
+        """Per-element noise std k(w) * c * sigma' * max|W| (no gradient). ``weight``: a non-empty floating-point
+        tensor; ``sigma``: a finite number >= 0 (see ``MAX_RELATIVE_STD``); anything else is a TypeError or
+        ValueError that names it."""
+        self._check_weight(weight)
+        relative = self._relative_std(sigma)
         w = weight.detach()
         magnitude = w.abs()
         wmax = magnitude.amax()
-        std = (self.c * self.effective_sigma(sigma)) * wmax
+        std = relative * wmax
         if self.middle_multiplier == 1.0:
             return std.expand_as(w)
         ratio = magnitude / wmax
@@ -261,11 +379,16 @@ class DeviceCard:
         return torch.where(middle, std * self.middle_multiplier, std)
 
     def perturb(self, weight: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A noisy copy of ``weight``: one programming of one chip. ``sigma == 0`` returns an exact copy."""
+        """A noisy copy of ``weight``: one programming of one chip. ``sigma == 0`` returns an exact copy. Arguments as
+        in ``noise_scale``; ``generator``: a ``torch.Generator`` on ``weight``'s device, or None."""
+        self._check_weight(weight)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         if _check_sigma(sigma) == 0:
             return weight.clone()
+        scale = self.noise_scale(weight, sigma)  # first: a refused sigma leaves the generator as it was
         eps = torch.randn(weight.shape, generator=generator, device=weight.device, dtype=weight.dtype)
-        return weight + eps.mul_(self.noise_scale(weight, sigma))
+        return weight + eps.mul_(scale)
 
     def uniform(self) -> DeviceCard:
         """The same card with every level equally noisy (s = 1): what IRS's auxiliary heads use."""
@@ -304,7 +427,7 @@ class DeviceCard:
         if missing:
             raise DeviceCardError(f"{label}: missing required field(s) {', '.join(missing)}")
         try:
-            return cls(
+            card = cls(
                 name=data["name"],
                 bits_per_weight=data["bits_per_weight"],
                 bits_per_device=data["bits_per_device"],
@@ -321,6 +444,8 @@ class DeviceCard:
             if source == "<dict>":
                 raise
             raise DeviceCardError(f"{label}: {err.detail}") from None
+        _check_preset_complete(data, label)  # after the fields: a bad value is named as such
+        return card
 
     @classmethod
     def load(cls, path: str | Path) -> DeviceCard:
@@ -336,13 +461,41 @@ class DeviceCard:
             data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         except DuplicateKeyError as err:
             raise DeviceCardError(f"device card {path}: {err.problem}") from None
+        except DocumentShapeError as err:  # too deep, an alias bomb, a cycle (neft.util.checks)
+            line = err.problem_mark.line + 1
+            raise DeviceCardError(f"device card {path}: refused at line {line}: {err.problem}") from None
         except yaml.YAMLError as err:
             raise DeviceCardError(f"device card {path}: not valid YAML ({err})") from None
         return cls.from_dict(data, source=str(path))
 
+    def to_yaml(self) -> str:
+        """The card's file, as ``save`` writes it (and every card.yaml of the workflow is written)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
     def save(self, path: str | Path) -> None:
 
-        atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+        atomic_write_text(path, self.to_yaml())
+
+
+def _check_preset_complete(data: dict, label: str) -> None:
+    """A card named like a shipped preset has every key the shipped presets have (``PRESET_FIELDS`` and
+    ``provenance``'s ``PRESET_PROVENANCE_KEYS``): a copy the device_card rule wrote and that was cut short still
+    parses, without the keys after the cut."""
+    name = data.get("name")
+    if not isinstance(name, str) or name not in preset_names():
+        return
+    provenance = data.get("provenance")
+    absent = [k for k in PRESET_FIELDS if k not in data]
+    if isinstance(provenance, Mapping):
+        absent += [f"provenance.{k}" for k in PRESET_PROVENANCE_KEYS if k not in provenance]
+    if absent:
+        raise DeviceCardError(
+            f"{label}: named like the shipped preset {name}, but without its field(s) {', '.join(absent)} (every "
+            f"shipped preset, and every copy of one, has {', '.join(PRESET_FIELDS)} and provenance."
+            f"{', provenance.'.join(PRESET_PROVENANCE_KEYS)}); the file was probably cut short: delete it so that the "
+            f"workflow writes it again (rule device_card: snakemake results/devices/{name}/card.yaml), or give a card "
+            "of your own another name"
+        )
 
 
 def preset_names() -> list[str]:
@@ -352,9 +505,24 @@ def preset_names() -> list[str]:
     )
 
 
-def get(name: str, search: list[str | Path] | tuple = ()) -> DeviceCard:
+def get(name: str | Path, search: list[str | Path] | tuple = ()) -> DeviceCard:
     """Look a card up by name (shipped presets first, then ``<dir>/<name>.yaml`` or ``<dir>/<name>/card.yaml``
-    in ``search``), or load it from a path to a YAML file."""
+    in ``search``), or load it from a path to a YAML file. ``name``: a non-empty string or a path; ``search``: a
+    list or tuple of folders (strings or paths)."""
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
+    if not isinstance(name, str):
+        raise TypeError(
+            f"device name must be a string (a shipped preset's name: {', '.join(preset_names())}; a fitted device's; "
+            f"or a path to a card YAML) or a pathlib.Path, got {type(name).__name__} {name!r}"[:300]
+        )
+    if not name.strip():
+        raise DeviceCardError(f"device name is empty ({name!r}); shipped presets: {', '.join(preset_names())}")
+    if not isinstance(search, (list, tuple)) or not all(isinstance(f, (str, os.PathLike)) for f in search):
+        raise TypeError(
+            f"search must be a list or tuple of folders (strings or paths), got {type(search).__name__} {search!r}"
+            + ("; a single folder goes in a list: search=[folder]" if isinstance(search, (str, os.PathLike)) else "")
+        )
     as_path = Path(name)
     if as_path.suffix in (".yaml", ".yml") and as_path.exists():
         return DeviceCard.load(as_path)

@@ -24,6 +24,7 @@ reach inside vmap).
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
@@ -39,11 +40,38 @@ from neft.core.checkpoints import load_model
 from neft.core.devices import DeviceCard
 from neft.core.models import noisy_weight_names
 from neft.core.nonideal import calibrate, converters, read_seed, stuck_seed, stuck_shift
+from neft.util.checks import finite_number
 from neft.util.seeding import derive_seed
 from neft.util.sigma import format_sigma, sigma_float
 from neft.util.stats import ci_half_width
 
 PRECISIONS = ("fp32", "bf16", "tf32")
+#: Each integer setting's inclusive bounds: the config schema's (workflow/schemas/config.schema.yaml, ``mc``;
+#: tests/test_api_arguments.py checks they agree), except ``seed``, which also takes the 63-bit seeds
+#: ``neft.util.seeding.derive_seed`` gives (the training's selection chips); the config's is at most 2^31 - 1.
+INT_BOUNDS = {
+    "chips": (1, 1_000_000),
+    "seed": (0, 2**63 - 1),
+    "batch_size": (1, 1_048_576),
+    "ekl_bootstrap": (0, 10_000),
+    "chips_per_pass": (1, 4096),
+}
+#: The true/false settings.
+FLAGS = ("fold_bn", "full_grid", "compile")
+#: ``mc.adaptive``'s keys; the chip counts' bounds are the schema's.
+ADAPTIVE_KEYS = ("enabled", "ci_half_width", "min_chips", "max_chips")
+ADAPTIVE_CHIPS = (2, 1_000_000)
+
+
+def _integer(what: str, value, lo: int, hi: int) -> int:
+    """``value`` if it is an integer in [lo, hi] (numpy's too; a bool or 2.5 is not), else a ValueError that names
+    ``what``, the value and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        kind = "" if integral else f" (type {type(value).__name__})"
+        top = "2^63 - 1" if hi == 2**63 - 1 else hi
+        raise ValueError(f"{what} is {value!r}{kind}; allowed: an integer in [{lo}, {top}]")
+    return value
 
 
 def chip_seed(base_seed: int, device_name: str, sigma, chip: int, layer: str) -> int:
@@ -248,6 +276,19 @@ class McSettings:
     #: the adaptive chip count (``mc.adaptive``: enabled, ci_half_width, min_chips, max_chips); {} = off
     adaptive: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Every field checked as the config schema checks ``mc`` (``INT_BOUNDS``, ``FLAGS``, ``PRECISIONS``,
+        ``ADAPTIVE_KEYS``), so the Python API refuses what the config refuses; the values are kept as given."""
+        for name, (lo, hi) in INT_BOUNDS.items():
+            _integer(f"mc.{name}", getattr(self, name), lo, hi)
+        for name in FLAGS:
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ValueError(f"mc.{name} is {value!r} (type {type(value).__name__}); allowed: True or False")
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
+            raise ValueError(f"mc.precision is {self.precision!r}; allowed: {', '.join(PRECISIONS)}")
+        _check_adaptive(self.adaptive)
+
     @classmethod
     def from_config(cls, mc) -> McSettings:
         """From a (validated) ``mc`` mapping: missing keys take the defaults above, an unknown key is an error."""
@@ -296,6 +337,65 @@ class McSettings:
         return int(self.adaptive["max_chips"]) if self.adaptive_enabled else int(self.chips)
 
 
+def _check_adaptive(adaptive, what: str = "mc.adaptive") -> None:
+    """``mc.adaptive`` as the schema takes it: a mapping of ``ADAPTIVE_KEYS`` ({} = off); when enabled, with a
+    ci_half_width > 0 and chip counts in ``ADAPTIVE_CHIPS``, min_chips <= max_chips."""
+    if not isinstance(adaptive, dict):
+        raise ValueError(f"{what} is {adaptive!r}; allowed: a dict with keys {', '.join(ADAPTIVE_KEYS)} ({{}}: off)")
+    unknown = [str(k) for k in adaptive if k not in ADAPTIVE_KEYS]
+    if unknown:
+        raise ValueError(f"{what}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ADAPTIVE_KEYS)}")
+    enabled = adaptive.get("enabled")  # absent: off, as adaptive_enabled reads it
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ValueError(f"{what}.enabled is {enabled!r}; allowed: True or False")
+    if not enabled:
+        return
+    missing = [k for k in ADAPTIVE_KEYS[1:] if k not in adaptive]
+    if missing:
+        raise ValueError(f"{what} is enabled without {', '.join(missing)}; it needs {', '.join(ADAPTIVE_KEYS[1:])}")
+    finite_number(adaptive["ci_half_width"], f"{what}.ci_half_width", above=0)
+    for key in ("min_chips", "max_chips"):
+        _integer(f"{what}.{key}", adaptive[key], *ADAPTIVE_CHIPS)
+    if adaptive["min_chips"] > adaptive["max_chips"]:
+        raise ValueError(
+            f"{what}.min_chips ({adaptive['min_chips']}) exceeds {what}.max_chips ({adaptive['max_chips']})"
+        )
+
+
+def _check_stop_rule(adaptive) -> None:
+    """``evaluate``'s ``adaptive``: a mapping with the two keys the stop reads, ci_half_width > 0 and min_chips (an
+    integer in ``ADAPTIVE_CHIPS``); ``mc.adaptive`` (its other keys included) is one."""
+    if not isinstance(adaptive, dict) or not {"ci_half_width", "min_chips"} <= set(adaptive):
+        raise ValueError(
+            f"adaptive is {adaptive!r}; allowed: None, or a dict with ci_half_width (> 0) and min_chips (an integer "
+            f"in [{ADAPTIVE_CHIPS[0]}, {ADAPTIVE_CHIPS[1]}]), such as mc.adaptive"
+        )
+    finite_number(adaptive["ci_half_width"], "adaptive.ci_half_width", above=0)
+    _integer("adaptive.min_chips", adaptive["min_chips"], *ADAPTIVE_CHIPS)
+
+
+def _chip_index(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+
+
+def _check_chips(chips) -> None:
+    """``evaluate``'s chips: a count >= 1 (chips 0..count-1), or a non-empty range, list or tuple of chip indices
+    >= 0. Checked once per call, never per chip."""
+    if isinstance(chips, numbers.Integral) and not isinstance(chips, bool):
+        why = "" if 1 <= chips <= INT_BOUNDS["chips"][1] else f"chips is {chips!r}"
+    elif isinstance(chips, (range, list, tuple)):
+        ends = (chips[0], chips[-1]) if isinstance(chips, range) and chips else chips  # a range's smallest: an end
+        bad = [c for c in ends if not _chip_index(c)]
+        why = f"chips is {chips!r}"[:200] + (f" (its chip {bad[0]!r})" if bad else "") if bad or not chips else ""
+    else:
+        why = f"chips is {chips!r} (type {type(chips).__name__})"[:200]
+    if why:
+        raise ValueError(
+            f"{why}; allowed: a chip count, an integer in [1, {INT_BOUNDS['chips'][1]}] (chips 0..count-1), or a "
+            "non-empty range, list or tuple of chip indices >= 0"
+        )
+
+
 class ChipEvaluator:
     """One trained model on many chips of one device card; load once, then ``evaluate(sigma, chips)``."""
 
@@ -318,13 +418,10 @@ class ChipEvaluator:
         card name chip seeds derive from (another card's, to evaluate its chips under a changed card);
         ``calibration``: images that fix DAC/ADC ranges (cards with converter bits)."""
         settings = McSettings() if settings is None else settings
+        _check_evaluator_arguments(model, card, x, y, settings, fuse, seed_name, calibration)
         batch_size, fold_bn, base_seed = settings.batch_size, settings.fold_bn, settings.seed
         precision, compile, chips_per_pass = settings.precision, settings.compile, settings.chips_per_pass
         ekl_bootstrap, device = settings.ekl_bootstrap, x.device
-        if precision not in PRECISIONS:
-            raise ValueError(f"mc.precision is {precision!r}; allowed: {', '.join(PRECISIONS)}")
-        if isinstance(chips_per_pass, bool) or not isinstance(chips_per_pass, int) or chips_per_pass < 1:
-            raise ValueError(f"mc.chips_per_pass is {chips_per_pass!r}; it must be an integer >= 1")
         if fuse and chips_per_pass > 1:
             raise ValueError("conv+ReLU fusion (a oneDNN call) cannot run under vmap: use fuse with chips_per_pass 1")
         # non-idealities beyond programming variation (neft.core.nonideal): one chip per pass, no oneDNN fusion (the ADC
@@ -490,7 +587,13 @@ class ChipEvaluator:
         is the clean model: the test set runs once and its logits serve every chip (same rows, same statistics).
         With ``chips_per_pass`` K > 1 (and sigma > 0) chips run K at a time, see ``_evaluate_blocks``. ``on_chip``,
         if given, is called with the number of chips done after each chip (progress; it changes nothing);
-        ``seed_sigma``: see ``set_sigma``."""
+        ``seed_sigma``: see ``set_sigma``. ``chips``: a count >= 1 or a non-empty range/list of chip indices >= 0;
+        ``adaptive``: as ``mc.adaptive`` (enabled or not, it is used when given)."""
+        _check_chips(chips)
+        if adaptive:
+            _check_stop_rule(adaptive)
+        if len(self.y) == 0:
+            raise ValueError("no test images: x and y are empty, so there is nothing to evaluate the chips on")
         self.set_sigma(sigma, seed_sigma)
         stats = ChipStats(
             len(self.y),
@@ -543,6 +646,37 @@ class ChipEvaluator:
                 if adaptive and adaptive_done([r["accuracy"] for r in stats.rows], adaptive):
                     return stats
         return stats
+
+
+def _check_evaluator_arguments(model, card, x, y, settings, fuse, seed_name, calibration) -> None:
+    """``ChipEvaluator``'s arguments, checked once when it is built (types and shapes: nothing waits for the device)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(getattr(card, "noise_scale", None)):  # a DeviceCard, or a stand-in with its noise model
+        raise TypeError(
+            f"card must be a neft.core.devices.DeviceCard (neft.core.devices.get(name) gives one), got "
+            f"{type(card).__name__} {card!r}"[:300]
+        )
+    if not isinstance(settings, McSettings):
+        hint = "; for the config's mc mapping: McSettings.from_config(mc)" if isinstance(settings, dict) else ""
+        raise TypeError(f"settings must be a McSettings or None, got {type(settings).__name__}{hint}")
+    for what, t in (("x", x), ("y", y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{what} must be a torch.Tensor, got {type(t).__name__}")
+    if not x.is_floating_point() or x.dim() == 0:
+        raise TypeError(
+            f"x must hold preprocessed images as a floating-point tensor, got {x.dtype} of shape {tuple(x.shape)}"
+        )
+    if y.is_floating_point() or y.dtype == torch.bool or y.dim() != 1:
+        raise TypeError(f"y must be a 1-D tensor of integer labels, got {y.dtype} of shape {tuple(y.shape)}")
+    if len(x) != len(y):
+        raise ValueError(f"x holds {len(x)} images but y {len(y)} labels; they must be as many")
+    if fuse is not None and not isinstance(fuse, bool):
+        raise TypeError(f"fuse must be True, False or None, got {fuse!r}")
+    if seed_name is not None and not isinstance(seed_name, str):
+        raise TypeError(f"seed_name must be a string (a device card's name) or None, got {seed_name!r}")
+    if calibration is not None and not isinstance(calibration, torch.Tensor):
+        raise TypeError(f"calibration must be a torch.Tensor of images or None, got {type(calibration).__name__}")
 
 
 #: the workflow's default ``mc.seed``: ``McSettings.seed`` (kept under this name for callers of ``export_chip``)

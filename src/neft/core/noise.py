@@ -21,6 +21,15 @@ class NoisyForward:
     """``noisy(x, sigma, generator)`` = ``model(x)`` with every Conv2d/Linear weight perturbed by ``card``."""
 
     def __init__(self, model: nn.Module, card: DeviceCard, layers: list[str] | None = None) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not callable(getattr(card, "perturb", None)):  # a DeviceCard, or a stand-in with its perturb
+            raise TypeError(
+                f"card must be a neft.core.devices.DeviceCard (neft.core.devices.get(name) gives one), got "
+                f"{type(card).__name__} {card!r}"[:300]
+            )
+        if layers is not None and (isinstance(layers, str) or not all(isinstance(n, str) for n in layers)):
+            raise TypeError(f"layers must be a list of parameter names (strings) or None, got {layers!r}"[:300])
         self.model = model
         self.card = card
         self.layers = list(layers) if layers is not None else noisy_weight_names(model)
@@ -38,6 +47,8 @@ class NoisyForward:
         self, sigma: float, generator: torch.Generator | None, layer_sigma: Mapping[str, float] | None = None
     ) -> dict[str, torch.Tensor]:
         finite_number(sigma, "sigma", minimum=0)
+        if layer_sigma is not None and not isinstance(layer_sigma, Mapping):
+            raise TypeError(f"layer_sigma must be a mapping of layer name to sigma or None, got {layer_sigma!r}"[:300])
         if layer_sigma:
             unknown = [n for n in layer_sigma if n not in self._params]
             if unknown:

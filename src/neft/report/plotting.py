@@ -610,6 +610,12 @@ def plot_fits(fit_tables: dict[str, pd.DataFrame], paths: list[str | Path], card
 
     if not fit_tables:
         raise ValueError("plot_fits: no fit tables to draw")
+    unfitted = [name for name in fit_tables if name not in cards or not cards[name].fitted]
+    if unfitted:
+        raise ValueError(
+            f"plot_fits: no fitted card (neft.core.fitting) for {', '.join(map(str, unfitted))}; each fit table needs "
+            "the card fit_device wrote with it"
+        )
     sns.set_theme(style="whitegrid", context="paper")
     times = {name: time_since_programming(name, cards.get(name)) for name in fit_tables}
     timed = sorted((n for n in fit_tables if times[n] is not None), key=lambda n: times[n])  # stable: ties keep order

@@ -9,6 +9,7 @@ from torch import nn
 
 from neft.core.models.resnet import ResNet18
 from neft.core.models.vgg import VGG8
+from neft.util.checks import finite_number
 
 #: name -> constructor(num_classes, in_channels, image_size, width)
 MODELS: dict[str, Callable[..., nn.Module]] = {"vgg8": VGG8, "resnet18": ResNet18}
@@ -44,11 +45,22 @@ class ModelSpec:
 def build_model(
     name: str, num_classes: int, in_channels: int = 3, image_size: int = 32, width: float = 1.0
 ) -> nn.Module:
-    try:
-        ctor = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(sorted(MODELS))}") from None
-    return ctor(num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width)
+    """One of ``MODELS``; every argument checked as the config's dataset and model entries are (num_classes an
+    integer in [2, 100000], in_channels in [1, 64], image_size in [1, 4096] and at least the model's smallest, width a
+    finite number > 0 that leaves every layer a channel), with a ValueError naming the argument and what it allows."""
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(sorted(MODELS))}")
+    for what, value, lo, hi in (
+        ("num_classes", num_classes, 2, 100_000),
+        ("in_channels", in_channels, 1, 64),
+        ("image_size", image_size, 1, 4096),
+    ):
+        finite_number(value, what, integer=True, minimum=lo, maximum=hi)
+    finite_number(width, "width", above=0)
+    problems = size_problems(name, width, image_size)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return MODELS[name](num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width)
 
 
 def size_problems(name: str, width: float, image_size: int) -> list[str]:
