@@ -43,7 +43,7 @@ from neft.experiment.handoff import (
     read_train_log,
 )
 from neft.experiment.inputs import check_card, check_device_fit, check_prepared, check_report_inputs
-from neft.experiment.tablecheck import HandoffError
+from neft.experiment.tablecheck import HandoffError, record_digest, record_digests
 from neft.jobs.runs import MC_COLUMNS, load_model, write_chip_csv
 from neft.util.io import CheckpointError, atomic_torch_save
 
@@ -131,13 +131,15 @@ def write_sweep(root: Path, method, sigma_train, sigma_test, correct, n=256, leg
             "correct": c,
             "n": n,
             "accuracy": 100.0 * c / n,
-            "confidence": 0.8 + 0.01 * k,
+            "confidence": 0.8 + (0.01 * k if sigma_test != "0" else 0),  # at sigma 0 every chip is the clean model
             "confidence_correct": 0.9 if c else float("nan"),
         }
         for k, c in enumerate(correct)
     ]
     sha = write_chip_csv(rows, keys | {"sigma_test": sigma_test}, csv)
-    stats = keys | {"sigma_test": sigma_test, "chips": len(rows), "ekl": 0.01, "mutual_info": 0.005, "n_test": n}
+    spread = sigma_test != "0"  # identical chips (sigma 0) have no expected KL and no mutual information
+    stats = keys | {"sigma_test": sigma_test, "chips": len(rows), "ekl": 0.01 * spread, "mutual_info": 0.005 * spread}
+    stats["n_test"] = n
     if not legacy:
         stats |= {"mc_seed": 2023, "csv_sha256": sha}
     csv.with_suffix(".json").write_text(json.dumps(stats, indent=1, sort_keys=True) + "\n")
@@ -171,10 +173,12 @@ def tables(root: Path) -> Files:
     chips, summary = aggregate([str(p) for p in f.csvs], [str(p) for p in f.jsons], EXPECT)
     write_csv(chips, f.tables / "mc_chips.csv")
     write_csv(summary, f.tables / "mc_summary.csv")
+    record_digests([f.tables / "mc_chips.csv.sha256", f.tables / "mc_summary.csv.sha256"])  # as aggregate_mc does
     curves = accuracy_curves(
         read_chips(f.tables / "mc_chips.csv"), read_chips(f.tables / "mc_summary.csv"), METHODS, [0, 0.1]
     )
     write_csv(curves, f.tables / "accuracy_curves.csv")
+    record_digest(f.tables / "accuracy_curves.csv")
     return f
 
 
@@ -515,6 +519,7 @@ def ablation_files(root: Path) -> tuple[Path, Path]:
     d, s = root / "ablation.csv", root / "ablation_beta_sweep.csv"
     write_csv(decomp, d)
     write_csv(sweep, s)
+    record_digests([f"{d}.sha256", f"{s}.sha256"])
     return d, s
 
 
@@ -528,6 +533,7 @@ def convergence_file(root: Path) -> Path:
     )
     path = root / "convergence.csv"
     write_csv(summary, path, float_format="%.4f")
+    record_digest(path)
     return path
 
 
@@ -680,6 +686,7 @@ def test_a_diverged_training_log_is_a_result_not_a_broken_file(tmp_path):
 def test_an_empty_beta_sweep_is_a_table_without_rows(tmp_path):
     d, s = ablation_files(tmp_path)
     write_csv(pd.DataFrame(), s)  # what ablation_data writes when no beta is swept
+    record_digest(s)
     decomp, sweep = read_ablation(d, s)
     assert sweep.empty and not decomp.empty
 
@@ -925,7 +932,7 @@ def test_cli_a_chip_row_removed_from_a_finished_sweep_stops_aggregation(finished
     assert "results/mc/vgg8/mnist/plain/RRAM1/sigma~0/seed~0/test~0.1.csv: " in out
     assert "2 chip rows, but test~0.1.json says chips: 3" in out
     after = _state(work)
-    aggregated = {"results/tables/mc_chips.csv", "results/tables/mc_summary.csv"}
+    aggregated = {f"results/tables/{t}.csv{d}" for t in ("mc_chips", "mc_summary") for d in ("", ".sha256")}
     for name, value in before.items():
         if name == str(csv.relative_to(work)):
             continue

@@ -10,6 +10,7 @@ rule tabulate_convergence:
             category="Tables",
             labels={"table": "convergence", "format": "csv"},
         ),
+        csv_sha256="results/tables/convergence.csv.sha256",
         runs="results/tables/convergence_runs.csv",
         md="results/tables/convergence.md",
     log:
@@ -28,6 +29,7 @@ rule plot_convergence:
     """Figure: convergence probability per method and training sigma."""
     input:
         csv="results/tables/convergence.csv",
+        csv_sha256="results/tables/convergence.csv.sha256",
     output:
         figures=report(
             expand("results/figures/convergence.{ext}", ext=config["figures"]["formats"]),
@@ -38,6 +40,7 @@ rule plot_convergence:
     log:
         "logs/plot_convergence.log",
     params:
+        points=neft.experiment.grid.convergence_points(config),
         labels=lambda wc: labels(),
         scale=config["scale"],
     script:

@@ -1,7 +1,8 @@
 rule crosscheck:
     """One method in two implementations (ours and aihwkit-lightning's) on the same seeds and chips."""
     input:
-        chips="results/tables/mc_chips.csv",
+        chips=MC_TABLES["chips"],
+        chips_sha256=MC_TABLES["chips_sha256"],
     output:
         csv="results/tables/crosscheck.csv",
         md=report(
@@ -13,6 +14,7 @@ rule crosscheck:
     log:
         "logs/crosscheck.log",
     params:
+        sweeps=GRID_SWEEPS,
         ours=config["crosscheck"]["ours"],
         theirs=config["crosscheck"]["theirs"],
         labels=lambda wc: {m: spec.get("label", m) for m, spec in config["methods"].items()},

@@ -2,6 +2,18 @@ import neft.experiment.handoff
 
 # What every sweep must hold (mc.chips, or the adaptive range, and mc.seed): the rules reading MC results check it.
 MC_EXPECT = neft.experiment.handoff.mc_expectation(config["mc"])
+# What the tables built from the grid hold, row by row (neft.experiment.grid): their readers check every row against
+# it, so a row deleted from a table, or one added, stops the job that reads it.
+GRID_SWEEPS = neft.experiment.grid.sweep_keys(config)
+CURVE_POINTS = neft.experiment.grid.curve_points(config)
+# A hand-off table F is written with F.sha256 (its digest, neft.experiment.tablecheck.record_digests) by the same
+# rule; every rule that reads F takes F.sha256 too, and its reader checks F against it.
+MC_TABLES = {
+    "chips": "results/tables/mc_chips.csv",
+    "chips_sha256": "results/tables/mc_chips.csv.sha256",
+    "summary": "results/tables/mc_summary.csv",
+    "summary_sha256": "results/tables/mc_summary.csv.sha256",
+}
 
 
 rule evaluate_mc:
@@ -38,8 +50,7 @@ rule aggregate_mc:
         chips=all_mc_csvs(),
         stats=all_mc_stats(),
     output:
-        chips="results/tables/mc_chips.csv",
-        summary="results/tables/mc_summary.csv",
+        **MC_TABLES,
     log:
         "logs/aggregate_mc.log",
     params:

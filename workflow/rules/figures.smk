@@ -1,13 +1,20 @@
+# accuracy_curves.csv and its digest (written together by accuracy_data; every rule below reads both)
+CURVES = {
+    "curves": "results/tables/accuracy_curves.csv",
+    "curves_sha256": "results/tables/accuracy_curves.csv.sha256",
+}
+
+
 rule accuracy_data:
     """The accuracy curve of every (pair, method): the point at sigma is the run trained for sigma, tested at it."""
     input:
-        summary="results/tables/mc_summary.csv",
-        chips="results/tables/mc_chips.csv",
+        **MC_TABLES,
     output:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     log:
         "logs/accuracy_data.log",
     params:
+        sweeps=GRID_SWEEPS,
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         sigmas=config["sigmas"],
         ci=config["figures"]["ci"],
@@ -19,7 +26,7 @@ rule accuracy_data:
 rule plot_accuracy:
     """Figure: MC mean accuracy vs sigma with CI bands, one panel per (model, dataset)."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
         reference=PAPER_POINTS,
     output:
         figures=report(
@@ -31,6 +38,8 @@ rule plot_accuracy:
     log:
         "logs/plot_accuracy.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         device=MAIN_DEVICE,
@@ -42,7 +51,7 @@ rule plot_accuracy:
 rule tabulate_accuracy:
     """Table: MC mean accuracy and its CI per (model, dataset, method, sigma), as CSV, Markdown and LaTeX."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         csv=report(
             "results/tables/accuracy.csv",
@@ -50,11 +59,14 @@ rule tabulate_accuracy:
             category="Tables",
             labels={"table": "accuracy", "format": "csv"},
         ),
+        csv_sha256="results/tables/accuracy.csv.sha256",
         md="results/tables/accuracy.md",
         tex="results/tables/accuracy.tex",
     log:
         "logs/tabulate_accuracy.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         device=MAIN_DEVICE,
     script:
         "../scripts/tabulate_accuracy.py"
@@ -63,7 +75,7 @@ rule tabulate_accuracy:
 rule plot_accuracy_panel:
     """One panel of the accuracy figure alone (results/figures/accuracy_panels/<model>/<dataset>.<ext>)."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
         reference=PAPER_POINTS,
     output:
         figures=report(
@@ -79,6 +91,8 @@ rule plot_accuracy_panel:
     log:
         "logs/plot_accuracy_panel/{model}/{dataset}.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         scale=config["scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},
         device=MAIN_DEVICE,
@@ -90,7 +104,7 @@ rule plot_accuracy_panel:
 rule plot_uncertainty:
     """Figure: expected KL divergence (epistemic uncertainty over chips) vs sigma per method."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         figures=report(
             expand("results/figures/uncertainty.{ext}", ext=config["figures"]["formats"]),
@@ -101,6 +115,8 @@ rule plot_uncertainty:
     log:
         "logs/plot_uncertainty.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         scale=config["scale"],
         device=MAIN_DEVICE,
         kind="uncertainty",
@@ -111,7 +127,7 @@ rule plot_uncertainty:
 rule plot_confidence:
     """Figure: mean max-softmax probability of all and of correct predictions vs sigma per method."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         figures=report(
             expand("results/figures/confidence.{ext}", ext=config["figures"]["formats"]),
@@ -122,6 +138,8 @@ rule plot_confidence:
     log:
         "logs/plot_confidence.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         scale=config["scale"],
         device=MAIN_DEVICE,
         kind="confidence",
@@ -132,7 +150,7 @@ rule plot_confidence:
 rule tabulate_metric:
     """Tables of expected KL (uncertainty) and of output confidence, as CSV, Markdown and LaTeX."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         csv=report(
             "results/tables/{metric}.csv",
@@ -140,6 +158,7 @@ rule tabulate_metric:
             category="Tables",
             labels={"table": "{metric}", "format": "csv"},
         ),
+        csv_sha256="results/tables/{metric}.csv.sha256",
         md="results/tables/{metric}.md",
         tex="results/tables/{metric}.tex",
     log:
@@ -147,6 +166,8 @@ rule tabulate_metric:
     wildcard_constraints:
         metric="uncertainty|confidence|variance",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         device=MAIN_DEVICE,
     script:
         "../scripts/tabulate_metric.py"
@@ -155,7 +176,7 @@ rule tabulate_metric:
 rule plot_variance:
     """Figure: std of accuracy between training seeds and within a seed over chips, vs sigma per method."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         figures=report(
             expand("results/figures/variance.{ext}", ext=config["figures"]["formats"]),
@@ -166,6 +187,8 @@ rule plot_variance:
     log:
         "logs/plot_variance.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         scale=config["scale"],
         device=MAIN_DEVICE,
         kind="variance",
@@ -176,7 +199,7 @@ rule plot_variance:
 rule plot_devices:
     """Figure: every study method on every device card at the study sigmas."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         figures=report(
             expand("results/figures/devices.{ext}", ext=config["figures"]["formats"]),
@@ -187,6 +210,8 @@ rule plot_devices:
     log:
         "logs/plot_devices.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         study=config["device_study"],
         scale=config["scale"],
     script:
@@ -196,7 +221,7 @@ rule plot_devices:
 rule tabulate_devices:
     """Table: accuracy per device card, as CSV, Markdown and LaTeX."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
     output:
         csv=report(
             "results/tables/devices.csv",
@@ -204,11 +229,14 @@ rule tabulate_devices:
             category="Tables",
             labels={"table": "device types", "format": "csv"},
         ),
+        csv_sha256="results/tables/devices.csv.sha256",
         md="results/tables/devices.md",
         tex="results/tables/devices.tex",
     log:
         "logs/tabulate_devices.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         study=config["device_study"],
     script:
         "../scripts/tabulate_devices.py"

@@ -49,6 +49,7 @@ rule tabulate_nonidealities:
             category="Beyond the paper",
             labels={"table": "non-idealities", "format": "csv"},
         ),
+        csv_sha256="results/tables/nonidealities.csv.sha256",
         md="results/tables/nonidealities.md",
         tex="results/tables/nonidealities.tex",
         chips="results/tables/nonideal_chips.csv",
@@ -78,6 +79,7 @@ rule tabulate_drift:
             category="Beyond the paper",
             labels={"table": "drift", "format": "csv"},
         ),
+        csv_sha256="results/tables/drift.csv.sha256",
         md="results/tables/drift.md",
         tex="results/tables/drift.tex",
         chips="results/tables/drift_chips.csv",
@@ -97,6 +99,7 @@ rule plot_nonidealities:
     """Figure: accuracy against each non-ideality's level, one line per method, with two-level intervals."""
     input:
         table="results/tables/nonidealities.csv",
+        table_sha256="results/tables/nonidealities.csv.sha256",
     output:
         figures=report(
             figures("nonidealities"),
@@ -107,6 +110,7 @@ rule plot_nonidealities:
     log:
         "logs/plot_nonidealities.log",
     params:
+        points=neft.experiment.grid.study_points(config, "nonidealities"),
         scale=config["scale"],
         labels=lambda wc: labels(),
     script:
@@ -117,6 +121,7 @@ rule plot_drift:
     """Figure: accuracy against time since programming, one line per method, with two-level intervals."""
     input:
         table="results/tables/drift.csv",
+        table_sha256="results/tables/drift.csv.sha256",
     output:
         figures=report(
             figures("drift"),
@@ -127,6 +132,7 @@ rule plot_drift:
     log:
         "logs/plot_drift.log",
     params:
+        points=neft.experiment.grid.study_points(config, "drift_study"),
         scale=config["scale"],
         labels=lambda wc: labels(),
     script:
@@ -136,7 +142,8 @@ rule plot_drift:
 rule worst_chips:
     """The worst chips of every method and sigma: the distribution, the 1st percentile and the worst chip named."""
     input:
-        chips="results/tables/mc_chips.csv",
+        chips=MC_TABLES["chips"],
+        chips_sha256=MC_TABLES["chips_sha256"],
     output:
         csv=report(
             "results/tables/worst_chips.csv",
@@ -154,6 +161,7 @@ rule worst_chips:
     log:
         "logs/worst_chips.log",
     params:
+        sweeps=GRID_SWEEPS,
         experiments=lambda wc: {k: config[k] for k in ("experiments", "methods", "sigmas")},
         labels=lambda wc: labels(),
         scale=config["scale"],
@@ -172,6 +180,7 @@ rule probe_worst_case:
         sampled=f"results/mc/{RUN_PATH}/test~{{test}}.csv",
     output:
         probe=f"results/probe/{RUN_PATH}/test~{{test}}.json",
+        probe_sha256=f"results/probe/{RUN_PATH}/test~{{test}}.json.sha256",
     log:
         f"logs/probe_worst_case/{RUN_PATH}/test~{{test}}.log",
     threads: config["compute"]["threads"]
@@ -196,6 +205,9 @@ rule tabulate_probe:
     """Table: per method, the probe's chip against the sampled chips (1st percentile, worst) and its norm."""
     input:
         probes=[f"results/probe/{e.path}.json" for e in PROBES],
+        probes_sha256=[f"results/probe/{e.path}.json.sha256" for e in PROBES],
+        sampled=[f"results/mc/{e.path}.csv" for e in PROBES],
+        sampled_stats=[f"results/mc/{e.path}.json" for e in PROBES],
     output:
         csv=report(
             "results/tables/worst_case_probe.csv",
@@ -207,6 +219,10 @@ rule tabulate_probe:
     log:
         "logs/tabulate_probe.log",
     params:
+        settings=lambda wc: {
+            k: config["worst_case_probe"][k] for k in ("steps", "step", "radius_quantile")
+        },
+        expect=MC_EXPECT,
         labels=lambda wc: labels(),
     script:
         "../scripts/tabulate_probe.py"

@@ -2,6 +2,11 @@ rule summarize:
     """The conclusions, written from the run's own tables (neft.analysis.conclusions): first in the report and its front page."""
     input:
         **summary_tables(),
+        **{  # the digest each table's rule wrote with it (a recorded ladder has its SHA256SUMS instead)
+            f"{name}_sha256": f"{path}.sha256"
+            for name, path in summary_tables().items()
+            if path.startswith("results/tables/")
+        },
     output:
         md=report(
             "results/tables/summary.md",

@@ -112,8 +112,11 @@ rule tabulate_ladder:
             category="Tables",
             labels={"table": "scale ladder", "format": "csv"},
         ),
+        accuracy_sha256=f"{LADDER_TABLES['accuracy']}.sha256",
         decomposition=LADDER_TABLES["decomposition"],
+        decomposition_sha256=f"{LADDER_TABLES['decomposition']}.sha256",
         claims=LADDER_TABLES["claims"],
+        claims_sha256=f"{LADDER_TABLES['claims']}.sha256",
         runs=LADDER_TABLES["runs"],
         md=LADDER_TABLES["md"],
     log:
@@ -144,7 +147,9 @@ rule plot_ladder:
     """Figure: accuracy and the gain's split along the ladder's rungs."""
     input:
         accuracy=LADDER_TABLES["accuracy"],
+        accuracy_sha256=f"{LADDER_TABLES['accuracy']}.sha256",
         decomposition=LADDER_TABLES["decomposition"],
+        decomposition_sha256=f"{LADDER_TABLES['decomposition']}.sha256",
     output:
         figures=report(
             expand("results/figures/ladder.{ext}", ext=config["figures"]["formats"]),
@@ -155,6 +160,12 @@ rule plot_ladder:
     log:
         "logs/plot_ladder.log",
     params:
+        points=lambda wc: [  # every (rung, paper sigma, method) of the ladder: one row of ladder.csv each
+            list(p)
+            for p in dict.fromkeys(
+                (w["width"], w["epochs"], w["psigma"], w["method"]) for w in ladder_sweeps()
+            )
+        ],
         labels=lambda wc: labels(),
     script:
         "../scripts/plot_ladder.py"

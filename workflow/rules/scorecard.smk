@@ -1,12 +1,14 @@
 rule scorecard:
     """Reproduced vs paper: every plotted point, every qualitative claim as a seed-level test, and the headline gain."""
     input:
-        curves="results/tables/accuracy_curves.csv",
-        chips="results/tables/mc_chips.csv",
-        summary="results/tables/mc_summary.csv",
+        **CURVES,
+        **MC_TABLES,
         reference=REFERENCE["accuracy"],
         reference_ekl=REFERENCE["ekl"],
         convergence=("results/tables/convergence.csv" if config["convergence"]["enabled"] else []),
+        convergence_sha256=(
+            "results/tables/convergence.csv.sha256" if config["convergence"]["enabled"] else []
+        ),
     output:
         md=report(
             "results/tables/scorecard.md",
@@ -15,13 +17,16 @@ rule scorecard:
             labels={"table": "scorecard"},
         ),
         points="results/tables/scorecard_points.csv",
+        points_sha256="results/tables/scorecard_points.csv.sha256",
         claims="results/tables/scorecard_claims.csv",
+        claims_sha256="results/tables/scorecard_claims.csv.sha256",
         headline=report(
             "results/tables/headline.csv",
             caption="../report/headline.rst",
             category="Scorecard",
             labels={"table": "headline"},
         ),
+        headline_sha256="results/tables/headline.csv.sha256",
     log:
         "logs/scorecard.log",
     params:
@@ -32,6 +37,9 @@ rule scorecard:
         labels=labels(),
         device=MAIN_DEVICE,
         expect=MC_EXPECT,
+        sweeps=GRID_SWEEPS,
+        curve_points=CURVE_POINTS,
+        convergence_points=neft.experiment.grid.convergence_points(config),
     script:
         "../scripts/scorecard.py"
 
@@ -39,7 +47,7 @@ rule scorecard:
 rule plot_scorecard:
     """Figure: one facet per (panel, method), the paper's points (open diamonds) over our curve and CI band, on our sigma axis."""
     input:
-        curves="results/tables/accuracy_curves.csv",
+        **CURVES,
         reference=REFERENCE["accuracy"],
     output:
         figures=report(
@@ -51,6 +59,8 @@ rule plot_scorecard:
     log:
         "logs/plot_scorecard.log",
     params:
+        points=CURVE_POINTS,
+        expect=MC_EXPECT,
         scale=config["scale"],
         sigma_scale=config["scorecard"]["sigma_scale"],
         methods=lambda wc: {m: config["methods"][m] for m in config["experiments"]["methods"]},

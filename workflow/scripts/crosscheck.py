@@ -12,7 +12,7 @@ from neft.jobs.runs import job_log  # noqa: E402
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
-    table = paired_table(read_mc_chips(smk.input.chips, p.expect), p.ours, p.theirs, p.ci)
+    table = paired_table(read_mc_chips(smk.input.chips, p.expect, p.sweeps), p.ours, p.theirs, p.ci)
     write_crosscheck(table, p.labels, smk.output.csv, smk.output.md, p.ci)
     log(f"{p.theirs} - {p.ours}: interval contains 0 at {int((table.agreement == AGREE).sum())} of {len(table)} sigmas")
 

@@ -11,7 +11,7 @@ from neft.report.plotting import SCALE_NOTES, plot_ablation  # noqa: E402
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    decomp, sweep = read_ablation(smk.input.decomposition, smk.input.sweep)
+    decomp, sweep = read_ablation(smk.input.decomposition, smk.input.sweep, smk.params.points)
     plot_ablation(decomp, sweep, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale))
     log(f"drew {len(decomp)} comparisons and {len(sweep)} sweep points")
 

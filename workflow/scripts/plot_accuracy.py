@@ -12,7 +12,7 @@ from neft.report.plotting import SCALE_NOTES, beta_titles, paper_points, plot_ac
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    curves = read_curves(smk.input.curves)
+    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
     if "model" in smk.wildcards.keys():  # one panel
         curves = curves[(curves.model == smk.wildcards.model) & (curves.dataset == smk.wildcards.dataset)]
         if curves.empty:

@@ -11,7 +11,7 @@ from neft.report.plotting import SCALE_NOTES, plot_convergence  # noqa: E402
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    summary = read_convergence(smk.input.csv)
+    summary = read_convergence(smk.input.csv, smk.params.points)
     plot_convergence(summary, smk.params.labels, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale))
     log(f"drew {len(summary)} bars")
 

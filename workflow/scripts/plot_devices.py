@@ -12,7 +12,7 @@ from neft.report.plotting import SCALE_NOTES, plot_devices  # noqa: E402
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    points = device_study_points(read_curves(smk.input.curves), smk.params.study)
+    points = device_study_points(read_curves(smk.input.curves, smk.params.points, smk.params.expect), smk.params.study)
     plot_devices(points, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale))
     log(f"drew {len(points)} points")
 

@@ -13,7 +13,7 @@ PLOTS = {"uncertainty": plot_uncertainty, "confidence": plot_confidence, "varian
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    curves = read_curves(smk.input.curves)
+    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
     PLOTS[smk.params.kind](
         curves, list(smk.output.figures), note=SCALE_NOTES.get(smk.params.scale), device=smk.params.device
     )

@@ -13,7 +13,7 @@ from neft.report.plotting import SCALE_NOTES, beta_titles, paper_points, plot_sc
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
-    curves = read_curves(smk.input.curves)
+    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
     curves = curves[curves.device == p.device]
     ref = paper_points(curves, load_reference(smk.input.reference), p.methods, p.sigma_scale)  # on our axis
     plot_scorecard(

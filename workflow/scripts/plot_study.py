@@ -4,15 +4,14 @@ from neft.workflow.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-import pandas as pd  # noqa: E402
-
+from neft.experiment.handoff import read_study_table  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 from neft.report.plotting import SCALE_NOTES, plot_study  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    table = pd.read_csv(smk.input.table, dtype={"level": str, "sigma": str})
+    table = read_study_table(smk.input.table, smk.params.points)
     plot_study(table, smk.params.labels, list(smk.output.figures), SCALE_NOTES.get(smk.params.scale))
     log(f"{len(table)} rows drawn")
 

@@ -9,19 +9,20 @@ from neft.analysis import claims, stability  # noqa: E402
 from neft.analysis import scorecard as sc  # noqa: E402
 from neft.analysis.results import write_csv  # noqa: E402
 from neft.experiment.handoff import read_convergence, read_curves, read_mc_chips, read_mc_summary  # noqa: E402
+from neft.experiment.tablecheck import record_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
-    curves = read_curves(smk.input.curves)
+    curves = read_curves(smk.input.curves, p.curve_points, p.expect)
     curves = curves[curves.device == p.device]
     reference = sc.load_reference(smk.input.reference)
     ekl_ref = sc.load_reference(smk.input.reference_ekl, "ekl_1e-2").assign(model="resnet18", dataset="cifar10")
     points = sc.point_scorecard(curves, reference, p.kinds, p.sigma_scale)
-    chips = read_mc_chips(smk.input.chips, p.expect)
-    summary = read_mc_summary(smk.input.summary, chips, smk.input.chips)
+    chips = read_mc_chips(smk.input.chips, p.expect, p.sweeps)
+    summary = read_mc_summary(smk.input.summary, chips, smk.input.chips, p.sweeps)
 
     def seed_level(metric: str) -> claims.SeedEvidence:
         return claims.SeedEvidence(chips, summary, p.kinds, p.methods, p.sigma_scale, metric, p.device)
@@ -34,7 +35,7 @@ def main(smk) -> None:
     }
     extra = []
     if smk.input.convergence:
-        conv = read_convergence(smk.input.convergence)
+        conv = read_convergence(smk.input.convergence, p.convergence_points)
         conv["kind"] = conv["method"].map(p.kinds)
         extra.append(
             (*claims.convergence_claim(conv, p.sigma_scale), stability.convergence_stability(conv, p.sigma_scale))
@@ -46,6 +47,7 @@ def main(smk) -> None:
     write_csv(claim_rows, smk.output.claims)
     write_csv(head, smk.output.headline, float_format="%.4f")
     sc.write_markdown(points, claim_rows, head, paper_head, p.scale, p.sigma_scale, smk.output.md, p.labels)
+    record_digests(smk.output)  # the tables summarize cites
     log(f"{(points.status == 'compared').sum()} points compared, {len(claim_rows)} claims")
 
 

@@ -6,6 +6,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.analysis import conclusions  # noqa: E402
 from neft.analysis.ladder import read_record  # noqa: E402
+from neft.experiment.handoff import check_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 
 
@@ -15,7 +16,9 @@ def main(smk) -> None:
     record = None
     if p.recorded:  # the ladder's paragraph from a recorded run: its files checked against their digests first
         record = read_record(p.recorded, shown=p.recorded_as)
-    tables = conclusions.read_tables({name: smk.input[name] for name in conclusions.TABLES if name in smk.input.keys()})
+    paths = {name: smk.input[name] for name in conclusions.TABLES if name in smk.input.keys()}
+    check_digests(path for name, path in paths.items() if f"{name}_sha256" in smk.input.keys())  # this run's
+    tables = conclusions.read_tables(paths)
     # the training length the text opens with: a config value, not a table's (any change to it retrains, so this
     # rule reruns with it)
     epochs = smk.config["training"]["epochs"]

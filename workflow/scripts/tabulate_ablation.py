@@ -11,7 +11,7 @@ from neft.jobs.runs import job_log  # noqa: E402
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    decomp, sweep = read_ablation(smk.input.decomposition, smk.input.sweep)
+    decomp, sweep = read_ablation(smk.input.decomposition, smk.input.sweep, smk.params.points)
     write_ablation_markdown(decomp, sweep, smk.output.md, smk.output.tex)
     log(f"{len(decomp)} comparisons, {len(sweep)} sweep rows")
 

@@ -10,6 +10,7 @@ from neft.analysis import ladder  # noqa: E402
 from neft.analysis.results import write_csv  # noqa: E402
 from neft.experiment import rungs  # noqa: E402
 from neft.experiment.handoff import read_train_log  # noqa: E402
+from neft.experiment.tablecheck import record_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 from neft.util.io import atomic_write_text  # noqa: E402
 
@@ -37,6 +38,7 @@ def main(smk) -> None:
     write_csv(verdicts, smk.output.claims)
     write_csv(convergence, smk.output.runs, float_format="%.4f")
     atomic_write_text(smk.output.md, ladder.markdown(acc, decomp, verdicts, p.labels))
+    record_digests(smk.output)  # ladder.csv, ladder_decomposition.csv, ladder_claims.csv: for plot_ladder, summarize
     log(f"{len(acc)} (rung, method) rows, {len(decomp)} comparisons, {len(verdicts)} verdicts")
 
 

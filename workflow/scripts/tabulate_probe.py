@@ -11,7 +11,9 @@ from neft.jobs.runs import job_log  # noqa: E402
 
 def main(smk) -> None:
     log = job_log(smk.log[0])
-    table = read_probes(list(smk.input.probes))
+    p = smk.params
+    sampled = list(zip(smk.input.sampled, smk.input.sampled_stats, strict=True))  # each probe's main sweep
+    table = read_probes(list(smk.input.probes), p.settings, p.expect, sampled)
     write_probe_table(table, smk.params.labels, smk.output.csv, smk.output.md)
     log(f"{len(table)} probes; found below the sampled 1st percentile: {int((table.below_p1 > 0).sum())}")
 

@@ -9,6 +9,7 @@ import pandas as pd  # noqa: E402
 from neft.analysis.nonideal_study import read_sweeps, study_table, write_study_table  # noqa: E402
 from neft.analysis.results import write_csv  # noqa: E402
 from neft.experiment.handoff import read_mc_sweeps  # noqa: E402
+from neft.experiment.tablecheck import record_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 
 
@@ -24,6 +25,7 @@ def main(smk) -> None:
     times = dict(zip(p.study.get("cards", []), p.study.get("times_s", [])))
     table = study_table(chips, main, p.study["baseline"], list(p.study["methods"]), p.ci, times)
     write_study_table(table, p.labels, smk.output.csv, smk.output.md, smk.output.tex, p.title, p.ci)
+    record_digests(smk.output)  # <study>.csv.sha256, for plot_study
     kept = table[table.advantage == "holds"]
     log(f"{len(chips)} chip rows, {len(table)} table rows; above the baseline at {len(kept)} of them")
 

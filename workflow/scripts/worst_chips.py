@@ -13,7 +13,7 @@ from neft.report.plotting import SCALE_NOTES, plot_worst_chips  # noqa: E402
 def main(smk) -> None:
     log = job_log(smk.log[0])
     p = smk.params
-    chips = read_mc_chips(smk.input.chips, p.expect)
+    chips = read_mc_chips(smk.input.chips, p.expect, p.sweeps)
     table = worst_table(chips, p.experiments)
     write_worst_table(table, p.labels, p.mc_seed, smk.output.csv, smk.output.md)
     plot_worst_chips(chips, table, p.labels, list(smk.output.figures), SCALE_NOTES.get(p.scale))

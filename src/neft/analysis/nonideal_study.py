@@ -17,7 +17,7 @@ import pandas as pd
 
 from neft.analysis.ablation import by_seed
 from neft.analysis.results import write_csv
-from neft.experiment.contracts import MC_COLUMNS
+from neft.experiment.contracts import MC_COLUMNS, STUDY_COLUMNS
 from neft.experiment.grid import DRIFT, OFF
 from neft.experiment.tablecheck import HandoffError
 from neft.report.labels import STUDY_TITLES, level_label, panel_title, time_text  # noqa: F401 - re-exported
@@ -40,28 +40,8 @@ KEYS = (
     "sigma_point",
     "sigma_test",
 )
-#: The level that stands for today's card (no non-ideality; drift: the main device's card).
-TABLE_COLUMNS = (
-    "model",
-    "dataset",
-    "device",
-    "study",
-    "level",
-    "time_s",
-    "sigma",
-    "method",
-    "seeds",
-    "chips",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "p1",
-    "baseline",
-    "diff",
-    "diff_ci_low",
-    "diff_ci_high",
-    "advantage",
-)
+#: the study table's columns: what plot_study's reader (``neft.experiment.handoff.read_study_table``) checks
+TABLE_COLUMNS = STUDY_COLUMNS
 KEY_TYPES = {k: str for k in KEYS} | {"seed": int}
 
 

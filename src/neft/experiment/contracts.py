@@ -126,3 +126,89 @@ PROBE_COLUMNS = (
     "dims",
     "steps",
 )
+#: the numbers of a probe JSON and what each must be: (lowest, highest, whole number); None: no bound
+PROBE_NUMBERS = {
+    "sampled_chips": (1, None, True),
+    "sampled_mean": (0, 100, False),
+    "sampled_p1": (0, 100, False),
+    "sampled_worst": (0, 100, False),
+    "start_chip": (0, None, True),
+    "found_accuracy": (0, 100, False),
+    "below_p1": (-100, 100, False),
+    "found_step": (0, None, True),
+    "found_norm": (0, None, False),
+    "found_norm_quantile": (0, 1, False),
+    "radius_quantile": (0, 1, False),
+    "dims": (1, None, True),
+    "steps": (1, None, True),
+}
+RERUN_PROBE = "delete it so the workflow reruns that probe (rule probe_worst_case)"
+
+#: the columns of a non-ideality or drift study's table (``neft.analysis.nonideal_study.study_table``)
+STUDY_COLUMNS = (
+    "model",
+    "dataset",
+    "device",
+    "study",
+    "level",
+    "time_s",
+    "sigma",
+    "method",
+    "seeds",
+    "chips",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "p1",
+    "baseline",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "advantage",
+)
+#: the ladder's accuracy table (``neft.analysis.ladder.accuracy_table``): the columns plot_ladder and summarize read
+LADDER_COLUMNS = ("width", "epochs", "paper_sigma", "sigma", "method", "seeds", "mean", "ci95_low", "ci95_high", "p1")
+#: the ladder's decomposition (``neft.analysis.ladder.decomposition_table``; empty when no instance is on the ladder)
+LADDER_DECOMPOSITION_COLUMNS = (
+    "width",
+    "epochs",
+    "paper_sigma",
+    "instance",
+    "sigma",
+    "comparison",
+    "chips",
+    "diff",
+    "ci_low",
+    "ci_high",
+)
+
+# -- digests: what a hand-off file's writer records so its readers can tell an edited file from the one it wrote --
+#: A hand-off file F is written with ``F.sha256`` beside it by the same job (one line in ``sha256sum`` format:
+#: ``<sha256>  <name of F>``; ``sha256sum -c F.sha256`` in F's folder checks it by hand). Both are outputs of the
+#: writing rule and inputs of every reading rule. The MC sweeps keep theirs in their JSON (``csv_sha256``).
+DIGEST_SUFFIX = ".sha256"
+#: which rule writes each digested file (by file name; the probe JSONs by their folder): the readers' messages name it
+DIGEST_WRITERS = {
+    "mc_chips.csv": "aggregate_mc",
+    "mc_summary.csv": "aggregate_mc",
+    "accuracy_curves.csv": "accuracy_data",
+    "ablation.csv": "ablation_data",
+    "ablation_beta_sweep.csv": "ablation_data",
+    "convergence.csv": "tabulate_convergence",
+    "nonidealities.csv": "tabulate_nonidealities",
+    "drift.csv": "tabulate_drift",
+    "ladder.csv": "tabulate_ladder",
+    "ladder_decomposition.csv": "tabulate_ladder",
+    "ladder_claims.csv": "tabulate_ladder",
+    "accuracy.csv": "tabulate_accuracy",
+    "uncertainty.csv": "tabulate_metric",
+    "confidence.csv": "tabulate_metric",
+    "variance.csv": "tabulate_metric",
+    "devices.csv": "tabulate_devices",
+    "scorecard_claims.csv": "scorecard",
+    "scorecard_points.csv": "scorecard",
+    "headline.csv": "scorecard",
+    "results/probe": "probe_worst_case",
+}
+#: a value equal to 0 in the model (the expected KL and mutual information of identical chips), as the tables write it
+ZERO_UNCERTAINTY = 1e-6

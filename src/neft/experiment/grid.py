@@ -214,6 +214,14 @@ def level_text(value) -> str:
     return format(float(value), "g")
 
 
+def time_text(seconds: float) -> str:
+    """How a drift card's time since programming reads in tables and on axes: ``1 s``, ``1 h``, ``1 d``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
 def _study_evaluations(config: dict, study: dict) -> list[Evaluation]:
     """The main-device sweeps a non-ideality or drift study re-evaluates: each method's point at the study sigma."""
     device = config["experiments"]["devices"][0]
@@ -281,3 +289,83 @@ def datasets(config: dict) -> list[str]:
 
 def pairs(config: dict) -> list[tuple[str, str]]:
     return [(p["model"], p["dataset"]) for p in config["experiments"]["pairs"]]
+
+
+# -- what each table built from the grid must hold: its readers get these as params and check every row against them
+def sweep_keys(config: dict) -> list[list]:
+    """Every sweep aggregate_mc collects, as its experiment keys (``contracts.MC_KEYS``: model, dataset, method,
+    device, sigma_train, seed, sigma_test): mc_chips.csv and mc_summary.csv hold exactly these."""
+    return [
+        [e.run.model, e.run.dataset, e.run.method, e.device, e.run.sigma, e.run.seed, e.sigma_test]
+        for e in evaluations(config)
+    ]
+
+
+def _sweep_seeds(config: dict) -> dict[tuple, set]:
+    """(model, dataset, device, method, sigma_train, sigma_test) -> the training seeds swept there."""
+    out: dict[tuple, set] = {}
+    for e in evaluations(config):
+        key = (e.run.model, e.run.dataset, e.device, e.run.method, e.run.sigma, e.sigma_test)
+        out.setdefault(key, set()).add(e.run.seed)
+    return out
+
+
+def _pair_devices(config: dict) -> list[tuple[str, str, str]]:
+    """(model, dataset, device) of every swept card, in grid order."""
+    return list(dict.fromkeys((e.run.model, e.run.dataset, e.device) for e in evaluations(config)))
+
+
+def curve_points(config: dict) -> list[list]:
+    """Every point accuracy_curves.csv holds (``neft.analysis.results.accuracy_curves``): per swept (pair, device),
+    main method and grid sigma whose sweep the grid has, ``[model, dataset, device, method, sigma, source_method,
+    sigma_train, seeds]`` (:func:`point_source`; seeds: how many training seeds were swept there)."""
+    seeds = _sweep_seeds(config)
+    out = []
+    for model, dataset, device in _pair_devices(config):
+        for method in config["experiments"]["methods"]:
+            for s in grid_sigmas(config):
+                source, train = point_source(config["methods"], method, s)
+                swept = seeds.get((model, dataset, device, source, train, s))
+                if swept:
+                    out.append([model, dataset, device, method, s, source, train, len(swept)])
+    return out
+
+
+def comparison_points(config: dict) -> list[list]:
+    """Every (model, dataset, device, instance, sigma) of the ablation's table (``neft.analysis.ablation``): an
+    instance at an ablation sigma where the grid sweeps it and its baseline and controls there (each comparison of
+    ``COMPARISONS`` is one row of it)."""
+    ab = config["ablation"]
+    if not ab["enabled"]:
+        return []
+    seeds = _sweep_seeds(config)
+    out = []
+    for model, dataset, device in _pair_devices(config):
+        for inst, controls in ab["instances"].items():
+            names = [inst, ab["baseline"], *controls.values()]
+            for s in map(format_sigma, ab["sigmas"]):
+                if all((model, dataset, device, m, s, s) in seeds for m in names):
+                    out.append([model, dataset, device, inst, s])
+    return out
+
+
+def convergence_points(config: dict) -> list[list]:
+    """Every row of convergence.csv: ``[model, dataset, method, device, sigma, runs]`` (runs: the study's seeds)."""
+    counts: dict[tuple, int] = {}
+    for r in convergence_runs(config):
+        key = (r.model, r.dataset, r.method, r.device, r.sigma)
+        counts[key] = counts.get(key, 0) + 1
+    return [[*key, n] for key, n in counts.items()]
+
+
+def study_points(config: dict, key: str) -> list[list]:
+    """Every row of a non-ideality (``key`` = "nonidealities") or drift ("drift_study") study's table:
+    ``[model, dataset, study, level, method]``, today's card (level ``off``) included for each study axis."""
+    variants = nonideal_variants(config) if key == "nonidealities" else drift_variants(config)
+    methods = set(config[key]["methods"]) if variants else set()
+    out = []
+    for v in variants:
+        run = v.evaluation.run
+        if run.method in methods:  # the sweep of a study method (a method standing in for another has no row)
+            out += [(run.model, run.dataset, v.study, level, run.method) for level in (OFF, v.level)]
+    return [list(p) for p in dict.fromkeys(out)]

@@ -2,39 +2,55 @@
 
 Snakemake checks that a rule's inputs exist and are older than its outputs, nothing about what they hold: a chip
 row deleted from an MC CSV (the file touched newer) used to give a table with another mean and exit status 0. Here
-every file one rule hands another has a reader that checks what its producer promised (row counts, chip indices,
-experiment keys, columns, finite numbers in range, a checksum the producer recorded) and raises a
-:class:`HandoffError` that names the file, what was expected and what was found, and what to do.
+every file one rule hands another has a reader that checks it twice and raises a :class:`HandoffError` that names
+the file, the key or row, what was expected and what was found, and what to do:
 
-=================================  ====================  ====================================================
-file                               producer              reader (what the reader checks: see each function)
-=================================  ====================  ====================================================
-results/data/<d>/prepared.pt       prepare_dataset       train, evaluate_mc: ``neft.experiment.inputs.check_prepared``
-results/devices/<d>/card.yaml      device_card, fit_...  train, evaluate_mc: ``neft.experiment.inputs.check_card``
-results/models/.../model.pt        train                 evaluate_mc: ``neft.core.checkpoints.check_meta``
-results/models/.../train_log.csv   train                 tabulate_convergence: :func:`read_train_log`
-results/mc/.../test~<t>.csv+.json  evaluate_mc           aggregate_mc: :func:`read_mc_sweeps`
-results/tables/mc_chips.csv        aggregate_mc          accuracy_data, ablation_data: :func:`read_mc_chips`
-results/tables/mc_summary.csv      aggregate_mc          accuracy_data: :func:`read_mc_summary`
-results/tables/accuracy_curves.csv accuracy_data         plots, tables, scorecard: :func:`read_curves`
-results/tables/ablation*.csv       ablation_data         plot/tabulate_ablation: :func:`read_ablation`
-results/tables/convergence.csv     tabulate_convergence  plot_convergence, scorecard: :func:`read_convergence`
-results/devices/<d>/fit.csv        fit_device            plot_device_fits: ``neft.experiment.inputs.check_device_fit``
-figures and tables                 their rules           render_report: ``neft.experiment.inputs.check_report_inputs``
-=================================  ====================  ====================================================
+- against what its writer recorded: the sha256 of the file, written by the same job, in the MC sweep's JSON
+  (``csv_sha256``) or, for every other hand-off table and the probe JSONs, in ``<file>.sha256`` beside it
+  (``neft.experiment.tablecheck.record_digests``; an output of the writing rule and an input of each reading rule);
+- against what the validated config says it holds: the grid's points, each once and no other
+  (``neft.experiment.grid.sweep_keys``, ``curve_points``, ``comparison_points``, ``convergence_points``,
+  ``study_points``; the rules pass them as params), the chip count and seed (:func:`mc_expectation`), the probe's
+  settings, and what the model implies (no expected KL or mutual information where every chip is the same model;
+  accuracies in [0, 100]; finite numbers, never text, in numeric fields).
+
+===================================  ======================  ===================================================
+file (its digest)                    producer                reader (what the reader checks: see each function)
+===================================  ======================  ===================================================
+results/data/<d>/prepared.pt         prepare_dataset         train, evaluate_mc: ``inputs.check_prepared``
+results/devices/<d>/card.yaml        device_card, fit_...    train, evaluate_mc: ``inputs.check_card``
+results/models/.../model.pt          train                   evaluate_mc: ``neft.core.checkpoints.check_meta``
+results/models/.../train_log.csv     train                   tabulate_convergence: :func:`read_train_log`
+results/mc/.../test~<t>.csv (.json)  evaluate_mc             aggregate_mc, tabulate_<study>: :func:`read_mc_sweeps`
+results/tables/mc_chips.csv (.sha)   aggregate_mc            accuracy_data, ablation_data, crosscheck, worst_chips,
+                                                             scorecard: :func:`read_mc_chips`
+results/tables/mc_summary.csv (.sha) aggregate_mc            accuracy_data, scorecard: :func:`read_mc_summary`
+results/tables/accuracy_curves.csv   accuracy_data           plots, tables, scorecard: :func:`read_curves`
+results/tables/ablation*.csv         ablation_data           plot/tabulate_ablation: :func:`read_ablation`
+results/tables/convergence.csv       tabulate_convergence    plot_convergence, scorecard: :func:`read_convergence`
+results/tables/nonidealities.csv,    tabulate_nonidealities, plot_nonidealities, plot_drift: :func:`read_study_table`
+drift.csv                            tabulate_drift
+results/tables/ladder*.csv           tabulate_ladder         plot_ladder: :func:`read_ladder`
+results/probe/.../test~<t>.json      probe_worst_case        tabulate_probe: :func:`read_probes`
+the tables the conclusions cite      their rules             summarize: :func:`check_digests`
+results/devices/<d>/fit.csv          fit_device              plot_device_fits: ``inputs.check_device_fit``
+figures and tables                   their rules             render_report: ``inputs.check_report_inputs``
+===================================  ======================  ===================================================
 
 The remedy is always the same: delete the file (for an MC sweep, its CSV and JSON), and the workflow rebuilds it
-from its inputs. An MC JSON written before ``csv_sha256`` and ``mc_seed`` were recorded is accepted: every other
-check still runs, and :func:`read_mc_sweeps` returns a note saying how many JSONs lack them.
+from its inputs, with its digest. An MC JSON written before ``csv_sha256`` and ``mc_seed`` were recorded is
+accepted: every other check still runs, and :func:`read_mc_sweeps` returns a note saying how many JSONs lack them.
+The training logs carry no digest (their writer, ``neft.core.train``, records none; a digest output would retrain
+every run): their reader checks them against the config's epochs and the values' ranges.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from neft.experiment.contracts import (
@@ -44,28 +60,40 @@ from neft.experiment.contracts import (
     CURVE_KEYS,
     DECOMPOSITION_COLUMNS,
     KEY_DTYPES,
+    LADDER_COLUMNS,
+    LADDER_DECOMPOSITION_COLUMNS,
     MC_COLUMNS,
     MC_JSON_FIELDS,
     MC_KEYS,
     MC_SUMMARY_COLUMNS,
     PROBE_COLUMNS,
+    PROBE_NUMBERS,
     RERUN_MC,
+    RERUN_PROBE,
+    STUDY_COLUMNS,
     SWEEP_COLUMNS,
     SWEEP_DIFF_COLUMNS,
     TABLE_ROUNDING,
     TRAIN_LOG_COLUMNS,
+    ZERO_UNCERTAINTY,
 )
 from neft.experiment.grid import COMPARISONS
 from neft.experiment.tablecheck import (
     HandoffError,
+    check_digest,
+    digest_problem,
     error,
     ints_text,
+    json_number,
     key_text,
     numeric,
+    point_text,
     read_json,
     read_table,
+    rebuild,
     require,
     require_columns,
+    require_points,
     require_unique,
     row_lines,
     sha256_file,
@@ -247,6 +275,9 @@ def read_mc_sweep(
             )
     if csv_problems:
         raise error(csv_path, csv_problems, RERUN_MC)
+    zero = _zero_problem("", stats, _identical_chips(df, stats["sigma_test"], csv_path.name))
+    if zero:
+        raise error(json_path, zero, RERUN_MC)
     return df, stats, legacy
 
 
@@ -290,9 +321,11 @@ def read_mc_sweeps(
 
 
 # -- aggregated tables (aggregate_mc -> accuracy_data, ablation_data) --------------------------------------------
-def read_mc_chips(path: str | Path, expect: dict | None = None) -> pd.DataFrame:
-    """results/tables/mc_chips.csv: every chip row; per sweep, chips 0..n-1 once each, as many as the config says."""
-    df = read_table(path, (*MC_KEYS, *MC_COLUMNS), dtype=KEY_DTYPES, exact=True)
+def read_mc_chips(path: str | Path, expect: dict | None = None, sweeps: list | None = None) -> pd.DataFrame:
+    """results/tables/mc_chips.csv: every chip row; per sweep, chips 0..n-1 once each, as many as the config says
+    (``expect``: :func:`mc_expectation`); exactly the config's ``sweeps`` (``neft.experiment.grid.sweep_keys``); the
+    file its job wrote (the sha256 recorded beside it, ``mc_chips.csv.sha256``)."""
+    df = read_table(path, (*MC_KEYS, *MC_COLUMNS), dtype=KEY_DTYPES, exact=True, remedy=rebuild(path))
     problems: list[str] = []
     require_columns(df, problems, MC_KEYS)
     _chip_value_problems(df, problems)
@@ -308,15 +341,29 @@ def read_mc_chips(path: str | Path, expect: dict | None = None) -> pd.DataFrame:
             if g["n"].nunique() != 1:
                 problems.append(f"{what}column n differs between its chips")
                 break
+    if sweeps is not None and not problems:
+        require_points(df, problems, MC_KEYS, sweeps, "sweep")
+    _digest(path, problems)
     if problems:
-        raise error(path, problems)
+        raise error(path, problems, rebuild(path))
     return df
 
 
-def read_mc_summary(path: str | Path, chips: pd.DataFrame | None = None, chips_path: str | Path = "") -> pd.DataFrame:
-    """results/tables/mc_summary.csv: one row per sweep with finite statistics; with ``chips`` (mc_chips.csv,
-    written by the same job), the same sweeps, chip counts, means and test set sizes."""
-    df = read_table(path, MC_SUMMARY_COLUMNS, dtype=KEY_DTYPES)
+def _digest(path: str | Path, problems: list[str]) -> None:
+    """The file must be the one its job wrote: its sha256 is the one recorded beside it (``<file>.sha256``)."""
+    problem = digest_problem(path)
+    if problem:
+        problems.append(problem)
+
+
+def read_mc_summary(
+    path: str | Path, chips: pd.DataFrame | None = None, chips_path: str | Path = "", sweeps: list | None = None
+) -> pd.DataFrame:
+    """results/tables/mc_summary.csv: one row per sweep with finite statistics, exactly the config's ``sweeps``
+    (``neft.experiment.grid.sweep_keys``); with ``chips`` (mc_chips.csv, written by the same job), the same sweeps,
+    chip counts, means and test set sizes, and no uncertainty where the model has none (:func:`_zero_uncertainty`);
+    the file its job wrote (``mc_summary.csv.sha256``)."""
+    df = read_table(path, MC_SUMMARY_COLUMNS, dtype=KEY_DTYPES, remedy=rebuild(path))
     problems: list[str] = []
     require_columns(df, problems, MC_KEYS)
     require_unique(df, problems, MC_KEYS, "sweep")
@@ -326,6 +373,8 @@ def read_mc_summary(path: str | Path, chips: pd.DataFrame | None = None, chips_p
     require(df, problems, "ekl", lo=-1e-6)
     require(df, problems, "mutual_info", lo=-1e-6)
     require(df, problems, "confidence", lo=0, hi=1)
+    if sweeps is not None and not problems:
+        require_points(df, problems, MC_KEYS, sweeps, "sweep")
     if not problems and chips is not None:
         other = Path(chips_path).name or "mc_chips.csv"
         g = chips.groupby(list(MC_KEYS), sort=False).agg(
@@ -355,21 +404,75 @@ def read_mc_summary(path: str | Path, chips: pd.DataFrame | None = None, chips_p
                 )
             if len(problems) >= 3:
                 break
+        if not problems:
+            _zero_uncertainty(df, chips, other, problems)
+    _digest(path, problems)
     if problems:
-        raise error(path, problems)
+        raise error(path, problems, rebuild(path))
     return df
 
 
+def _identical_chips(rows: pd.DataFrame, sigma_test, where: str) -> str | None:
+    """Why a sweep's chip ``rows`` (read from ``where``) are one model, or None. The expected KL and mutual
+    information measure how chips disagree (``neft.core.mc.ChipStats.uncertainty``), so both are 0 when every chip is
+    the same model: with one chip, and at sigma_test 0 on a card without read noise or stuck devices, where
+    ``ChipEvaluator`` runs the noise-free model once for every chip (their correct counts and confidences are then all
+    equal, which is how it is recognised)."""
+    if len(rows) == 1:
+        return f"one chip in {where}, whose expected KL against itself is 0"
+    if (
+        _key_text("sigma_test", sigma_test) == "0"
+        and rows["correct"].nunique() == 1
+        and rows["confidence"].nunique() == 1
+    ):
+        return (
+            f"its {len(rows)} chips in {where} are one model (sigma_test 0: every chip is the noise-free model, with "
+            "the same correct count and confidence)"
+        )
+    return None
+
+
+def _zero_problem(what: str, values: dict, why: str | None) -> str | None:
+    """A problem when ``why`` says the chips are one model and the expected KL or mutual information is not 0."""
+    for c in ("ekl", "mutual_info") if why else ():
+        v = float(values[c])
+        if abs(v) > ZERO_UNCERTAINTY:
+            return f"{what}{c} is {v:g}, but it must be 0 (|{c}| <= {ZERO_UNCERTAINTY:g}): {why}"
+    return None
+
+
+def _zero_uncertainty(df: pd.DataFrame, chips: pd.DataFrame, other: str, problems: list[str]) -> None:
+    """No expected KL and no mutual information in a sweep whose chips in ``other`` are one model
+    (:func:`_identical_chips`)."""
+    groups = dict(iter(chips.groupby(list(MC_KEYS), sort=False)))
+    for i, row in df.iterrows():
+        key = tuple(row[k] for k in MC_KEYS)
+        if key in groups:
+            what = f"sweep {key_text(MC_KEYS, key)} ({row_lines([i])}): "
+            problem = _zero_problem(what, row, _identical_chips(groups[key], row["sigma_test"], other))
+            if problem:
+                problems.append(problem)
+                return
+
+
 # -- curves and the tables built from summaries ------------------------------------------------------------------
-def read_curves(path: str | Path) -> pd.DataFrame:
+#: the keys of one point of accuracy_curves.csv, and what the grid says of it
+CURVE_POINT = ("model", "dataset", "device", "method", "sigma")
+CURVE_SOURCE = ("source_method", "sigma_train", "seeds")
+
+
+def read_curves(path: str | Path, points: list | None = None, expect: dict | None = None) -> pd.DataFrame:
     """results/tables/accuracy_curves.csv: one row per (pair, device, method, sigma), every number a reader draws
     or tabulates present (std and the CI only from two chips on, confidence_correct unless no chip got anything
-    right), in range, the CI around the mean."""
-    df = read_table(path, CURVE_COLUMNS, dtype=KEY_DTYPES)
+    right), in range, the CI around the mean; exactly the config's ``points``
+    (``neft.experiment.grid.curve_points``: each with its source run and seed count), seeds x ``mc.chips`` chips
+    (``expect``: :func:`mc_expectation`); no uncertainty where every chip is the same model; the file its job wrote
+    (``accuracy_curves.csv.sha256``)."""
+    df = read_table(path, CURVE_COLUMNS, dtype=KEY_DTYPES, remedy=rebuild(path))
     problems: list[str] = []
     require_columns(df, problems, CURVE_KEYS[:-1])
-    require_unique(df, problems, ("model", "dataset", "device", "method", "sigma"), "point")
-    require(df, problems, "seeds", lo=1, integer=True)
+    require_unique(df, problems, CURVE_POINT, "point")
+    seeds = require(df, problems, "seeds", lo=1, integer=True)
     chips = require(df, problems, "chips", lo=1, integer=True)
     one_chip = (chips < 2).rename("chips < 2")
     mean = require(df, problems, "mean", lo=0, hi=100)
@@ -383,17 +486,62 @@ def read_curves(path: str | Path) -> pd.DataFrame:
         require(df, problems, c, lo=0, hi=100)
     require(df, problems, "confidence", lo=0, hi=1)
     require(df, problems, "confidence_correct", lo=0, hi=1, nan_ok=(mean == 0).rename("mean is 0"))
-    require(df, problems, "ekl", lo=-1e-6)
-    require(df, problems, "mutual_info", lo=-1e-6)
+    ekl = require(df, problems, "ekl", lo=-1e-6)
+    mi = require(df, problems, "mutual_info", lo=-1e-6)
+    if not problems and points is not None:
+        require_points(df, problems, CURVE_POINT, [p[: len(CURVE_POINT)] for p in points])
+        _point_sources(df, problems, points)
+    if not problems and expect and "chips" in expect:
+        off = chips != seeds * int(expect["chips"])
+        if off.any():
+            i = off[off].index[0]
+            problems.append(
+                f"column chips is {int(chips[i])} at {row_lines(off[off].index)}, but {int(seeds[i])} seed(s) x the "
+                f"config's mc.chips {expect['chips']} is {int(seeds[i]) * int(expect['chips'])}"
+            )
+    if not problems and "sd_within_seed" in df.columns:
+        within = pd.to_numeric(df["sd_within_seed"], errors="coerce")
+        same = (df["sigma"].map(lambda v: _key_text("sigma", v)) == "0") & (within == 0)
+        for c, v in (("ekl", ekl), ("mutual_info", mi)):
+            bad = same & (v.abs() > ZERO_UNCERTAINTY)
+            if bad.any():
+                i = bad[bad].index[0]
+                problems.append(
+                    f"point {key_text(CURVE_POINT, df.loc[i, list(CURVE_POINT)])} ({row_lines(bad[bad].index)}): {c} "
+                    f"is {v[i]:g}, but it must be 0 (|{c}| <= {ZERO_UNCERTAINTY:g}): at sigma 0 with sd_within_seed "
+                    "0 every chip of a seed is the noise-free model, and identical chips have no uncertainty"
+                )
+                break
+    _digest(path, problems)
     if problems:
-        raise error(path, problems)
+        raise error(path, problems, rebuild(path))
     return df
 
 
-def read_ablation(decomposition_path: str | Path, sweep_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """results/tables/ablation.csv (every comparison of every instance and sigma, with its numbers) and
-    ablation_beta_sweep.csv (may be empty: no beta sweep configured)."""
-    decomp = read_table(decomposition_path, DECOMPOSITION_COLUMNS, dtype=KEY_DTYPES)
+def _point_sources(df: pd.DataFrame, problems: list[str], points: list) -> None:
+    """Each point's source run (``neft.experiment.grid.point_source``) and seed count, as the grid says."""
+    n = len(CURVE_POINT)
+    want = {tuple(point_text(k, v) for k, v in zip(CURVE_POINT, p[:n])): p[n:] for p in points}
+    for i, row in df.iterrows():
+        key = tuple(point_text(k, row[k]) for k in CURVE_POINT)
+        if key not in want:
+            continue
+        for c, w in zip(CURVE_SOURCE, want[key]):
+            if point_text(c, row[c]) != point_text(c, w):
+                problems.append(
+                    f"point {key_text(CURVE_POINT, key)} ({row_lines([i])}): {c} is {row[c]!r}, but the config's grid "
+                    f"says {w!r}"
+                )
+                return
+
+
+def read_ablation(
+    decomposition_path: str | Path, sweep_path: str | Path, points: list | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """results/tables/ablation.csv (every comparison of every instance and sigma, with its numbers; exactly the
+    config's ``points``, ``neft.experiment.grid.comparison_points``) and ablation_beta_sweep.csv (may be empty: no
+    beta sweep configured); each the file its job wrote (the sha256 recorded beside it)."""
+    decomp = read_table(decomposition_path, DECOMPOSITION_COLUMNS, dtype=KEY_DTYPES, remedy=rebuild(decomposition_path))
     problems: list[str] = []
     require_columns(decomp, problems, DECOMPOSITION_COLUMNS[:8])
     require_unique(decomp, problems, DECOMPOSITION_COLUMNS[:6], "comparison")
@@ -414,11 +562,16 @@ def read_ablation(decomposition_path: str | Path, sweep_path: str | Path) -> tup
                     f"(expected {', '.join(wanted)})"
                 )
                 break
+    if points is not None and not problems:
+        keys = DECOMPOSITION_COLUMNS[:5]
+        require_points(decomp, problems, keys, points, "comparison point")
+    _digest(decomposition_path, problems)
     if problems:
-        raise error(decomposition_path, problems)
+        raise error(decomposition_path, problems, rebuild(decomposition_path))
 
-    sweep = read_table(sweep_path, SWEEP_COLUMNS, dtype=KEY_DTYPES, allow_empty=True)
+    sweep = read_table(sweep_path, SWEEP_COLUMNS, dtype=KEY_DTYPES, allow_empty=True, remedy=rebuild(sweep_path))
     if sweep.empty:
+        check_digest(sweep_path)
         return decomp, sweep
     problems = []
     require_columns(sweep, problems, ("model", "dataset", "device", "instance", "sigma", "method"))
@@ -434,14 +587,17 @@ def read_ablation(decomposition_path: str | Path, sweep_path: str | Path) -> tup
             f"missing column(s) {', '.join(c for c in SWEEP_DIFF_COLUMNS if c not in present)} "
             f"(written together with {', '.join(present)})"
         )
+    _digest(sweep_path, problems)
     if problems:
-        raise error(sweep_path, problems)
+        raise error(sweep_path, problems, rebuild(sweep_path))
     return decomp, sweep
 
 
-def read_convergence(path: str | Path) -> pd.DataFrame:
-    """results/tables/convergence.csv: per (pair, method, device, sigma), converged of runs and their ratio."""
-    df = read_table(path, CONVERGENCE_COLUMNS, dtype={"sigma": str, **KEY_DTYPES})
+def read_convergence(path: str | Path, points: list | None = None) -> pd.DataFrame:
+    """results/tables/convergence.csv: per (pair, method, device, sigma), converged of runs and their ratio; exactly
+    the config's ``points`` with their run counts (``neft.experiment.grid.convergence_points``); the file its job wrote
+    (``convergence.csv.sha256``)."""
+    df = read_table(path, CONVERGENCE_COLUMNS, dtype={"sigma": str, **KEY_DTYPES}, remedy=rebuild(path))
     problems: list[str] = []
     require_columns(df, problems, CONVERGENCE_COLUMNS[:5])
     require_unique(df, problems, CONVERGENCE_COLUMNS[:5], "row")
@@ -460,8 +616,20 @@ def read_convergence(path: str | Path) -> pd.DataFrame:
                 f"probability is {prob[i]:g} at {row_lines(off[off].index)}, but converged / runs is "
                 f"{converged[i] / runs[i]:.4f}"
             )
+    if points is not None and not problems:
+        require_points(df, problems, CONVERGENCE_COLUMNS[:5], [p[:5] for p in points], "row")
+        want = {tuple(point_text(k, v) for k, v in zip(CONVERGENCE_COLUMNS[:5], p)): p[5] for p in points}
+        for i, row in df.iterrows():
+            key = tuple(point_text(k, row[k]) for k in CONVERGENCE_COLUMNS[:5])
+            if key in want and int(runs[i]) != int(want[key]):
+                problems.append(
+                    f"row {key_text(CONVERGENCE_COLUMNS[:5], key)} ({row_lines([i])}): runs is {int(runs[i])}, but "
+                    f"the config's convergence study trains {want[key]} (convergence.seeds)"
+                )
+                break
+    _digest(path, problems)
     if problems:
-        raise error(path, problems)
+        raise error(path, problems, rebuild(path))
     return df
 
 
@@ -500,16 +668,160 @@ def read_train_log(path: str | Path, epochs: int | None = None) -> pd.DataFrame:
     return df
 
 
-def read_probes(paths: list[str]) -> pd.DataFrame:
-    """The worst-case probe's JSONs (``neft.core.probe``), each with every field its writer promises."""
-
+def read_probes(
+    paths: list[str],
+    settings: dict | None = None,
+    expect: dict | None = None,
+    sampled: list[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """The worst-case probe's JSONs (``neft.core.probe`` via ``neft.jobs.runs.probe_job``), each the file its job
+    wrote (the sha256 recorded beside it, ``test~<t>.json.sha256``) with every field its writer promises: its keys
+    those of its path, each number a finite number in its range (:data:`PROBE_NUMBERS`), consistent with the others
+    (worst <= 1st percentile, below_p1 = sampled_p1 - found_accuracy, the start chip among the sampled ones, the step
+    among the steps); the config's probe ``settings`` (steps, step, radius_quantile) and ``expect`` (mc.seed, the chip
+    count); with ``sampled`` (the (CSV, JSON) of each probe's main sweep, checked by :func:`read_mc_sweep`), the
+    sampled chips it started from."""
     rows = []
-    for p in paths:
-        try:
-            rows.append(json.loads(open(p).read()))
-        except (OSError, ValueError) as err:
-            raise HandoffError(f"{p}: unreadable ({err}); delete it and rerun to recompute the probe") from None
-        missing = [k for k in PROBE_COLUMNS if k not in rows[-1]]
+    for i, p in enumerate(paths):
+        data = read_json(Path(p), RERUN_PROBE)
+        missing = [k for k in PROBE_COLUMNS if k not in data]
         if missing:
-            raise HandoffError(f"{p}: missing field(s) {', '.join(missing)}; delete it and rerun to recompute it")
+            raise error(p, f"missing field(s) {', '.join(missing)} (expected {', '.join(PROBE_COLUMNS)})", RERUN_PROBE)
+        problems: list[str] = []
+        _probe_problems(p, data, problems, settings, expect)
+        if not problems and sampled is not None:
+            csv_path, json_path = sampled[i]
+            chips, _, _ = read_mc_sweep(csv_path, json_path, expect)
+            _sampled_problems(data, chips, Path(csv_path).name, problems)
+        _digest(p, problems)
+        if problems:
+            raise error(p, problems, RERUN_PROBE)
+        rows.append(data)
     return pd.DataFrame(rows, columns=list(PROBE_COLUMNS))
+
+
+def _probe_problems(path, data: dict, problems: list[str], settings: dict | None, expect: dict | None) -> None:
+    keys = mc_keys_from_path(path)
+    for k in MC_KEYS if keys is not None else ():
+        if _key_text(k, data[k]) != _key_text(k, keys[k]):
+            problems.append(f"{k} is {data[k]!r}, but its path says {keys[k]!r}")
+    v = {k: json_number(data, k, problems, lo, hi, integer) for k, (lo, hi, integer) in PROBE_NUMBERS.items()}
+    if problems:
+        return
+    if v["sampled_worst"] > v["sampled_p1"] + 1e-9:
+        problems.append(f"sampled_worst is {v['sampled_worst']!r}, above sampled_p1 {v['sampled_p1']!r}")
+    if abs(v["below_p1"] - (v["sampled_p1"] - v["found_accuracy"])) > 1e-9:
+        problems.append(
+            f"below_p1 is {v['below_p1']!r}, but sampled_p1 - found_accuracy is "
+            f"{v['sampled_p1'] - v['found_accuracy']!r}"
+        )
+    if v["start_chip"] >= v["sampled_chips"]:
+        problems.append(f"start_chip is {v['start_chip']:g}, but only chips 0..{v['sampled_chips'] - 1:g} were sampled")
+    if v["found_step"] > v["steps"]:
+        problems.append(f"found_step is {v['found_step']:g}, but the probe ran {v['steps']:g} steps")
+    start = data.get("start_accuracy")
+    if isinstance(start, (int, float)) and v["found_accuracy"] > start + 1e-9:
+        problems.append(f"found_accuracy is {v['found_accuracy']!r}, above the start chip's {start!r}")
+    for k, want in (settings or {}).items():
+        if k in data and _probe_setting(data[k]) != _probe_setting(want):
+            problems.append(f"{k} is {data[k]!r}, but the config's worst_case_probe.{k} is {want!r}")
+    if expect and "seed" in expect and "mc_seed" in data and str(data["mc_seed"]) != str(expect["seed"]):
+        problems.append(f"mc_seed is {data['mc_seed']!r}, but the config's mc.seed is {expect['seed']}")
+    if expect and "chips" in expect and int(v["sampled_chips"]) != int(expect["chips"]):
+        problems.append(f"sampled_chips is {v['sampled_chips']:g}, but the config's mc.chips is {expect['chips']}")
+
+
+def _probe_setting(value) -> str:
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _sampled_problems(data: dict, chips: pd.DataFrame, name: str, problems: list[str]) -> None:
+    """What the probe says of the sampled chips it started from, recomputed from its main sweep's CSV."""
+    acc = chips.sort_values("chip")["accuracy"].astype(float)
+    found = {
+        "sampled_chips": float(len(acc)),
+        "sampled_mean": float(acc.mean()),
+        "sampled_p1": float(np.percentile(acc.to_numpy(), 1)),
+        "sampled_worst": float(acc.min()),
+        "start_chip": float(chips.sort_values("chip")["chip"].iloc[int(acc.to_numpy().argmin())]),
+    }
+    for k, want in found.items():
+        if abs(float(data[k]) - want) > 1e-6:
+            problems.append(f"{k} is {data[k]!r}, but the {len(acc)} chips of {name} it started from give {want:.6g}")
+            return
+
+
+# -- the studies' and the ladder's tables (-> their figures), the tables the conclusions cite (-> summarize) --------
+def read_study_table(path: str | Path, points: list | None = None) -> pd.DataFrame:
+    """results/tables/nonidealities.csv or drift.csv (``neft.analysis.nonideal_study.study_table``): one row per
+    (pair, study, level, method), exactly the config's ``points`` (``neft.experiment.grid.study_points``), finite
+    accuracies in [0, 100] with the interval around the mean, the file its job wrote (``<table>.csv.sha256``)."""
+    df = read_table(path, STUDY_COLUMNS, dtype={"level": str, "sigma": str, **KEY_DTYPES}, remedy=rebuild(path))
+    problems: list[str] = []
+    keys = ("model", "dataset", "study", "level", "method")
+    require_columns(df, problems, keys)
+    require_unique(df, problems, keys, "row")
+    require(df, problems, "seeds", lo=1, integer=True)
+    one_chip = (require(df, problems, "chips", lo=1, integer=True) < 2).rename("chips < 2")
+    mean = require(df, problems, "mean", lo=0, hi=100)
+    low = require(df, problems, "ci_low", nan_ok=one_chip)
+    high = require(df, problems, "ci_high", nan_ok=one_chip)
+    require(df, problems, "p1", lo=0, hi=100)
+    outside = (low > mean + 5e-5) | (high < mean - 5e-5)
+    if outside.any():
+        problems.append(f"the CI [ci_low, ci_high] does not contain mean at {row_lines(outside[outside].index)}")
+    if points is not None and not problems:
+        require_points(df, problems, keys, points, "row")
+    _digest(path, problems)
+    if problems:
+        raise error(path, problems, rebuild(path))
+    return df
+
+
+def read_ladder(accuracy_path: str | Path, decomposition_path: str | Path, points: list | None = None):
+    """The scale ladder's tables plot_ladder draws (``neft.analysis.ladder``): ladder.csv with one row per (rung,
+    paper sigma, method), exactly the config's ``points`` ([width, epochs, paper_sigma, method]), accuracies in
+    [0, 100]; ladder_decomposition.csv (empty without a NeFT instance on the ladder) with differences in
+    [-100, 100]; each the file its job wrote (the sha256 recorded beside it)."""
+    text = {"width": str, "paper_sigma": str, "sigma": str, **KEY_DTYPES}
+    acc = read_table(accuracy_path, LADDER_COLUMNS, dtype=text, remedy=rebuild(accuracy_path))
+    problems: list[str] = []
+    keys = ("width", "epochs", "paper_sigma", "method")
+    require_columns(acc, problems, keys)
+    require_unique(acc, problems, keys, "rung point")
+    require(acc, problems, "epochs", lo=1, integer=True)
+    seeds = require(acc, problems, "seeds", lo=1, integer=True)
+    require(acc, problems, "mean", lo=0, hi=100)
+    require(acc, problems, "p1", lo=0, hi=100)
+    for c in ("ci95_low", "ci95_high"):
+        require(acc, problems, c, nan_ok=(seeds < 2).rename("seeds < 2"))
+    if points is not None and not problems:
+        require_points(acc, problems, keys, points, "rung point", "the config's scale_study")
+    _digest(accuracy_path, problems)
+    if problems:
+        raise error(accuracy_path, problems, rebuild(accuracy_path))
+    decomp = read_table(
+        decomposition_path,
+        LADDER_DECOMPOSITION_COLUMNS,
+        dtype=text,
+        allow_empty=True,
+        remedy=rebuild(decomposition_path),
+    )
+    problems = []
+    if len(decomp):
+        require_unique(decomp, problems, ("width", "epochs", "paper_sigma", "instance", "comparison"), "comparison")
+        require(decomp, problems, "diff", lo=-100, hi=100)
+    _digest(decomposition_path, problems)
+    if problems:
+        raise error(decomposition_path, problems, rebuild(decomposition_path))
+    return acc, decomp
+
+
+def check_digests(paths) -> None:
+    """Each file is the one its job wrote: its sha256 is the one recorded beside it (``tablecheck.check_digest``);
+    summarize calls it on the tables it cites before reading them."""
+    for path in paths:
+        check_digest(path)

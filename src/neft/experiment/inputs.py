@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neft.experiment.tablecheck import error, ints_text, read_table, require
+from neft.experiment.tablecheck import check_digest, digest_path, error, ints_text, read_table, require
 
 
 def check_prepared(data: dict, path: str | Path, spec) -> None:
@@ -61,7 +61,15 @@ def check_card(path: str | Path, device: str | None = None):
 
 def check_device_fit(table: pd.DataFrame, fit_path: str | Path, card, card_path: str | Path) -> None:
     """A fit.csv and the card.yaml fit_device wrote with it: the card's device, levels 0..L-1 once each with L the
-    card's level count, finite numbers, the measured relative std the card recorded."""
+    card's level count, finite numbers, the measured relative std the card recorded. The card must be a fitted one
+    (``DeviceCard.load`` has checked that a fitted card is complete)."""
+    if not getattr(card, "fitted", False):
+        raise error(
+            card_path,
+            "not a fitted card: it has none of the fields fit_device writes (measured_sigma, level_multipliers, fit, "
+            "provenance.source_device), so there is no fit to draw",
+            "delete it and the fit.csv beside it so that the workflow fits the device again (rule fit_device)",
+        )
     problems: list[str] = []
     names = sorted(set(table["device"].astype(str)))
     if names != [card.name]:
@@ -85,7 +93,8 @@ def check_device_fit(table: pd.DataFrame, fit_path: str | Path, card, card_path:
 
 def check_report_inputs(paths) -> None:
     """What render_report reads: every figure a complete PNG or PDF, every table non-empty and ending in a newline
-    (a CSV with a header), every card a YAML mapping."""
+    (a CSV with a header, and the file its job wrote where that job records a digest beside it), every card a YAML
+    mapping."""
     import yaml
 
     for p in map(Path, paths):
@@ -102,6 +111,8 @@ def check_report_inputs(paths) -> None:
             raise error(p, "truncated: its last line has no newline (its writer ends every file with one)")
         if p.suffix == ".csv":
             read_table(p, [], allow_empty=True)
+            if digest_path(p).exists():
+                check_digest(p)
         if p.suffix == ".yaml":
             try:
                 data = yaml.safe_load(raw)

@@ -1,6 +1,7 @@
 """Generic checks of a hand-off table: read a CSV with its columns and types, require finite numbers in range,
-present and unique keys, and raise a ``HandoffError`` that names the file, each problem and the remedy. The
-per-file readers (``neft.experiment.handoff``, ``neft.experiment.inputs``) are built from them."""
+present and unique keys, exactly the points the config's grid implies, the digest its writer recorded beside it, and
+raise a ``HandoffError`` that names the file, each problem and the remedy. The per-file readers
+(``neft.experiment.handoff``, ``neft.experiment.inputs``) are built from them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neft.experiment.contracts import REBUILD
+from neft.experiment.contracts import DIGEST_SUFFIX, DIGEST_WRITERS, REBUILD
+from neft.util.io import atomic_write_text
+from neft.util.sigma import format_sigma
 
 
 class HandoffError(ValueError):
@@ -119,7 +122,8 @@ def require(
     v = numeric(df, column, problems)
     nan = v.isna()
     allowed = nan_ok if nan_ok is not None else pd.Series(False, index=v.index)
-    bad_nan = nan & ~allowed
+    text = nan & df[column].notna() & ~df[column].astype(str).str.strip().str.lower().isin(["nan", ""])
+    bad_nan = nan & ~allowed & ~text  # text is named once, by numeric
     if bad_nan.any():
         why = " (allowed only where " + nan_ok.name + ")" if nan_ok is not None and nan_ok.name else ""
         problems.append(f"column {column} is NaN or empty at {row_lines(bad_nan[bad_nan].index)}{why}")
@@ -172,3 +176,138 @@ def read_json(path: Path, remedy: str) -> dict:
     if not isinstance(data, dict):
         raise error(path, f"expected a JSON object, found {type(data).__name__}", remedy)
     return data
+
+
+# -- digests (contracts.DIGEST_SUFFIX): the writer records one beside the file, every reader checks it --------------
+def digest_path(path: str | Path) -> Path:
+    """Where the digest of hand-off file ``path`` lives: ``<path>.sha256``, beside it."""
+    return Path(str(path) + DIGEST_SUFFIX)
+
+
+def record_digest(path: str | Path) -> str:
+    """Record the sha256 of the file just written at ``path`` in ``<path>.sha256`` (``sha256sum`` format), for its
+    readers; returns the digest. The writing job calls it after the file is complete (the rule declares both)."""
+    digest = sha256_file(path)
+    atomic_write_text(digest_path(path), f"{digest}  {Path(path).name}\n")
+    return digest
+
+
+def record_digests(outputs) -> list[str]:
+    """For each ``<F>.sha256`` among a job's declared ``outputs``, record the digest of ``<F>`` (written by then):
+    the writing scripts call it last, so the rule's declaration says which files carry a digest."""
+    done = []
+    for out in map(str, outputs):
+        if out.endswith(DIGEST_SUFFIX):
+            record_digest(out[: -len(DIGEST_SUFFIX)])
+            done.append(out)
+    return done
+
+
+def digest_writer(path: str | Path) -> str:
+    """The rule that writes ``path`` and its digest (``contracts.DIGEST_WRITERS``), for messages."""
+    p = Path(path)
+    return DIGEST_WRITERS.get(p.name) or next(
+        (rule for where, rule in DIGEST_WRITERS.items() if "/" in where and where in p.as_posix()), "its writing rule"
+    )
+
+
+def digest_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not the file its job wrote (None when its sha256 is the one recorded beside it): the digest
+    file is missing or unreadable, names another file, or records another sha256 (the file changed after its job)."""
+    path, side = Path(path), digest_path(path)
+    rule = digest_writer(path)
+    try:
+        text = side.read_text()
+    except FileNotFoundError:
+        return f"no digest beside it ({side.name}, which rule {rule} writes with it, is missing)"
+    except (OSError, UnicodeDecodeError) as err:
+        return f"its digest {side.name} is unreadable ({type(err).__name__})"
+    recorded, _, name = text.strip().partition("  ")
+    if len(text.strip().splitlines()) != 1 or len(recorded) != 64 or name != path.name:
+        return f"its digest {side.name} is not one line '<sha256>  {path.name}' (found {text.strip()[:80]!r})"
+    found = sha256_file(path)
+    if found != recorded:
+        return (
+            f"its sha256 is {found[:16]}..., but {side.name}, written with it by rule {rule}, recorded "
+            f"{recorded[:16]}... (the file was changed after its job wrote it)"
+        )
+    return None
+
+
+def rebuild(path: str | Path) -> str:
+    """The remedy for a digested hand-off file that breaks its promise: what to delete and which rule rebuilds it."""
+    return f"delete it so the workflow's rule {digest_writer(path)} writes it again, with its digest, from its inputs"
+
+
+def check_digest(path: str | Path, remedy: str | None = None) -> None:
+    """Raise a ``HandoffError`` naming ``path`` unless it is the file its job recorded (:func:`digest_problem`)."""
+    remedy = remedy or rebuild(path)
+    if not Path(path).exists():
+        raise error(path, "file not found", remedy)
+    problem = digest_problem(path)
+    if problem:
+        raise error(path, problem, remedy)
+
+
+# -- the config's grid: every point it implies, once, and no other -----------------------------------------------
+def point_text(key: str, value) -> str:
+    """One spelling of a key's value for comparing a table's points with the config's: sigmas as ``format_sigma``
+    writes them, counts and seeds as whole numbers, the rest as text."""
+    if key.startswith("sigma") or key.endswith("_sigma"):
+        try:
+            return format_sigma(value)
+        except (TypeError, ValueError):
+            return str(value)
+    if key in ("seed", "seeds", "epochs", "runs", "chips"):
+        try:
+            return str(int(float(value)))
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def require_points(
+    df: pd.DataFrame, problems: list[str], keys, expected, what: str = "point", source: str = "the config's grid"
+) -> None:
+    """The rows' ``keys`` must be exactly the ``expected`` points (tuples in the order of ``keys``), as ``source``
+    implies them: none missing, none extra (duplicates: :func:`require_unique`)."""
+    keys = list(keys)
+    want = {tuple(point_text(k, v) for k, v in zip(keys, p)): p for p in expected}
+    have = [tuple(point_text(k, v) for k, v in zip(keys, row)) for row in df[keys].itertuples(index=False)]
+    present = set(have)
+    missing = [p for t, p in want.items() if t not in present]
+    extra = [i for i, t in enumerate(have) if t not in want]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        problems.append(
+            f"{what} {key_text(keys, missing[0])} is missing{more}: {source} has {len(want)} {what}"
+            f"{'' if len(want) == 1 else 's'}, "
+            f"this file {len(present & set(want))} of them"
+        )
+    if extra:
+        index = df.index[extra]
+        problems.append(
+            f"{what} {key_text(keys, df.loc[index[0], keys].tolist())} at {row_lines(index)} is not in {source}"
+        )
+
+
+# -- JSON values -------------------------------------------------------------------------------------------------
+def json_number(
+    data: dict, key: str, problems: list[str], lo: float | None = None, hi: float | None = None, integer: bool = False
+) -> float | None:
+    """``data[key]`` as a finite number in [lo, hi] (a whole number if ``integer``); otherwise a problem naming the
+    key, what it holds and what it must be (text is never a number). Returns the value, or None."""
+    v = data.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        problems.append(f"{key} is {v!r} ({type(v).__name__}), expected a number")
+        return None
+    if not np.isfinite(v):
+        problems.append(f"{key} is {v!r}, expected a finite number")
+        return None
+    if integer and float(v) != round(v):
+        problems.append(f"{key} is {v!r}, expected a whole number")
+    if lo is not None and v < lo:
+        problems.append(f"{key} is {v!r}, expected at least {lo:g}")
+    if hi is not None and v > hi:
+        problems.append(f"{key} is {v!r}, expected at most {hi:g}")
+    return float(v)
