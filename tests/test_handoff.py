@@ -34,15 +34,13 @@ from neft.experiment.grid import Evaluation, Run
 from neft.experiment.handoff import (
     mc_expectation,
     mc_keys_from_path,
-    read_ablation,
-    read_convergence,
     read_curves,
     read_mc_chips,
     read_mc_summary,
     read_mc_sweep,
-    read_train_log,
 )
 from neft.experiment.inputs import check_card, check_device_fit, check_prepared, check_report_inputs
+from neft.experiment.study_handoff import read_ablation, read_convergence, read_train_log
 from neft.experiment.tablecheck import HandoffError, record_digest, record_digests
 from neft.jobs.runs import MC_COLUMNS, load_model, write_chip_csv
 from neft.util.io import CheckpointError, atomic_torch_save

@@ -27,19 +27,10 @@ import pytest
 from neft.analysis.results import accuracy_curves, aggregate, read_chips, write_csv
 from neft.experiment import grid
 from neft.experiment.contracts import LADDER_COLUMNS, STUDY_COLUMNS
-from neft.experiment.handoff import (
-    check_digests,
-    read_ablation,
-    read_convergence,
-    read_curves,
-    read_ladder,
-    read_mc_chips,
-    read_mc_summary,
-    read_probes,
-    read_study_table,
-)
+from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary
 from neft.experiment.inputs import check_report_inputs
-from neft.experiment.tablecheck import HandoffError, digest_path, record_digest, record_digests
+from neft.experiment.study_handoff import read_ablation, read_convergence, read_ladder, read_probes, read_study_table
+from neft.experiment.tablecheck import HandoffError, check_digests, digest_path, record_digest, record_digests
 from neft.jobs.runs import write_chip_csv
 
 from .conftest import REPO, snakemake

@@ -4,7 +4,7 @@ from neft.workflow.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
-from neft.experiment.handoff import read_study_table  # noqa: E402
+from neft.experiment.study_handoff import read_study_table  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 from neft.report.plotting import SCALE_NOTES, plot_study  # noqa: E402
 

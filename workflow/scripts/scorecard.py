@@ -8,7 +8,8 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 from neft.analysis import claims, stability  # noqa: E402
 from neft.analysis import scorecard as sc  # noqa: E402
 from neft.analysis.results import write_csv  # noqa: E402
-from neft.experiment.handoff import read_convergence, read_curves, read_mc_chips, read_mc_summary  # noqa: E402
+from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary  # noqa: E402
+from neft.experiment.study_handoff import read_convergence  # noqa: E402
 from neft.experiment.tablecheck import record_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 

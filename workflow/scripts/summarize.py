@@ -6,7 +6,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 
 from neft.analysis import conclusions  # noqa: E402
 from neft.analysis.ladder import read_record  # noqa: E402
-from neft.experiment.handoff import check_digests  # noqa: E402
+from neft.experiment.tablecheck import check_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 
 

@@ -5,7 +5,7 @@ from neft.workflow.warmstart import delegate
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 from neft.analysis.tables import write_ablation_markdown  # noqa: E402
-from neft.experiment.handoff import read_ablation  # noqa: E402
+from neft.experiment.study_handoff import read_ablation  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 
 

@@ -7,7 +7,7 @@ delegate(globals())  # run in the workflow's warm interpreter when it has one (n
 from neft.analysis.convergence import convergence_table  # noqa: E402
 from neft.analysis.tables import write_convergence_tables  # noqa: E402
 from neft.experiment.grid import Run  # noqa: E402
-from neft.experiment.handoff import read_train_log  # noqa: E402
+from neft.experiment.study_handoff import read_train_log  # noqa: E402
 from neft.experiment.tablecheck import record_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 

@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 from neft.analysis import ladder  # noqa: E402
 from neft.analysis.results import write_csv  # noqa: E402
 from neft.experiment import rungs  # noqa: E402
-from neft.experiment.handoff import read_train_log  # noqa: E402
+from neft.experiment.study_handoff import read_train_log  # noqa: E402
 from neft.experiment.tablecheck import record_digests  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 from neft.util.io import atomic_write_text  # noqa: E402

@@ -1,11 +1,11 @@
-"""Rule tabulate_probe -> neft.experiment.handoff.read_probes, neft.analysis.tables.write_probe_table."""
+"""Rule tabulate_probe -> neft.experiment.study_handoff.read_probes, neft.analysis.tables.write_probe_table."""
 
 from neft.workflow.warmstart import delegate
 
 delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
 
 from neft.analysis.tables import write_probe_table  # noqa: E402
-from neft.experiment.handoff import read_probes  # noqa: E402
+from neft.experiment.study_handoff import read_probes  # noqa: E402
 from neft.jobs.runs import job_log  # noqa: E402
 
 

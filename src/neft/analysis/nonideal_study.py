@@ -40,7 +40,7 @@ KEYS = (
     "sigma_point",
     "sigma_test",
 )
-#: the study table's columns: what plot_study's reader (``neft.experiment.handoff.read_study_table``) checks
+#: the study table's columns: what plot_study's reader (``neft.experiment.study_handoff.read_study_table``) checks
 TABLE_COLUMNS = STUDY_COLUMNS
 KEY_TYPES = {k: str for k in KEYS} | {"seed": int}
 

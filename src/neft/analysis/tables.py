@@ -230,7 +230,7 @@ def write_convergence_tables(per_run: pd.DataFrame, summary: pd.DataFrame, label
 
 
 def write_probe_table(table, labels: dict, csv, md) -> None:
-    """The worst-case probe's table (``neft.experiment.handoff.read_probes``): the tidy CSV and its Markdown."""
+    """The worst-case probe's table (``neft.experiment.study_handoff.read_probes``): the tidy CSV and its Markdown."""
 
     write_csv(table, csv, float_format="%.4f")
     head = ["model / dataset", "device", "σ", "method", "sampled chips", "sampled mean (%)", "sampled 1st pct (%)"]

@@ -69,7 +69,7 @@ def train_sigmas(config: dict, method: str) -> list[str]:
 
 
 #: the ablation's paired comparisons: (name, the role of method a, the role of method b); ``neft.analysis.ablation``
-#: computes them, ``neft.experiment.handoff.read_ablation`` checks that its table holds each one
+#: computes them, ``neft.experiment.study_handoff.read_ablation`` checks that its table holds each one
 COMPARISONS = (
     ("gain", "instance", "baseline"),
     ("temp", "temperature", "baseline"),

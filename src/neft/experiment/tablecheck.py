@@ -249,6 +249,20 @@ def check_digest(path: str | Path, remedy: str | None = None) -> None:
         raise error(path, problem, remedy)
 
 
+def require_digest(path: str | Path, problems: list[str]) -> None:
+    """Add to ``problems`` why ``path`` is not the file its job wrote (:func:`digest_problem`), if it is not."""
+    problem = digest_problem(path)
+    if problem:
+        problems.append(problem)
+
+
+def check_digests(paths) -> None:
+    """Each file is the one its job wrote: its sha256 is the one recorded beside it (:func:`check_digest`);
+    summarize calls it on the tables it cites before reading them."""
+    for path in paths:
+        check_digest(path)
+
+
 # -- the config's grid: every point it implies, once, and no other -----------------------------------------------
 def point_text(key: str, value) -> str:
     """One spelling of a key's value for comparing a table's points with the config's: sigmas as ``format_sigma``
