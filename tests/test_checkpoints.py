@@ -14,9 +14,8 @@ from neft.core.checkpoints import FORMAT, META_KEYS, LegacyCheckpointWarning, lo
 from neft.core.data import get_spec
 from neft.core.train import seeded_model
 from neft.experiment.job_specs import TrainJob, TrainPaths
-from neft.jobs import keep
 from neft.jobs.runs import load_model, prepare_job, train_job
-from neft.util.io import CheckpointError, atomic_torch_save, load_tensors
+from neft.util.io import CheckpointError, atomic_torch_save, load_tensors, sha256_file
 
 from .conftest import job_and_paths
 from .test_bad_inputs import DATA_CFG, SETTINGS  # one epoch on 128 MNIST images
@@ -69,7 +68,7 @@ def test_a_trained_checkpoint_says_what_it_is(inputs):
     assert meta["method_params"]["beta"] == pytest.approx(1e-3)  # "paper" resolved for VGG-8 / MNIST
     assert meta["method_params"]["offsets"] == [0.15, 0.10, 0.05]
     assert (meta["sigma"], meta["seed"], meta["device"]) == ("0.07", 1, "RRAM1")
-    assert meta["card_sha256"] == keep.file_digest(inputs[2])
+    assert meta["card_sha256"] == sha256_file(inputs[2])
     assert (meta["epochs"], meta["selected_epoch"]) == (1, 1)
     assert meta["neft_version"] == checkpoints.package_version() != "unknown"
     text = repr(meta)

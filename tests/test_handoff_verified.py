@@ -30,7 +30,14 @@ from neft.experiment.contracts import LADDER_COLUMNS, STUDY_COLUMNS
 from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary
 from neft.experiment.inputs import check_report_inputs
 from neft.experiment.study_handoff import read_ablation, read_convergence, read_ladder, read_probes, read_study_table
-from neft.experiment.tablecheck import HandoffError, check_digests, digest_path, record_digest, record_digests
+from neft.experiment.tablecheck import (
+    HandoffError,
+    check_digests,
+    digest_path,
+    digest_writer,
+    record_digest,
+    record_digests,
+)
 from neft.jobs.runs import write_chip_csv
 
 from .conftest import REPO, snakemake
@@ -552,8 +559,9 @@ def test_every_reader_of_a_digested_file_takes_its_digest(tmp_path):
     assert any(d.startswith("results/probe/") for d in digested) and "results/tables/ladder.csv" in digested
     readers = 0
     for rule, inputs, outputs in jobs:
-        for o in outputs:  # the writer of a digest writes its file
+        for o in outputs:  # the writer of a digest writes its file, and the messages name that writer
             assert not o.endswith(".sha256") or o[: -len(".sha256")] in outputs, (rule, o)
+            assert not o.endswith(".sha256") or digest_writer(o[: -len(".sha256")]) == rule, (rule, o)
         for i in inputs:
             # target rules (no outputs) only ask for files; render_report checks a digest where one lies beside a table
             if i in digested and outputs and rule != "render_report":

@@ -366,7 +366,10 @@ class DeviceCard:
         tensor; ``sigma``: a finite number >= 0 (see ``MAX_RELATIVE_STD``); anything else is a TypeError or
         ValueError that names it."""
         self._check_weight(weight)
-        relative = self._relative_std(sigma)
+        return self._scale(weight, self._relative_std(sigma))
+
+    def _scale(self, weight: torch.Tensor, relative: float) -> torch.Tensor:
+        """``noise_scale`` of a checked weight, for ``relative`` = c * sigma' (also checked)."""
         w = weight.detach()
         magnitude = w.abs()
         wmax = magnitude.amax()
@@ -386,7 +389,7 @@ class DeviceCard:
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         if _check_sigma(sigma) == 0:
             return weight.clone()
-        scale = self.noise_scale(weight, sigma)  # first: a refused sigma leaves the generator as it was
+        scale = self._scale(weight, self._relative_std(sigma))  # first: a refused sigma leaves the generator as it was
         eps = torch.randn(weight.shape, generator=generator, device=weight.device, dtype=weight.dtype)
         return weight + eps.mul_(scale)
 

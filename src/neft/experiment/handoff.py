@@ -84,9 +84,8 @@ from neft.experiment.tablecheck import (
     require_points,
     require_unique,
     row_lines,
-    sha256_file,
 )
-from neft.util.sigma import format_sigma
+from neft.util.io import sha256_file
 
 
 # -- Monte-Carlo sweeps (evaluate_mc -> aggregate_mc) ------------------------------------------------------------
@@ -129,20 +128,6 @@ def mc_keys_from_path(path: str | Path) -> dict | None:
     keys = m.groupdict()
     keys["seed"] = int(keys["seed"])
     return keys
-
-
-def mc_key_text(key: str, value) -> str:
-    if key.startswith("sigma"):
-        try:
-            return format_sigma(value)
-        except (TypeError, ValueError):
-            return str(value)
-    if key == "seed":
-        try:
-            return str(int(value))
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
 
 
 def _chip_value_problems(df: pd.DataFrame, problems: list[str], n_test: int | None = None) -> None:
@@ -219,7 +204,7 @@ def read_mc_sweep(
     path_keys = mc_keys_from_path(csv_path)
     if path_keys is not None:
         for k in MC_KEYS:
-            if mc_key_text(k, stats[k]) != mc_key_text(k, path_keys[k]):
+            if point_text(k, stats[k]) != point_text(k, path_keys[k]):
                 json_problems.append(f"{k} is {stats[k]!r}, but its path says {path_keys[k]!r}")
     try:
         n_json = int(stats["chips"])
@@ -246,8 +231,8 @@ def read_mc_sweep(
     if index:
         csv_problems.append(index)
     for k in (*extra, *MC_KEYS):
-        want = mc_key_text(k, stats[k])
-        got = df[k].map(lambda v, k=k: mc_key_text(k, v))
+        want = point_text(k, stats[k])
+        got = df[k].map(lambda v, k=k: point_text(k, v))
         bad = got != want
         if bad.any():
             i = bad[bad].index
@@ -281,7 +266,7 @@ def read_mc_sweeps(
         if Path(csv_path).with_suffix("") != Path(json_path).with_suffix(""):
             raise HandoffError(f"aggregate_mc: {csv_path} is paired with {json_path}, not with its own JSON")
         df, st, old = read_mc_sweep(csv_path, json_path, expect)
-        key = tuple(mc_key_text(k, st[k]) for k in MC_KEYS)
+        key = tuple(point_text(k, st[k]) for k in MC_KEYS)
         if key in seen:
             raise error(json_path, f"the same experiment {key_text(MC_KEYS, key)} as {seen[key]}", RERUN_MC)
         seen[key] = json_path
@@ -402,7 +387,7 @@ def _identical_chips(rows: pd.DataFrame, sigma_test, where: str) -> str | None:
     if len(rows) == 1:
         return f"one chip in {where}, whose expected KL against itself is 0"
     if (
-        mc_key_text("sigma_test", sigma_test) == "0"
+        point_text("sigma_test", sigma_test) == "0"
         and rows["correct"].nunique() == 1
         and rows["confidence"].nunique() == 1
     ):
@@ -482,7 +467,7 @@ def read_curves(path: str | Path, points: list | None = None, expect: dict | Non
             )
     if not problems and "sd_within_seed" in df.columns:
         within = pd.to_numeric(df["sd_within_seed"], errors="coerce")
-        same = (df["sigma"].map(lambda v: mc_key_text("sigma", v)) == "0") & (within == 0)
+        same = (df["sigma"].map(lambda v: point_text("sigma", v)) == "0") & (within == 0)
         for c, v in (("ekl", ekl), ("mutual_info", mi)):
             bad = same & (v.abs() > ZERO_UNCERTAINTY)
             if bad.any():

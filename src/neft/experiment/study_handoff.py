@@ -28,7 +28,7 @@ from neft.experiment.contracts import (
     TRAIN_LOG_COLUMNS,
 )
 from neft.experiment.grid import COMPARISONS
-from neft.experiment.handoff import mc_key_text, mc_keys_from_path, read_mc_sweep
+from neft.experiment.handoff import mc_keys_from_path, read_mc_sweep
 from neft.experiment.tablecheck import (
     check_digest,
     error,
@@ -218,7 +218,7 @@ def read_probes(
 def _probe_problems(path, data: dict, problems: list[str], settings: dict | None, expect: dict | None) -> None:
     keys = mc_keys_from_path(path)
     for k in MC_KEYS if keys is not None else ():
-        if mc_key_text(k, data[k]) != mc_key_text(k, keys[k]):
+        if point_text(k, data[k]) != point_text(k, keys[k]):
             problems.append(f"{k} is {data[k]!r}, but its path says {keys[k]!r}")
     v = {k: json_number(data, k, problems, lo, hi, integer) for k, (lo, hi, integer) in PROBE_NUMBERS.items()}
     if problems:

@@ -5,7 +5,6 @@ raise a ``HandoffError`` that names the file, each problem and the remedy. The p
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from neft.experiment.contracts import DIGEST_SUFFIX, DIGEST_WRITERS, REBUILD
-from neft.util.io import atomic_write_text
+from neft.util.io import atomic_write_text, sha256_file
 from neft.util.sigma import format_sigma
 
 
@@ -158,10 +157,6 @@ def require_unique(df: pd.DataFrame, problems: list[str], keys, what: str) -> No
         problems.append(f"{what} {key_text(keys, first)} appears more than once ({row_lines(dup[dup].index)})")
 
 
-def sha256_file(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def read_json(path: Path, remedy: str) -> dict:
     try:
         text = path.read_text()
@@ -266,7 +261,8 @@ def check_digests(paths) -> None:
 # -- the config's grid: every point it implies, once, and no other -----------------------------------------------
 def point_text(key: str, value) -> str:
     """One spelling of a key's value for comparing a table's points with the config's: sigmas as ``format_sigma``
-    writes them, counts and seeds as whole numbers, the rest as text."""
+    writes them, counts and seeds as whole numbers (a fraction as written), the rest as text. The Monte-Carlo
+    readers compare a sweep's keys with its path's the same way."""
     if key.startswith("sigma") or key.endswith("_sigma"):
         try:
             return format_sigma(value)
@@ -274,9 +270,10 @@ def point_text(key: str, value) -> str:
             return str(value)
     if key in ("seed", "seeds", "epochs", "runs", "chips"):
         try:
-            return str(int(float(value)))
+            number = float(value)
         except (TypeError, ValueError):
             return str(value)
+        return str(int(number)) if number.is_integer() else str(value)  # 3, 3.0, "3" alike; 1.5 never a 1
     return str(value)
 
 

@@ -28,20 +28,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from neft.util.io import atomic_path
+from neft.util.io import atomic_path, sha256_file
 
 KEPT = ".kept"
 #: what was kept: the key and each kept file's sha256
 MANIFEST = "kept.json"
 _FILES = ("model.pt", "train_log.csv")
-
-
-def file_digest(path: str | Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def code_digest() -> str:
@@ -60,7 +52,7 @@ def training_key(fingerprint: str, *inputs: str | Path) -> str | None:
     h = hashlib.sha256(fingerprint.encode())
     try:
         for path in inputs:
-            h.update(b"\0" + file_digest(path).encode())
+            h.update(b"\0" + sha256_file(path).encode())
     except OSError:
         return None
     h.update(b"\0" + code_digest().encode())
@@ -94,7 +86,7 @@ def _changed(folder: Path, digests: dict) -> str | None:
     """Why a kept file is no longer the one recorded, or None when each still is."""
     for name in _FILES:
         try:
-            found = file_digest(folder / name)
+            found = sha256_file(folder / name)
         except OSError:
             return f"the kept {name} is missing or unreadable"
         if found != digests[name]:
@@ -124,7 +116,7 @@ def restore(out_model: str | Path, out_log: str | Path, key: str | None, log: Ca
     for name, dst in zip(_FILES, (out_model, out_log)):
         with atomic_path(dst) as tmp:
             shutil.copyfile(folder / name, tmp)
-            if file_digest(tmp) != record["sha256"][name]:  # changed while being copied: restore nothing of it
+            if sha256_file(tmp) != record["sha256"][name]:  # changed while being copied: restore nothing of it
                 raise OSError(f"the kept {name} in {folder} changed while it was restored; run the job again")
     log(
         f"restored the finished training kept in {folder}: its inputs, settings and code are byte-identical to "
@@ -144,8 +136,8 @@ def store(out_model: str | Path, out_log: str | Path, key: str) -> None:
     digests = {}
     for src, name in zip((out_model, out_log), _FILES):
         shutil.copyfile(src, tmp / name)  # a new file (a new inode): nothing written to the output reaches it
-        digests[name] = file_digest(tmp / name)
-        if digests[name] != file_digest(src):
+        digests[name] = sha256_file(tmp / name)
+        if digests[name] != sha256_file(src):
             shutil.rmtree(tmp, ignore_errors=True)
             raise OSError(f"{src} changed while it was being kept")
     (tmp / MANIFEST).write_text(json.dumps({"key": key, "sha256": digests}, indent=1, sort_keys=True) + "\n")

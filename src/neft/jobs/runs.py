@@ -31,7 +31,7 @@ from neft.experiment.inputs import check_card, check_prepared
 from neft.experiment.job_specs import EvalJob, EvalPaths, TrainJob, TrainPaths
 from neft.jobs import keep
 from neft.util import progress
-from neft.util.io import atomic_write_text, load_state_dict_strict
+from neft.util.io import atomic_write_text, load_state_dict_strict, sha256_file
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -125,7 +125,7 @@ def train_job(job: TrainJob, paths: TrainPaths, log: Callable[[str], None] = pri
         log=paths.log,
         state=paths.state,
         fingerprint=json.dumps([what, card.to_dict()], sort_keys=True, default=str),
-        meta={"method": job.method.kind, **(job.meta or {}), "card_sha256": keep.file_digest(paths.card)},
+        meta={"method": job.method.kind, **(job.meta or {}), "card_sha256": sha256_file(paths.card)},
     )
     rows = train(
         net, Training(job.model, method, card, float(job.sigma)), TrainData(spec, splits, device), ts, out, log

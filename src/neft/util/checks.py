@@ -172,7 +172,7 @@ def _shape_problem(root, children) -> str | None:
         if id(node) in open_:
             raise _Cycle
         if depth >= MAX_DEPTH:
-            raise RecursionError
+            raise _TooDeep
         open_.add(id(node))
         total = 1
         for kid in kids:
@@ -192,7 +192,7 @@ def _shape_problem(root, children) -> str | None:
             f"expands to more than {MAX_VALUES} values once its aliases (*name) are repeated; a config or card holds "
             "under a thousand"
         )
-    except RecursionError:
+    except _TooDeep:
         return f"nested deeper than {MAX_DEPTH} levels"
     return None
 
@@ -202,6 +202,10 @@ class _Cycle(Exception):
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _TooDeep(Exception):
     pass
 
 

@@ -5,6 +5,7 @@ writes, start without it."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -46,6 +47,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
+    """The sha256 of the file at ``path`` (hex), read in chunks: checkpoints need not fit in memory twice."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
