@@ -1,6 +1,5 @@
 """Device-model fitting: recovery of known parameters, the shipped device data, card round trip, error messages."""
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from neft.core.fitting import (
     time_since_programming,
 )
 from neft.report.plotting import plot_fits
+from neft.workflow.rules import run_job
 
 REPO = Path(__file__).resolve().parents[1]
 RRAM = REPO / "resources/device_data/rram_wan2022.csv"
@@ -231,7 +231,7 @@ def test_unknown_device_and_unfittable_devices_are_named(tmp_path):
         read_level_stats(tmp_path / "absent.csv")
 
 
-# -- (g): figure and workflow adapters -------------------------------------------------------------------------
+# -- (g): figure and the workflow's jobs (neft.workflow.rules) ---------------------------------------------------------
 def test_plot_fits_writes_png_and_pdf(tmp_path):
     tables, cards = {}, {}
     for name, src in (("W1s", "RRAM_Wan2022_1s"), ("W2d", "RRAM_Wan2022_2d")):
@@ -243,24 +243,18 @@ def test_plot_fits_writes_png_and_pdf(tmp_path):
     assert paths[1].read_bytes()[:5] == b"%PDF-" and paths[1].stat().st_size > 5000
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / f"workflow/scripts/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_workflow_adapters(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stderr", sys.stderr)  # job_log redirects stderr into the rule's log
     out = tmp_path / "results/devices/RRAM_W1s"
     smk = SimpleNamespace(
+        rule="fit_device",
         input=SimpleNamespace(data=str(RRAM)),
         params=SimpleNamespace(source_device="RRAM_Wan2022_1s", source="resources/device_data/rram_wan2022.csv"),
         wildcards=SimpleNamespace(device="RRAM_W1s"),
         output=SimpleNamespace(card=str(out / "card.yaml"), fit=str(out / "fit.csv")),
         log=[str(tmp_path / "logs/fit.log")],
     )
-    _script("fit_device").main(smk)
+    run_job(smk)
     card = devices.get("RRAM_W1s", search=[tmp_path / "results/devices"])
     assert card.provenance["source"] == "resources/device_data/rram_wan2022.csv"
     table = read_fit_table(out / "fit.csv")
@@ -272,11 +266,12 @@ def test_workflow_adapters(tmp_path, monkeypatch):
 
     figures = [str(tmp_path / "figures/device_fit.pdf"), str(tmp_path / "figures/device_fit.png")]
     smk = SimpleNamespace(
+        rule="plot_device_fits",
         input=SimpleNamespace(fits=[str(out / "fit.csv")], cards=[str(out / "card.yaml")]),
         output=SimpleNamespace(figures=figures),
         log=[str(tmp_path / "logs/plot.log")],
     )
-    _script("plot_device_fits").main(smk)
+    run_job(smk)
     assert all(Path(f).stat().st_size > 0 for f in figures)
 
 

@@ -27,7 +27,7 @@ rule ablation_data:
         ci=config["figures"]["ci"],
         expect=MC_EXPECT,
     script:
-        "../scripts/ablation_data.py"
+        "../scripts/job.py"
 
 
 rule plot_ablation:
@@ -47,7 +47,7 @@ rule plot_ablation:
         points=COMPARISON_POINTS,
         scale=config["scale"],
     script:
-        "../scripts/plot_ablation.py"
+        "../scripts/job.py"
 
 
 rule tabulate_ablation:
@@ -67,4 +67,4 @@ rule tabulate_ablation:
     params:
         points=COMPARISON_POINTS,
     script:
-        "../scripts/tabulate_ablation.py"
+        "../scripts/job.py"

@@ -22,7 +22,7 @@ rule tabulate_convergence:
         labels=lambda wc: labels(),
         epochs=config["training"]["epochs"],
     script:
-        "../scripts/tabulate_convergence.py"
+        "../scripts/job.py"
 
 
 rule plot_convergence:
@@ -44,4 +44,4 @@ rule plot_convergence:
         labels=lambda wc: labels(),
         scale=config["scale"],
     script:
-        "../scripts/plot_convergence.py"
+        "../scripts/job.py"

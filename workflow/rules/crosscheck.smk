@@ -21,4 +21,4 @@ rule crosscheck:
         ci=config["figures"]["ci"],
         expect=MC_EXPECT,
     script:
-        "../scripts/crosscheck.py"
+        "../scripts/job.py"

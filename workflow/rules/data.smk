@@ -11,4 +11,4 @@ rule prepare_dataset:
         # reads those keys from the config, so toggling them reruns nothing
         registry=registry_slice,
     script:
-        "../scripts/prepare_dataset.py"
+        "../scripts/job.py"

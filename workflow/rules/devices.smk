@@ -5,7 +5,7 @@ rule device_card:
     log:
         "logs/device_card/{device}.log",
     script:
-        "../scripts/device_card.py"
+        "../scripts/job.py"
 
 
 # a fitted name is made by fit_device, every other name (the shipped presets) by device_card
@@ -27,7 +27,7 @@ rule fit_device:
         source_device=lambda wc: config["fitted_devices"][wc.device]["source_device"],
         source=lambda wc: config["fitted_devices"][wc.device]["data"],
     script:
-        "../scripts/fit_device.py"
+        "../scripts/job.py"
 
 
 rule plot_device_fits:
@@ -45,4 +45,4 @@ rule plot_device_fits:
     log:
         "logs/plot_device_fits.log",
     script:
-        "../scripts/plot_device_fits.py"
+        "../scripts/job.py"

@@ -41,7 +41,7 @@ rule evaluate_mc:
         mc=mc_slice,
         compute=compute_slice,
     script:
-        "../scripts/evaluate_mc.py"
+        "../scripts/job.py"
 
 
 rule aggregate_mc:
@@ -56,4 +56,4 @@ rule aggregate_mc:
     params:
         expect=MC_EXPECT,
     script:
-        "../scripts/aggregate_mc.py"
+        "../scripts/job.py"

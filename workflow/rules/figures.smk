@@ -20,7 +20,7 @@ rule accuracy_data:
         ci=config["figures"]["ci"],
         expect=MC_EXPECT,
     script:
-        "../scripts/accuracy_data.py"
+        "../scripts/job.py"
 
 
 rule plot_accuracy:
@@ -45,7 +45,7 @@ rule plot_accuracy:
         device=MAIN_DEVICE,
         sigma_scale=config["scorecard"]["sigma_scale"],
     script:
-        "../scripts/plot_accuracy.py"
+        "../scripts/job.py"
 
 
 rule tabulate_accuracy:
@@ -69,7 +69,7 @@ rule tabulate_accuracy:
         expect=MC_EXPECT,
         device=MAIN_DEVICE,
     script:
-        "../scripts/tabulate_accuracy.py"
+        "../scripts/job.py"
 
 
 rule plot_accuracy_panel:
@@ -98,7 +98,7 @@ rule plot_accuracy_panel:
         device=MAIN_DEVICE,
         sigma_scale=config["scorecard"]["sigma_scale"],
     script:
-        "../scripts/plot_accuracy.py"
+        "../scripts/job.py"
 
 
 rule plot_uncertainty:
@@ -121,7 +121,7 @@ rule plot_uncertainty:
         device=MAIN_DEVICE,
         kind="uncertainty",
     script:
-        "../scripts/plot_metric.py"
+        "../scripts/job.py"
 
 
 rule plot_confidence:
@@ -144,7 +144,7 @@ rule plot_confidence:
         device=MAIN_DEVICE,
         kind="confidence",
     script:
-        "../scripts/plot_metric.py"
+        "../scripts/job.py"
 
 
 rule tabulate_metric:
@@ -170,7 +170,7 @@ rule tabulate_metric:
         expect=MC_EXPECT,
         device=MAIN_DEVICE,
     script:
-        "../scripts/tabulate_metric.py"
+        "../scripts/job.py"
 
 
 rule plot_variance:
@@ -193,7 +193,7 @@ rule plot_variance:
         device=MAIN_DEVICE,
         kind="variance",
     script:
-        "../scripts/plot_metric.py"
+        "../scripts/job.py"
 
 
 rule plot_devices:
@@ -215,7 +215,7 @@ rule plot_devices:
         study=config["device_study"],
         scale=config["scale"],
     script:
-        "../scripts/plot_devices.py"
+        "../scripts/job.py"
 
 
 rule tabulate_devices:
@@ -239,4 +239,4 @@ rule tabulate_devices:
         expect=MC_EXPECT,
         study=config["device_study"],
     script:
-        "../scripts/tabulate_devices.py"
+        "../scripts/job.py"

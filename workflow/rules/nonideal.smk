@@ -32,7 +32,7 @@ rule evaluate_nonideal:
             config["drift_study"]["sigma_rule"] if wc.study == neft.experiment.grid.DRIFT else None
         ),
     script:
-        "../scripts/evaluate_nonideal.py"
+        "../scripts/job.py"
 
 
 rule tabulate_nonidealities:
@@ -62,7 +62,7 @@ rule tabulate_nonidealities:
         expect=MC_EXPECT,
         title="Non-idealities",
     script:
-        "../scripts/tabulate_study.py"
+        "../scripts/job.py"
 
 
 rule tabulate_drift:
@@ -92,7 +92,7 @@ rule tabulate_drift:
         expect=MC_EXPECT,
         title="Drift",
     script:
-        "../scripts/tabulate_study.py"
+        "../scripts/job.py"
 
 
 rule plot_nonidealities:
@@ -114,7 +114,7 @@ rule plot_nonidealities:
         scale=config["scale"],
         labels=lambda wc: labels(),
     script:
-        "../scripts/plot_study.py"
+        "../scripts/job.py"
 
 
 rule plot_drift:
@@ -136,7 +136,7 @@ rule plot_drift:
         scale=config["scale"],
         labels=lambda wc: labels(),
     script:
-        "../scripts/plot_study.py"
+        "../scripts/job.py"
 
 
 rule worst_chips:
@@ -168,7 +168,7 @@ rule worst_chips:
         mc_seed=config["mc"]["seed"],
         expect=MC_EXPECT,
     script:
-        "../scripts/worst_chips.py"
+        "../scripts/job.py"
 
 
 rule probe_worst_case:
@@ -198,7 +198,7 @@ rule probe_worst_case:
             k: config["worst_case_probe"][k] for k in ("steps", "step", "radius_quantile")
         },
     script:
-        "../scripts/probe_worst_case.py"
+        "../scripts/job.py"
 
 
 rule tabulate_probe:
@@ -225,4 +225,4 @@ rule tabulate_probe:
         expect=MC_EXPECT,
         labels=lambda wc: labels(),
     script:
-        "../scripts/tabulate_probe.py"
+        "../scripts/job.py"

@@ -25,7 +25,7 @@ rule summarize:
         recorded=lambda wc: recorded_ladder(),
         recorded_as=config["scale_study"]["recorded"],
     script:
-        "../scripts/summarize.py"
+        "../scripts/job.py"
 
 
 rule render_report:
@@ -46,4 +46,4 @@ rule render_report:
     params:
         config_json=lambda wc: json.dumps(config, default=str),
     script:
-        "../scripts/render_report.py"
+        "../scripts/job.py"

@@ -30,7 +30,7 @@ rule train_rung:
         compute=compute_slice,
         state=lambda wc, output: str(Path(output.model).with_name("resume_state.pt")),
     script:
-        "../scripts/train_rung.py"
+        "../scripts/job.py"
 
 
 rule calibrate_rung_sigma:
@@ -65,7 +65,7 @@ rule calibrate_rung_sigma:
         mc=mc_slice,
         compute=compute_slice,
     script:
-        "../scripts/calibrate_rung_sigma.py"
+        "../scripts/job.py"
 
 
 rule evaluate_rung:
@@ -95,7 +95,7 @@ rule evaluate_rung:
         compute=compute_slice,
         methods=lambda wc: config["methods"],
     script:
-        "../scripts/evaluate_rung.py"
+        "../scripts/job.py"
 
 
 rule tabulate_ladder:
@@ -140,7 +140,7 @@ rule tabulate_ladder:
             if m in config["experiments"]["methods"]
         },
     script:
-        "../scripts/tabulate_ladder.py"
+        "../scripts/job.py"
 
 
 rule plot_ladder:
@@ -168,4 +168,4 @@ rule plot_ladder:
         ],
         labels=lambda wc: labels(),
     script:
-        "../scripts/plot_ladder.py"
+        "../scripts/job.py"

@@ -41,7 +41,7 @@ rule scorecard:
         curve_points=CURVE_POINTS,
         convergence_points=neft.experiment.grid.convergence_points(config),
     script:
-        "../scripts/scorecard.py"
+        "../scripts/job.py"
 
 
 rule plot_scorecard:
@@ -67,4 +67,4 @@ rule plot_scorecard:
         device=MAIN_DEVICE,
         ci=config["figures"]["ci"],
     script:
-        "../scripts/plot_scorecard.py"
+        "../scripts/job.py"

@@ -24,4 +24,4 @@ rule train:
         compute=compute_slice,
         state=lambda wc, output: str(Path(output.model).with_name("resume_state.pt")),
     script:
-        "../scripts/train.py"
+        "../scripts/job.py"

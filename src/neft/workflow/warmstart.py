@@ -3,7 +3,7 @@
 Why: on the 2-core machines this project runs on, ``import torch`` (with numpy, pandas and our modules) costs about
 2 s of CPU per job, more than the whole work of a job at the test and paper-smoke scales; the paper-smoke preset
 has about 700 jobs. Snakemake starts every ``script:`` job as a fresh ``python`` process, so the workflow's
-``onstart`` hook starts one *warm server* per run (local execution only), and each job script's first statement,
+``onstart`` hook starts one *warm server* per run (local execution only), and the job script's first statement,
 ``delegate(globals())``, hands the job to it: the server forks, the child takes the job's stdin/stdout/stderr, working
 directory, environment and arguments, and runs the very same script file (preamble included) as ``__main__``. The
 results are the same bytes as a cold start (tested); only the start-up differs.
@@ -34,19 +34,13 @@ import time
 import traceback
 from pathlib import Path
 
+from neft.workflow.rules import STAGES
+
 ENV_SOCKET = "NEFT_WARM_SOCKET"
 ENV_CHILD = "NEFT_WARM_CHILD"
-#: what every workflow script imports (the scripts import only from these and the standard library), and what the
+#: what the jobs import: every stage module of neft.workflow.rules (what workflow/scripts/job.py runs), and what the
 #: first optimiser step imports lazily (torch._dynamo, with sympy: about 2-3 s)
-PRELOAD = (
-    "torch._dynamo",
-    "neft.jobs.runs",
-    "neft.analysis.results",
-    "neft.analysis.tables",
-    "neft.report.plotting",
-    "neft.core.fitting",
-    "neft.analysis.scorecard",
-)
+PRELOAD = ("torch._dynamo", *STAGES)
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _HEADER = struct.Struct("!I")
 

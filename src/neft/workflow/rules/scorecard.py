@@ -1,20 +1,42 @@
-"""Rule scorecard -> neft.analysis.scorecard (points, headline), neft.analysis.claims (claims as seed-level tests) and
-neft.analysis.stability (each verdict's stability over seed resamples)."""
+"""The jobs of workflow/rules/scorecard.smk: one function per rule script, given the job's snakemake object."""
 
-from neft.workflow.warmstart import delegate
+from __future__ import annotations
 
-delegate(globals())  # run in the workflow's warm interpreter when it has one (neft.workflow.warmstart)
+from neft.analysis import claims, stability
+from neft.analysis import scorecard as sc
+from neft.analysis.results import write_csv
+from neft.analysis.scorecard import load_reference
+from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary
+from neft.experiment.study_handoff import read_convergence
+from neft.experiment.tablecheck import record_digests
+from neft.jobs.runs import job_log
+from neft.report import plotting
 
-from neft.analysis import claims, stability  # noqa: E402
-from neft.analysis import scorecard as sc  # noqa: E402
-from neft.analysis.results import write_csv  # noqa: E402
-from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary  # noqa: E402
-from neft.experiment.study_handoff import read_convergence  # noqa: E402
-from neft.experiment.tablecheck import record_digests  # noqa: E402
-from neft.jobs.runs import job_log  # noqa: E402
+
+def plot_scorecard(smk) -> None:
+    """Rule plot_scorecard -> neft.report.plotting.plot_scorecard: ours and the paper's points, one facet per method."""
+    log = job_log(smk.log[0])
+    p = smk.params
+    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
+    curves = curves[curves.device == p.device]
+    ref = plotting.paper_points(curves, load_reference(smk.input.reference), p.methods, p.sigma_scale)  # on our axis
+    plotting.plot_scorecard(
+        curves,
+        ref,
+        list(smk.output.figures),
+        note=plotting.SCALE_NOTES.get(p.scale),
+        titles=plotting.beta_titles(curves, p.methods),
+        device=p.device,
+        sigma_scale=p.sigma_scale,  # named in the legend
+        ci=p.ci,
+    )
+    log(f"{len(ref)} paper points over {len(curves)} of ours")
 
 
-def main(smk) -> None:
+def scorecard(smk) -> None:
+    """Rule scorecard -> neft.analysis.scorecard (points, headline), neft.analysis.claims (claims as seed-level tests)
+    and
+    neft.analysis.stability (each verdict's stability over seed resamples)."""
     log = job_log(smk.log[0])
     p = smk.params
     curves = read_curves(smk.input.curves, p.curve_points, p.expect)
@@ -50,7 +72,3 @@ def main(smk) -> None:
     sc.write_markdown(points, claim_rows, head, paper_head, p.scale, p.sigma_scale, smk.output.md, p.labels)
     record_digests(smk.output)  # the tables summarize cites
     log(f"{(points.status == 'compared').sum()} points compared, {len(claim_rows)} claims")
-
-
-if __name__ == "__main__":
-    main(snakemake)  # noqa: F821 - injected by Snakemake

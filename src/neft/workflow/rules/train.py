@@ -1,0 +1,10 @@
+"""The jobs of workflow/rules/train.smk: one function per rule script, given the job's snakemake object."""
+
+from __future__ import annotations
+
+from neft.jobs.runs import job_log, train_rule
+
+
+def train(smk) -> None:
+    """Rule train -> neft.jobs.runs.train_job."""
+    train_rule(smk, smk.wildcards.sigma, job_log(smk.log[0]))

@@ -1,0 +1,86 @@
+"""Every rule runs workflow/scripts/job.py, whose bytes never change, and its job is found in neft.workflow.rules.
+
+Why it matters: Snakemake reruns a ``script:`` rule's finished jobs whenever the script file is newer than their
+outputs. With the rules' code in the package and one pinned script, reorganising ``src/`` reruns nothing a user has
+computed (issue 25's "`snakemake -n` has nothing to do after the change").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from neft.workflow import warmstart
+from neft.workflow.rules import RULES, STAGES, run_job
+
+from .conftest import REPO
+
+JOB = REPO / "workflow/scripts/job.py"
+#: the sha256 of workflow/scripts/job.py. Changing that file reruns every finished job of every user's results tree
+#: (all trainings included): change it, and this digest, only for a reason worth that, and say so in the release notes.
+JOB_SHA256 = "146f74491877e64ea1fc6e5ff33ca3833caf0fc38f1be2df4e3c8e0bd034d48b"
+
+
+def _script_rules() -> dict[str, tuple[str, str]]:
+    """rule -> (stage, script) for every rule with a ``script:`` in workflow/rules/*.smk."""
+    found = {}
+    for smk in sorted((REPO / "workflow/rules").glob("*.smk")):
+        rule = None
+        lines = smk.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if m := re.match(r"(?:rule|checkpoint) (\w+):", line):
+                rule = m.group(1)
+            if line.strip() == "script:":
+                found[rule] = (smk.stem, lines[i + 1].strip().strip('"'))
+    return found
+
+
+def test_job_script_bytes_are_pinned():
+    digest = hashlib.sha256(JOB.read_bytes()).hexdigest()
+    assert digest == JOB_SHA256, (
+        f"{JOB.relative_to(REPO)} changed (sha256 {digest}): Snakemake would rerun every finished job of every "
+        "results tree made before the change, trainings included. Put the change in src/neft/workflow/rules/ instead; "
+        "if the script itself must change, update JOB_SHA256 and say in the release notes that finished runs rerun."
+    )
+
+
+def test_the_only_script_is_job_py():
+    assert sorted(p.name for p in (REPO / "workflow/scripts").iterdir() if p.name != "__pycache__") == ["job.py"]
+
+
+def test_every_script_rule_runs_job_py_and_has_its_job_in_its_stage():
+    rules = _script_rules()
+    assert len(rules) >= 40, rules  # the parse found the workflow's rules
+    wrong_script = {r: s for r, (_, s) in rules.items() if s != "../scripts/job.py"}
+    assert not wrong_script, f"rules with a script of their own (it would rerun their jobs when edited): {wrong_script}"
+    assert set(RULES) == set(rules), (
+        f"RULES lacks {sorted(set(rules) - set(RULES))}; has no rule for {sorted(set(RULES) - set(rules))}"
+    )
+    for rule, (stage, _) in rules.items():
+        assert RULES[rule][0] == stage, f"rule {rule} is in {stage}.smk, but RULES puts its job in {RULES[rule][0]}"
+        module = importlib.import_module(f"neft.workflow.rules.{stage}")
+        assert callable(getattr(module, RULES[rule][1], None)), f"{module.__name__} has no job {RULES[rule][1]}"
+
+
+def test_the_warm_server_preloads_every_stage():
+    assert set(STAGES) <= set(warmstart.PRELOAD)
+    assert {f"neft.workflow.rules.{stage}" for stage, _ in RULES.values()} == set(STAGES)
+
+
+def test_run_job_dispatches_on_the_rule_name(monkeypatch):
+    seen = []
+    from neft.workflow.rules import figures
+
+    monkeypatch.setattr(figures, "plot_metric", lambda smk: seen.append(smk.rule))
+    for rule in ("plot_uncertainty", "plot_confidence", "plot_variance"):
+        run_job(SimpleNamespace(rule=rule))
+    assert seen == ["plot_uncertainty", "plot_confidence", "plot_variance"]
+
+
+def test_a_rule_without_a_job_is_named():
+    with pytest.raises(LookupError, match=r"rule 'plot_everything' runs workflow/scripts/job.py but has no job"):
+        run_job(SimpleNamespace(rule="plot_everything"))
