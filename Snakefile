@@ -1,6 +1,6 @@
 # NeFT reproduction workflow. Entry point: config, validation, includes and the target rules only.
-# Each rule's code is one hop away: rule R of workflow/rules/<stage>.smk -> src/neft/workflow/rules/<stage>.py
-# (neft.workflow.rules.RULES names its function); every rule runs the one pinned script workflow/scripts/job.py.
+# Each rule's code is one hop away: rule R of workflow/rules/<stage>.smk -> src/neft/workflow/rules/<stage>.py, or
+# plots.py for a rule that draws (neft.workflow.rules.RULES names it). Every rule runs workflow/scripts/job.py.
 from snakemake.utils import min_version
 
 min_version("9.20")

@@ -87,7 +87,7 @@ CHEAP = {
     '.venv/bin/python -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())"': "",
 }
 # Placeholders in commands -> what the test writes instead.
-SUBSTITUTE = {"<target>": "figure_accuracy"}
+SUBSTITUTE = {"<target>": "figure_accuracy", "<rule>": "tabulate_accuracy"}
 # Files that commands name but the repository does not ship -> their content (written into the scratch checkout).
 FILES = {
     "site.yaml": None,  # the site.yaml that docs/cluster.md shows (its yaml block)

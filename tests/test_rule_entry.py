@@ -7,6 +7,7 @@ computed (issue 25's "`snakemake -n` has nothing to do after the change").
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import re
@@ -20,6 +21,8 @@ from neft.workflow.rules import RULES, STAGES, run_job
 from .conftest import REPO
 
 JOB = REPO / "workflow/scripts/job.py"
+#: the rules that draw: their jobs are in neft.workflow.rules.plots, whatever their stage
+DRAWING = {r for r in RULES if r.startswith("plot_")} | {"worst_chips"}
 #: the sha256 of workflow/scripts/job.py. Changing that file reruns every finished job of every user's results tree
 #: (all trainings included): change it, and this digest, only for a reason worth that, and say so in the release notes.
 JOB_SHA256 = "146f74491877e64ea1fc6e5ff33ca3833caf0fc38f1be2df4e3c8e0bd034d48b"
@@ -61,9 +64,24 @@ def test_every_script_rule_runs_job_py_and_has_its_job_in_its_stage():
         f"RULES lacks {sorted(set(rules) - set(RULES))}; has no rule for {sorted(set(RULES) - set(rules))}"
     )
     for rule, (stage, _) in rules.items():
-        assert RULES[rule][0] == stage, f"rule {rule} is in {stage}.smk, but RULES puts its job in {RULES[rule][0]}"
-        module = importlib.import_module(f"neft.workflow.rules.{stage}")
+        where = "plots" if rule in DRAWING else stage
+        assert RULES[rule][0] == where, f"rule {rule} (of {stage}.smk) belongs in {where}.py, not {RULES[rule][0]}.py"
+        module = importlib.import_module(f"neft.workflow.rules.{where}")
         assert callable(getattr(module, RULES[rule][1], None)), f"{module.__name__} has no job {RULES[rule][1]}"
+
+
+def test_only_the_drawing_jobs_import_matplotlib():
+    """A cold job start (every job under SLURM) imports one rule module: only plots.py may pull in matplotlib."""
+    heavy = ("neft.report.plotting", "matplotlib", "seaborn")
+    for path in sorted((REPO / "src/neft/workflow/rules").glob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+        imported = sorted(n for n in names if n.startswith(heavy))
+        assert bool(imported) == (path.stem == "plots"), f"{path.name} imports {imported or 'no plotting'}"
 
 
 def test_the_warm_server_preloads_every_stage():
@@ -73,9 +91,9 @@ def test_the_warm_server_preloads_every_stage():
 
 def test_run_job_dispatches_on_the_rule_name(monkeypatch):
     seen = []
-    from neft.workflow.rules import figures
+    from neft.workflow.rules import plots
 
-    monkeypatch.setattr(figures, "plot_metric", lambda smk: seen.append(smk.rule))
+    monkeypatch.setattr(plots, "plot_metric", lambda smk: seen.append(smk.rule))
     for rule in ("plot_uncertainty", "plot_confidence", "plot_variance"):
         run_job(SimpleNamespace(rule=rule))
     assert seen == ["plot_uncertainty", "plot_confidence", "plot_variance"]

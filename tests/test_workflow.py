@@ -346,6 +346,9 @@ def test_scorecard_and_report_say_the_scale_differs(e2e):
     )
     html = (e2e / "reports/neft_report.html").read_text()
     assert "This is the test scale, not the paper's" in html and html.count("<img") >= 5
+    # the report names no folder of the machine it ran on: the same results give the same report anywhere
+    assert str(e2e.resolve()) not in html and str(e2e) not in html
+    assert "not built in this run: results/" in html  # a figure the test scale does not build, named in results/
 
 
 def test_device_study_and_convergence_tables(e2e):

@@ -1,4 +1,4 @@
-"""The jobs of workflow/rules/ablation.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/ablation.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from neft.experiment.handoff import read_mc_chips
 from neft.experiment.study_handoff import read_ablation
 from neft.experiment.tablecheck import record_digests
 from neft.jobs.runs import job_log
-from neft.report import plotting
 
 
 def ablation_data(smk) -> None:
@@ -22,14 +21,6 @@ def ablation_data(smk) -> None:
     write_csv(sweep, smk.output.sweep)
     record_digests(smk.output)
     log(f"{len(decomp)} paired comparisons, {len(sweep)} beta-sweep points")
-
-
-def plot_ablation(smk) -> None:
-    """Rule plot_ablation -> neft.report.plotting.plot_ablation."""
-    log = job_log(smk.log[0])
-    decomp, sweep = read_ablation(smk.input.decomposition, smk.input.sweep, smk.params.points)
-    plotting.plot_ablation(decomp, sweep, list(smk.output.figures), note=plotting.SCALE_NOTES.get(smk.params.scale))
-    log(f"drew {len(decomp)} comparisons and {len(sweep)} sweep points")
 
 
 def tabulate_ablation(smk) -> None:

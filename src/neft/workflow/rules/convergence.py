@@ -1,24 +1,13 @@
-"""The jobs of workflow/rules/convergence.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/convergence.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
 from neft.analysis.convergence import convergence_table
 from neft.analysis.tables import write_convergence_tables
 from neft.experiment.grid import Run
-from neft.experiment.study_handoff import read_convergence, read_train_log
+from neft.experiment.study_handoff import read_train_log
 from neft.experiment.tablecheck import record_digests
 from neft.jobs.runs import job_log
-from neft.report import plotting
-
-
-def plot_convergence(smk) -> None:
-    """Rule plot_convergence -> neft.report.plotting.plot_convergence."""
-    log = job_log(smk.log[0])
-    summary = read_convergence(smk.input.csv, smk.params.points)
-    plotting.plot_convergence(
-        summary, smk.params.labels, list(smk.output.figures), note=plotting.SCALE_NOTES.get(smk.params.scale)
-    )
-    log(f"drew {len(summary)} bars")
 
 
 def tabulate_convergence(smk) -> None:

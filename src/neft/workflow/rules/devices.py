@@ -1,13 +1,11 @@
-"""The jobs of workflow/rules/devices.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/devices.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
 from neft.analysis.results import write_csv
-from neft.core.devices import DeviceCard, get
-from neft.core.fitting import fit_file, read_fit_table
-from neft.experiment.inputs import check_device_fit
+from neft.core.devices import get
+from neft.core.fitting import fit_file
 from neft.jobs.runs import job_log
-from neft.report.plotting import plot_fits
 
 
 def device_card(smk) -> None:
@@ -32,20 +30,3 @@ def fit_device(smk) -> None:
         f"sigma' = {fit['sigma_prime']:.5f}, measured_sigma = {card.extra['measured_sigma']:.5f}, "
         f"rmse = {fit['rmse']:.5f}, r2 = {fit['r2']:.3f}" + (" (s at its bound)" if fit["s_at_bound"] else "")
     )
-
-
-def plot_device_fits(smk) -> None:
-    """Rule plot_device_fits -> neft.report.plotting.plot_fits: the per-level std of aihwkit's published fits against
-    each
-    card."""
-    log = job_log(smk.log[0])
-    if len(smk.input.fits) != len(smk.input.cards):
-        raise ValueError(f"plot_device_fits: {len(smk.input.fits)} fit tables but {len(smk.input.cards)} cards")
-    cards, tables = {}, {}
-    for fit_path, card_path in zip(smk.input.fits, smk.input.cards):
-        card = DeviceCard.load(card_path)
-        table = read_fit_table(fit_path)
-        check_device_fit(table, fit_path, card, card_path)  # the fit of this card, level by level
-        cards[card.name], tables[card.name] = card, table
-    plot_fits(tables, list(smk.output.figures), cards=cards)
-    log(f"drew {len(tables)} device fit(s) ({', '.join(tables)}) into {', '.join(smk.output.figures)}")

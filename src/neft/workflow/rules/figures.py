@@ -1,9 +1,8 @@
-"""The jobs of workflow/rules/figures.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/figures.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
 from neft.analysis.results import accuracy_curves, device_study_points, write_csv
-from neft.analysis.scorecard import load_reference
 from neft.analysis.tables import (
     write_accuracy_table,
     write_confidence_table,
@@ -14,13 +13,7 @@ from neft.analysis.tables import (
 from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary
 from neft.experiment.tablecheck import record_digests
 from neft.jobs.runs import job_log
-from neft.report import plotting
 
-PLOTS = {
-    "uncertainty": plotting.plot_uncertainty,
-    "confidence": plotting.plot_confidence,
-    "variance": plotting.plot_variance,
-}
 TABLES = {
     "uncertainty": write_uncertainty_table,
     "confidence": write_confidence_table,
@@ -44,49 +37,6 @@ def accuracy_data(smk) -> None:
     write_csv(curves, smk.output.curves)
     record_digests(smk.output)
     log(f"{len(curves)} curve points")
-
-
-def plot_accuracy(smk) -> None:
-    """Rules plot_accuracy and plot_accuracy_panel (one (model, dataset) alone) ->
-    neft.report.plotting.plot_accuracy."""
-    log = job_log(smk.log[0])
-    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
-    if "model" in smk.wildcards.keys():  # one panel
-        curves = curves[(curves.model == smk.wildcards.model) & (curves.dataset == smk.wildcards.dataset)]
-        if curves.empty:
-            raise ValueError(f"no results for {smk.wildcards.model}/{smk.wildcards.dataset}: is the pair configured?")
-    p = smk.params
-    titles = plotting.beta_titles(curves, p.methods)
-    note = plotting.SCALE_NOTES.get(p.scale, "")
-    reference = None
-    if smk.input.get("reference"):  # figures.paper_points
-        reference = plotting.paper_points(curves, load_reference(smk.input.reference), p.methods, p.sigma_scale)
-        if p.sigma_scale != 1.0 and len(reference):
-            note += f"\npaper's points (open markers) drawn at {p.sigma_scale:g} x their sigma"
-    plotting.plot_accuracy(
-        curves, list(smk.output.figures), note=note or None, titles=titles, device=p.device, reference=reference
-    )
-    drawn = f" and {len(reference)} of the paper's" if reference is not None else ""
-    log(f"drew {len(curves)} points{drawn} into {', '.join(smk.output.figures)}")
-
-
-def plot_devices(smk) -> None:
-    """Rule plot_devices -> neft.report.plotting.plot_devices on the device study's points."""
-    log = job_log(smk.log[0])
-    points = device_study_points(read_curves(smk.input.curves, smk.params.points, smk.params.expect), smk.params.study)
-    plotting.plot_devices(points, list(smk.output.figures), note=plotting.SCALE_NOTES.get(smk.params.scale))
-    log(f"drew {len(points)} points")
-
-
-def plot_metric(smk) -> None:
-    """Rules plotting.plot_uncertainty, plotting.plot_confidence, plotting.plot_variance ->
-    neft.report.plotting.plot_<kind>."""
-    log = job_log(smk.log[0])
-    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
-    PLOTS[smk.params.kind](
-        curves, list(smk.output.figures), note=plotting.SCALE_NOTES.get(smk.params.scale), device=smk.params.device
-    )
-    log(f"drew {smk.params.kind} for {len(curves)} points")
 
 
 def tabulate_accuracy(smk) -> None:

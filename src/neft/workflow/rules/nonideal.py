@@ -1,4 +1,4 @@
-"""The jobs of workflow/rules/nonideal.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/nonideal.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import pandas as pd
 from neft.analysis.nonideal_study import drift_sigma, read_sweeps, study_table, write_study_table
 from neft.analysis.results import write_csv
 from neft.analysis.tables import write_probe_table
-from neft.analysis.worst_chips import worst_table, write_worst_table
 from neft.core.devices import DeviceCard
 from neft.experiment.grid import DRIFT
-from neft.experiment.handoff import read_mc_chips, read_mc_sweeps
-from neft.experiment.study_handoff import read_probes, read_study_table
+from neft.experiment.handoff import read_mc_sweeps
+from neft.experiment.study_handoff import read_probes
 from neft.experiment.tablecheck import record_digests
 from neft.jobs.runs import eval_rule, job_log, mc_rule, probe_job, run_keys
-from neft.report import plotting
 
 
 def evaluate_nonideal(smk) -> None:
@@ -39,14 +37,6 @@ def evaluate_nonideal(smk) -> None:
         seed_device=wc.device,
         seed_sigma=wc.test,
     )
-
-
-def plot_study(smk) -> None:
-    """Rules plot_nonidealities, plot_drift -> neft.report.plotting.plot_study."""
-    log = job_log(smk.log[0])
-    table = read_study_table(smk.input.table, smk.params.points)
-    plotting.plot_study(table, smk.params.labels, list(smk.output.figures), plotting.SCALE_NOTES.get(smk.params.scale))
-    log(f"{len(table)} rows drawn")
 
 
 def probe_worst_case(smk) -> None:
@@ -85,19 +75,3 @@ def tabulate_study(smk) -> None:
     record_digests(smk.output)  # <study>.csv.sha256, for plot_study
     kept = table[table.advantage == "holds"]
     log(f"{len(chips)} chip rows, {len(table)} table rows; above the baseline at {len(kept)} of them")
-
-
-def worst_chips(smk) -> None:
-    """Rule worst_chips -> neft.analysis.worst_chips.worst_table, neft.report.plotting.plot_worst_chips."""
-    log = job_log(smk.log[0])
-    p = smk.params
-    chips = read_mc_chips(smk.input.chips, p.expect, p.sweeps)
-    table = worst_table(chips, p.experiments)
-    write_worst_table(table, p.labels, p.mc_seed, smk.output.csv, smk.output.md)
-    plotting.plot_worst_chips(chips, table, p.labels, list(smk.output.figures), plotting.SCALE_NOTES.get(p.scale))
-    log(
-        f"{len(table)} points; largest gap between the 1st percentile and the worst chip: "
-        f"{table.p1_minus_worst.max():.2f} pp"
-        if len(table)
-        else "no points"
-    )

@@ -1,4 +1,4 @@
-"""The jobs of workflow/rules/report.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/report.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The jobs of workflow/rules/scale.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/scale.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from neft.experiment import rungs
 from neft.experiment.grid import point_source
 from neft.experiment.job_specs import EvalJob, EvalPaths
 from neft.experiment.rungs import read_factor, rung_sigma
-from neft.experiment.study_handoff import read_ladder, read_train_log
+from neft.experiment.study_handoff import read_train_log
 from neft.experiment.tablecheck import record_digests
 from neft.jobs.runs import calibration_job, job_log, mc_rule, run_keys, train_rule
-from neft.report import plotting
 from neft.util.io import atomic_write_text
 from neft.util.sigma import format_sigma
 
@@ -61,14 +60,6 @@ def evaluate_rung(smk) -> None:
     keys = {"width": wc.width, "epochs": int(wc.epochs), "paper_sigma": wc.psigma}  # the rung, then the run
     keys |= run_keys(wc, sigma_train="0" if train == "0" else sigma)
     mc_rule(smk, sigma, keys, log)
-
-
-def plot_ladder(smk) -> None:
-    """Rule plot_ladder -> neft.report.plotting.plot_ladder."""
-    log = job_log(smk.log[0])
-    acc, decomp = read_ladder(smk.input.accuracy, smk.input.decomposition, smk.params.points)
-    plotting.plot_ladder(acc, decomp, smk.params.labels, list(smk.output.figures))
-    log(f"drew {len(acc)} (rung, method) points")
 
 
 def tabulate_ladder(smk) -> None:

@@ -1,36 +1,14 @@
-"""The jobs of workflow/rules/scorecard.smk: one function per rule script, given the job's snakemake object."""
+"""The jobs of workflow/rules/scorecard.smk: one function per rule, given its snakemake object (drawing: plots)."""
 
 from __future__ import annotations
 
 from neft.analysis import claims, stability
 from neft.analysis import scorecard as sc
 from neft.analysis.results import write_csv
-from neft.analysis.scorecard import load_reference
 from neft.experiment.handoff import read_curves, read_mc_chips, read_mc_summary
 from neft.experiment.study_handoff import read_convergence
 from neft.experiment.tablecheck import record_digests
 from neft.jobs.runs import job_log
-from neft.report import plotting
-
-
-def plot_scorecard(smk) -> None:
-    """Rule plot_scorecard -> neft.report.plotting.plot_scorecard: ours and the paper's points, one facet per method."""
-    log = job_log(smk.log[0])
-    p = smk.params
-    curves = read_curves(smk.input.curves, smk.params.points, smk.params.expect)
-    curves = curves[curves.device == p.device]
-    ref = plotting.paper_points(curves, load_reference(smk.input.reference), p.methods, p.sigma_scale)  # on our axis
-    plotting.plot_scorecard(
-        curves,
-        ref,
-        list(smk.output.figures),
-        note=plotting.SCALE_NOTES.get(p.scale),
-        titles=plotting.beta_titles(curves, p.methods),
-        device=p.device,
-        sigma_scale=p.sigma_scale,  # named in the legend
-        ci=p.ci,
-    )
-    log(f"{len(ref)} paper points over {len(curves)} of ours")
 
 
 def scorecard(smk) -> None:
